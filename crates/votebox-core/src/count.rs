@@ -1,0 +1,1 @@
+//! Counting methods. See the counting issue.

@@ -1,0 +1,1 @@
+//! Elekto-compatible voter→ballot link encryption. See the voting issue.

@@ -1,0 +1,9 @@
+//! The meta repository: fetched with the `git` CLI (as Elekto does, so credentials, ssh keys and
+//! proxies work as admins configured them), read at the fetched commit without a work tree, and
+//! parsed into a [`Snapshot`]. Also the push webhook's `X-Hub-Signature-256` check.
+
+mod git;
+mod signature;
+
+pub use git::{GitError, MetaRepo, Snapshot};
+pub use signature::{SignatureError, verify_signature};
