@@ -3,6 +3,14 @@
 //! Every query is defined once with sea-query and run on whichever pool is configured; only
 //! migrations (DDL) are per dialect. Table and column names are Elekto's (schema version 2), so
 //! legacy databases are adopted as they are. This crate knows SQL, not HTTP.
+//!
+//! Layout:
+//! - [`Db`] (`pool.rs`): the pool enum, URL parsing, connection settings.
+//! - `query.rs` (private): the one dispatch macro that renders a sea-query statement for the
+//!   right dialect and runs it on the right connection, the table identifiers, transactions.
+//! - [`elections`], [`users`], [`voters`]: one function per operation.
+//! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
+//! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
 
 pub mod elections;
 pub mod migrate;
@@ -10,7 +18,11 @@ pub mod users;
 pub mod voters;
 
 mod pool;
-pub use pool::{Backend, Db};
+mod query;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use pool::{Backend, Db, redact_url};
 
 /// Naive UTC timestamp, as Elekto stores them.
 pub type Timestamp = time::PrimitiveDateTime;
@@ -26,3 +38,12 @@ pub enum DbError {
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+/// The current time as a naive UTC [`Timestamp`] with microsecond precision (what PostgreSQL and
+/// Python keep). Use it for values such as `token_expires_at = utc_now() + 1 day`.
+pub fn utc_now() -> Timestamp {
+    let now = time::OffsetDateTime::now_utc();
+    let now = time::PrimitiveDateTime::new(now.date(), now.time());
+    now.replace_microsecond(now.microsecond())
+        .expect("microsecond from a valid time is valid")
+}

@@ -1,4 +1,12 @@
-use crate::Result;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{DbError, Result};
 
 /// Which engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -6,6 +14,38 @@ pub enum Backend {
     Postgres,
     MySql,
     Sqlite,
+}
+
+impl Backend {
+    /// All three engines, in a fixed order (for tests and diagnostics).
+    pub const ALL: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MySql];
+
+    /// Short lowercase name: `postgres`, `mysql` or `sqlite`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+
+    /// The engine a URL names by its scheme, or `None` for an unknown scheme.
+    /// `postgres://`/`postgresql://`, `mysql://`/`mariadb://`, `sqlite:` (any letter case).
+    pub fn from_url(url: &str) -> Option<Backend> {
+        let (scheme, _) = url.trim().split_once(':')?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            "mysql" | "mariadb" => Some(Backend::MySql),
+            "sqlite" => Some(Backend::Sqlite),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A connection pool on one of the three engines, chosen at run time from the URL scheme
@@ -17,11 +57,79 @@ pub enum Db {
     Lite(sqlx::SqlitePool),
 }
 
+/// SQLite waits this long for a lock held by another connection or process.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Db {
     /// Connects; for SQLite creates the file if missing. The URL's password is never logged.
+    ///
+    /// Accepted forms:
+    /// - `postgres://user:pass@host:port/db` or `postgresql://…` (sqlx syntax, incl. `?sslmode=`);
+    /// - `mysql://user:pass@host:port/db` or `mariadb://…` (same driver);
+    /// - `sqlite://PATH` or `sqlite:PATH` (PATH relative to the working directory unless it starts
+    ///   with `/`, so `sqlite:///data/x.db` is the absolute `/data/x.db` — unlike SQLAlchemy, where
+    ///   three slashes mean relative), `sqlite::memory:`. `%` escapes in PATH are decoded and `?`
+    ///   starts sqlx parameters; use [`Db::connect_sqlite`] for arbitrary paths.
+    ///
+    /// SQLite connections use WAL, `busy_timeout` 5 s, `foreign_keys = ON`, `synchronous = NORMAL`.
+    /// Opening a legacy Elekto SQLite file therefore switches it to WAL (permanent, still
+    /// readable by Python's sqlite3).
+    ///
+    /// One connection is opened eagerly, so an unreachable server fails here.
     pub async fn connect(url: &str) -> Result<Db> {
-        let _ = url;
-        todo!("db helper")
+        let url = url.trim();
+        let invalid = |why: String| DbError::InvalidUrl(format!("{why} (in `{}`)", redact_url(url)));
+        match Backend::from_url(url) {
+            Some(Backend::Postgres) => {
+                let opts = PgConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
+                let pool = PgPoolOptions::new().connect_with(opts).await?;
+                Ok(Db::Pg(pool))
+            }
+            Some(Backend::MySql) => {
+                let (_, rest) = url.split_once(':').expect("from_url found a scheme");
+                let url = format!("mysql:{rest}");
+                let opts = MySqlConnectOptions::from_str(&url).map_err(|e| invalid(e.to_string()))?;
+                let pool = MySqlPoolOptions::new().connect_with(opts).await?;
+                Ok(Db::My(pool))
+            }
+            Some(Backend::Sqlite) => {
+                let (_, rest) = url.split_once(':').expect("from_url found a scheme");
+                let opts = SqliteConnectOptions::from_str(&format!("sqlite:{rest}"))
+                    .map_err(|e| invalid(e.to_string()))?;
+                Self::connect_sqlite_with(opts).await
+            }
+            None => Err(invalid(
+                "unsupported scheme: expected postgres://, postgresql://, mysql://, mariadb:// \
+                 or sqlite:"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// Opens (creating if missing) the SQLite database file at `path`, taken literally (no URL
+    /// decoding). Same settings as [`Db::connect`] with a `sqlite:` URL.
+    pub async fn connect_sqlite(path: &Path) -> Result<Db> {
+        Self::connect_sqlite_with(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    async fn connect_sqlite_with(opts: SqliteConnectOptions) -> Result<Db> {
+        let opts = opts
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Normal);
+        let in_memory = opts.get_filename().to_string_lossy().contains("sqlx-in-memory")
+            || opts.get_filename() == Path::new(":memory:");
+        let mut pool = SqlitePoolOptions::new();
+        if in_memory {
+            // An in-memory database lives as long as one connection does.
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        Ok(Db::Lite(pool.connect_with(opts).await?))
     }
 
     pub fn backend(&self) -> Backend {
@@ -34,7 +142,18 @@ impl Db {
 
     /// `SELECT 1`: readiness check.
     pub async fn ping(&self) -> Result<()> {
-        todo!("db helper")
+        match self {
+            Db::Pg(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+            Db::My(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+            Db::Lite(p) => {
+                sqlx::query("SELECT 1").execute(p).await?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn close(&self) {
@@ -43,5 +162,90 @@ impl Db {
             Db::My(p) => p.close().await,
             Db::Lite(p) => p.close().await,
         }
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs and error messages. Unparseable input is
+/// reduced to its scheme.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => match url.split_once(':') {
+            // `sqlite:relative/path` is not a URL with a host but carries no secret either.
+            Some((scheme, _)) if scheme.eq_ignore_ascii_case("sqlite") => url.to_owned(),
+            Some((scheme, _)) => format!("{scheme}:***"),
+            None => "***".to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_scheme() {
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("PostgreSQL://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("mysql://u@h/db"), Some(Backend::MySql));
+        assert_eq!(Backend::from_url("mariadb://u@h/db"), Some(Backend::MySql));
+        assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("sqlite:x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("oracle://h/db"), None);
+        assert_eq!(Backend::from_url("no scheme"), None);
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://vote:s3cr%40t@db:5432/elekto"),
+            "postgres://vote:***@db:5432/elekto"
+        );
+        assert_eq!(redact_url("mysql://root@db/elekto"), "mysql://root@db/elekto");
+        assert_eq!(redact_url("sqlite:data/x.db"), "sqlite:data/x.db");
+        assert_eq!(redact_url("no scheme at all"), "***");
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_is_invalid_url() {
+        let err = Db::connect("oracle://scott:tiger@h/db").await.unwrap_err();
+        match err {
+            DbError::InvalidUrl(msg) => {
+                assert!(msg.contains("unsupported scheme"), "{msg}");
+                assert!(!msg.contains("tiger"), "password leaked: {msg}");
+            }
+            other => panic!("expected InvalidUrl, got {other:?}"),
+        }
+        assert!(matches!(
+            Db::connect("not a url").await,
+            Err(DbError::InvalidUrl(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn sqlite_memory_and_file() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        assert_eq!(db.backend(), Backend::Sqlite);
+        db.ping().await.unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new").with_extension("db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        db.ping().await.unwrap();
+        assert!(path.exists(), "file created");
+        db.close().await;
+
+        let path2 = dir.path().join("odd?name#.db");
+        let db = Db::connect_sqlite(&path2).await.unwrap();
+        db.ping().await.unwrap();
+        assert!(path2.exists());
     }
 }

@@ -1,8 +1,11 @@
 //! The `user` table (GitHub accounts).
 
-use crate::{Db, Result, Timestamp};
+use sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::query::{Conn, User, is_unique_violation, ts_value};
+use crate::{Db, Result, Timestamp, utc_now};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
     pub id: i32,
     pub username: Option<String>,
@@ -12,8 +15,28 @@ pub struct UserRow {
     pub created_at: Option<Timestamp>,
 }
 
+fn select_users() -> SelectStatement {
+    Query::select()
+        .columns([
+            User::Id,
+            User::Username,
+            User::Name,
+            User::Token,
+            User::TokenExpiresAt,
+            User::CreatedAt,
+        ])
+        .from(User::Table)
+        .to_owned()
+}
+
 /// Finds the user by login, case-insensitively (Elekto #84); inserts it if missing.
 /// On insert sets `name`; on update sets `token`/`token_expires_at` only (as Elekto).
+///
+/// The lookup is `LOWER(username) = LOWER(login)`. PostgreSQL and SQLite databases written by
+/// Elekto may hold two rows that differ only in case; then the exact match wins, else the oldest
+/// row. The stored `username` keeps the case of the first login. On insert `created_at` and
+/// `updated_at` are now (UTC); on update `updated_at` is left alone, as Elekto does. Two first
+/// logins at once are safe: the loser of the insert race retries and updates the winner's row.
 pub async fn upsert_login(
     db: &Db,
     login: &str,
@@ -21,17 +44,92 @@ pub async fn upsert_login(
     token: Option<&str>,
     token_expires_at: Option<Timestamp>,
 ) -> Result<UserRow> {
-    let _ = (db, login, name, token, token_expires_at);
-    todo!("db helper")
+    match upsert_once(db, login, name, token, token_expires_at).await {
+        Err(e) if is_unique_violation(&e) => {
+            upsert_once(db, login, name, token, token_expires_at).await
+        }
+        other => other,
+    }
+}
+
+async fn upsert_once(
+    db: &Db,
+    login: &str,
+    name: Option<&str>,
+    token: Option<&str>,
+    token_expires_at: Option<Timestamp>,
+) -> Result<UserRow> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let backend = conn.backend();
+
+    let lookup = select_users()
+        .and_where(Expr::expr(Func::lower(Expr::col(User::Username))).eq(Func::lower(login)))
+        .order_by_expr(Expr::col(User::Username).eq(login), Order::Desc)
+        .order_by(User::Id, Order::Asc)
+        .limit(1)
+        .to_owned();
+    let id = match conn.fetch_optional::<UserRow>(&lookup).await? {
+        Some(existing) => {
+            let stmt = Query::update()
+                .table(User::Table)
+                .value(User::Token, token)
+                .value(User::TokenExpiresAt, ts_value(backend, token_expires_at))
+                .and_where(Expr::col(User::Id).eq(existing.id))
+                .to_owned();
+            conn.execute(&stmt).await?;
+            existing.id
+        }
+        None => {
+            let now = Some(utc_now());
+            let stmt = Query::insert()
+                .into_table(User::Table)
+                .columns([
+                    User::Username,
+                    User::Name,
+                    User::Token,
+                    User::TokenExpiresAt,
+                    User::CreatedAt,
+                    User::UpdatedAt,
+                ])
+                .values_panic([
+                    login.into(),
+                    name.into(),
+                    token.into(),
+                    ts_value(backend, token_expires_at).into(),
+                    ts_value(backend, now).into(),
+                    ts_value(backend, now).into(),
+                ])
+                .to_owned();
+            let id = conn.insert_id(&stmt).await?;
+            tracing::info!(login, id, "new user");
+            id
+        }
+    };
+    let row = find_by_id_in(&mut conn, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 pub async fn find_by_id(db: &Db, id: i32) -> Result<Option<UserRow>> {
-    let _ = (db, id);
-    todo!("db helper")
+    find_by_id_in(&mut db.acquire().await?.conn(), id).await
+}
+
+async fn find_by_id_in(conn: &mut Conn<'_>, id: i32) -> Result<Option<UserRow>> {
+    let stmt = select_users().and_where(Expr::col(User::Id).eq(id)).to_owned();
+    conn.fetch_optional(&stmt).await
 }
 
 /// Logout: token and token_expires_at set to NULL.
 pub async fn clear_token(db: &Db, id: i32) -> Result<()> {
-    let _ = (db, id);
-    todo!("db helper")
+    let stmt = Query::update()
+        .table(User::Table)
+        .value(User::Token, None::<String>)
+        .value(User::TokenExpiresAt, ts_value(db.backend(), None))
+        .and_where(Expr::col(User::Id).eq(id))
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
 }

@@ -1,20 +1,54 @@
 //! The `voter` table: "this user has voted in this election".
+//!
+//! There is no UNIQUE (user_id, election_id) in Elekto's schema; "has voted" means "at least one
+//! row".
 
+use sea_query::{Asterisk, Expr, ExprTrait, Query};
+
+use crate::query::{Election, Voter};
 use crate::{Db, Result};
 
 pub async fn has_voted(db: &Db, user_id: i32, election_id: i32) -> Result<bool> {
-    let _ = (db, user_id, election_id);
-    todo!("db helper")
+    let stmt = Query::select()
+        .column(Voter::Id)
+        .from(Voter::Table)
+        .and_where(Expr::col(Voter::UserId).eq(user_id))
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
+        .limit(1)
+        .to_owned();
+    Ok(db.fetch_optional::<(i32,)>(&stmt).await?.is_some())
 }
 
 /// Keys of the elections in which this user has a voter row ("Previously Voted").
+///
+/// Each key once, sorted bytewise. Voter rows whose election no longer exists (orphans left by Elekto on
+/// SQLite) are ignored.
 pub async fn voted_election_keys(db: &Db, user_id: i32) -> Result<Vec<String>> {
-    let _ = (db, user_id);
-    todo!("db helper")
+    let stmt = Query::select()
+        .distinct()
+        .column((Election::Table, Election::Key))
+        .from(Voter::Table)
+        .inner_join(
+            Election::Table,
+            Expr::col((Election::Table, Election::Id)).equals((Voter::Table, Voter::ElectionId)),
+        )
+        .and_where(Expr::col((Voter::Table, Voter::UserId)).eq(user_id))
+        .to_owned();
+    let rows: Vec<(String,)> = db.fetch_all(&stmt).await?;
+    // Sorted here, bytewise: the engines' collations disagree about punctuation and case.
+    let mut keys: Vec<String> = rows.into_iter().map(|(k,)| k).collect();
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
 }
 
 /// Number of voter rows for an election (the officer dashboard's "voter's count").
 pub async fn count(db: &Db, election_id: i32) -> Result<i64> {
-    let _ = (db, election_id);
-    todo!("db helper")
+    let stmt = Query::select()
+        .expr(Expr::col(Asterisk).count())
+        .from(Voter::Table)
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
+        .to_owned();
+    let (n,): (i64,) = db.fetch_one(&stmt).await?;
+    Ok(n)
 }

@@ -5,5 +5,8 @@
 mod git;
 mod signature;
 
-pub use git::{GitError, MetaRepo, Snapshot};
-pub use signature::{SignatureError, verify_signature};
+pub use git::{
+    DEFAULT_GIT_TIMEOUT, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, GitError, MetaRepo,
+    REF_PREFIX, Snapshot,
+};
+pub use signature::{SignatureError, signature_header, verify_signature};

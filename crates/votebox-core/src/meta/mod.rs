@@ -11,6 +11,10 @@ mod candidate;
 mod election;
 mod markdown;
 mod voters;
+mod yaml;
+
+#[cfg(test)]
+mod corpus_tests;
 
 pub use markdown::render_markdown;
 

@@ -142,7 +142,7 @@ impl Catalog {
     /// Parsed elections sorted by start, newest first (stable: ties keep discovery order).
     pub fn elections_newest_first(&self) -> Vec<&Election> {
         let mut list: Vec<&Election> = self.elections().collect();
-        list.sort_by(|a, b| b.start.cmp(&a.start));
+        list.sort_by_key(|e| std::cmp::Reverse(e.start));
         list
     }
 }

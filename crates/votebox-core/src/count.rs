@@ -1,1 +1,0 @@
-//! Counting methods. See the counting issue.

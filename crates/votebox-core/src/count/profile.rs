@@ -1,0 +1,529 @@
+//! Ballots and the compact ballot [`Profile`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The rank Elekto stores for "No opinion" (`Election.MAX_RANK`).
+pub const ELEKTO_NO_OPINION: u32 = 100_000_000;
+
+/// Largest number of candidates a [`Profile`] accepts.
+pub const MAX_CANDIDATES: usize = 65_534;
+
+/// Stored rank meaning "not ranked" inside a [`Profile`].
+pub(crate) const UNRANKED: u16 = u16::MAX;
+
+/// How a candidate that a ballot leaves unranked takes part in pairwise comparisons
+/// and transfers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unranked {
+    /// Elekto's rule (the default): an unranked candidate takes part in **no** comparison on
+    /// that ballot, and a ballot never transfers to it.
+    #[default]
+    NoOpinion,
+    /// Debian's rule: unranked candidates are ranked below every ranked candidate and tied with
+    /// each other (so they form one last tier of the ballot).
+    Last,
+}
+
+impl Unranked {
+    /// `no-opinion` or `last`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unranked::NoOpinion => "no-opinion",
+            Unranked::Last => "last",
+        }
+    }
+}
+
+impl fmt::Display for Unranked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Unranked {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "no-opinion" => Ok(Unranked::NoOpinion),
+            "last" => Ok(Unranked::Last),
+            other => Err(format!(
+                "unknown unranked rule `{other}` (expected `no-opinion` or `last`)"
+            )),
+        }
+    }
+}
+
+/// Errors building a ballot or a profile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    /// A candidate ID appears twice.
+    #[error("duplicate candidate ID `{0}`")]
+    DuplicateCandidate(String),
+    /// A candidate ID is empty.
+    #[error("empty candidate ID")]
+    EmptyCandidate,
+    /// More than [`MAX_CANDIDATES`] candidates.
+    #[error("too many candidates ({0}; at most {MAX_CANDIDATES})")]
+    TooManyCandidates(usize),
+    /// A ballot's length differs from the number of candidates.
+    #[error("ballot has {got} entries but there are {expected} candidates")]
+    WrongLength {
+        /// Number of candidates.
+        expected: usize,
+        /// Entries in the ballot.
+        got: usize,
+    },
+    /// A tier refers to a candidate index that does not exist.
+    #[error("candidate index {0} is out of range")]
+    BadIndex(usize),
+    /// A candidate appears twice on one ballot.
+    #[error("candidate index {0} is ranked twice on one ballot")]
+    RankedTwice(usize),
+}
+
+/// One voter's ballot: for every candidate index, `Some(rank)` (1 = best, equal ranks = tie,
+/// gaps allowed) or `None` (unranked / "No opinion").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ballot {
+    ranks: Vec<Option<u32>>,
+}
+
+impl Ballot {
+    /// A ballot from one optional rank per candidate (in the profile's candidate order).
+    pub fn new(ranks: Vec<Option<u32>>) -> Self {
+        Self { ranks }
+    }
+
+    /// A ballot that ranks nobody.
+    pub fn unranked(num_candidates: usize) -> Self {
+        Self {
+            ranks: vec![None; num_candidates],
+        }
+    }
+
+    /// A ballot from Elekto's stored ranks: [`ELEKTO_NO_OPINION`] (100000000) means unranked.
+    pub fn from_elekto_ranks(ranks: &[u32]) -> Self {
+        Self {
+            ranks: ranks
+                .iter()
+                .map(|&r| (r != ELEKTO_NO_OPINION).then_some(r))
+                .collect(),
+        }
+    }
+
+    /// A ballot from tiers of candidate indices, best first: tier `i` gets rank `i + 1`;
+    /// candidates in no tier are unranked.
+    pub fn from_tiers(num_candidates: usize, tiers: &[Vec<usize>]) -> Result<Self, ProfileError> {
+        let mut ranks = vec![None; num_candidates];
+        for (i, tier) in tiers.iter().enumerate() {
+            for &c in tier {
+                let slot = ranks.get_mut(c).ok_or(ProfileError::BadIndex(c))?;
+                if slot.is_some() {
+                    return Err(ProfileError::RankedTwice(c));
+                }
+                *slot = Some(u32::try_from(i + 1).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(Self { ranks })
+    }
+
+    /// The rank of every candidate (`None` = unranked).
+    pub fn ranks(&self) -> &[Option<u32>] {
+        &self.ranks
+    }
+
+    /// Number of entries (= number of candidates).
+    pub fn len(&self) -> usize {
+        self.ranks.len()
+    }
+
+    /// True for a ballot over zero candidates.
+    pub fn is_empty(&self) -> bool {
+        self.ranks.is_empty()
+    }
+}
+
+/// The candidates and every ballot of an election, stored compactly.
+///
+/// Ballots are kept as one flat `Vec<u16>` (one entry per candidate per ballot line, with a
+/// sentinel for "unranked") plus a weight per line, so a million 20-candidate ballots take
+/// about 44 MB. Ranks are order-preserving: a ballot whose ranks do not all fit below 65535
+/// is renumbered densely (1, 2, …) when stored, which changes no count (only the order of
+/// ranks within a ballot matters). [`Profile::aggregate`] merges identical ballots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    candidates: Vec<String>,
+    ranks: Vec<u16>,
+    weights: Vec<u32>,
+    total: u64,
+}
+
+impl Profile {
+    /// An empty profile over these candidate IDs (unique, non-empty, at most
+    /// [`MAX_CANDIDATES`]).
+    pub fn new(candidates: Vec<String>) -> Result<Self, ProfileError> {
+        if candidates.len() > MAX_CANDIDATES {
+            return Err(ProfileError::TooManyCandidates(candidates.len()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &candidates {
+            if c.is_empty() {
+                return Err(ProfileError::EmptyCandidate);
+            }
+            if !seen.insert(c.as_str()) {
+                return Err(ProfileError::DuplicateCandidate(c.clone()));
+            }
+        }
+        Ok(Self {
+            candidates,
+            ranks: Vec::new(),
+            weights: Vec::new(),
+            total: 0,
+        })
+    }
+
+    /// A profile with these candidates and ballots (each ballot counts once).
+    pub fn with_ballots(
+        candidates: Vec<String>,
+        ballots: impl IntoIterator<Item = Ballot>,
+    ) -> Result<Self, ProfileError> {
+        let mut p = Self::new(candidates)?;
+        for b in ballots {
+            p.push(&b)?;
+        }
+        Ok(p)
+    }
+
+    /// Adds one ballot.
+    pub fn push(&mut self, ballot: &Ballot) -> Result<(), ProfileError> {
+        self.push_ranks(ballot.ranks(), 1)
+    }
+
+    /// Adds `weight` identical ballots.
+    pub fn push_weighted(&mut self, ballot: &Ballot, weight: u32) -> Result<(), ProfileError> {
+        self.push_ranks(ballot.ranks(), weight)
+    }
+
+    /// Adds `weight` identical ballots given as one optional rank per candidate. A weight of 0
+    /// adds nothing.
+    pub fn push_ranks(&mut self, ranks: &[Option<u32>], weight: u32) -> Result<(), ProfileError> {
+        let m = self.candidates.len();
+        if ranks.len() != m {
+            return Err(ProfileError::WrongLength {
+                expected: m,
+                got: ranks.len(),
+            });
+        }
+        if weight == 0 {
+            return Ok(());
+        }
+        let fits = ranks.iter().flatten().all(|&r| r < u32::from(UNRANKED));
+        if fits {
+            self.ranks.extend(ranks.iter().map(|r| match r {
+                // `fits` guarantees the conversion.
+                Some(r) => *r as u16,
+                None => UNRANKED,
+            }));
+        } else {
+            // Dense, order-preserving renumbering: 1 + number of distinct smaller ranks.
+            let mut distinct: Vec<u32> = ranks.iter().flatten().copied().collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            self.ranks.extend(ranks.iter().map(|r| match r {
+                Some(r) => (distinct.partition_point(|x| x < r) + 1) as u16,
+                None => UNRANKED,
+            }));
+        }
+        self.weights.push(weight);
+        self.total += u64::from(weight);
+        Ok(())
+    }
+
+    /// The candidate IDs, in input order.
+    pub fn candidates(&self) -> &[String] {
+        &self.candidates
+    }
+
+    /// Number of candidates.
+    pub fn num_candidates(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// Index of a candidate ID.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.candidates.iter().position(|c| c == id)
+    }
+
+    /// Number of ballots (the sum of all weights).
+    pub fn num_ballots(&self) -> u64 {
+        self.total
+    }
+
+    /// Number of stored ballot lines (each with a weight).
+    pub fn num_lines(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Stored line `i` as a [`Ballot`] and its weight (ranks as stored; see the type docs).
+    pub fn line(&self, i: usize) -> (Ballot, u32) {
+        let m = self.candidates.len();
+        let ranks = self.ranks[i * m..(i + 1) * m]
+            .iter()
+            .map(|&r| (r != UNRANKED).then_some(u32::from(r)))
+            .collect();
+        (Ballot { ranks }, self.weights[i])
+    }
+
+    /// Every stored line as (ranks, weight); `UNRANKED` marks an unranked candidate.
+    pub(crate) fn raw_lines(&self) -> impl Iterator<Item = (&[u16], u32)> + '_ {
+        let m = self.candidates.len().max(1);
+        self.ranks
+            .chunks_exact(m)
+            .zip(self.weights.iter().copied())
+    }
+
+    /// A profile where identical ballots are merged into one weighted line (first-appearance
+    /// order). Counts are unchanged. Weights that would exceed `u32::MAX` start a new line.
+    pub fn aggregate(&self) -> Profile {
+        let m = self.candidates.len();
+        let mut out = Profile {
+            candidates: self.candidates.clone(),
+            ranks: Vec::new(),
+            weights: Vec::new(),
+            total: self.total,
+        };
+        if m == 0 {
+            // Zero-candidate ballots carry no information; keep the weights as one line each.
+            out.weights = self.weights.clone();
+            return out;
+        }
+        let mut index: HashMap<&[u16], usize> = HashMap::new();
+        for (ranks, w) in self.raw_lines() {
+            match index.get(ranks) {
+                Some(&i) if u64::from(out.weights[i]) + u64::from(w) <= u64::from(u32::MAX) => {
+                    out.weights[i] += w;
+                }
+                _ => {
+                    index.insert(ranks, out.weights.len());
+                    out.ranks.extend_from_slice(ranks);
+                    out.weights.push(w);
+                }
+            }
+        }
+        out
+    }
+
+    /// The same ballots without the candidates at `remove` (indices); other candidates keep
+    /// their relative order and ranks.
+    pub fn without_candidates(&self, remove: &[usize]) -> Profile {
+        let keep: Vec<usize> = (0..self.candidates.len())
+            .filter(|i| !remove.contains(i))
+            .collect();
+        let mut out = Profile {
+            candidates: keep.iter().map(|&i| self.candidates[i].clone()).collect(),
+            ranks: Vec::with_capacity(self.weights.len() * keep.len()),
+            weights: self.weights.clone(),
+            total: self.total,
+        };
+        for (ranks, _) in self.raw_lines() {
+            out.ranks.extend(keep.iter().map(|&i| ranks[i]));
+        }
+        out
+    }
+}
+
+/// Ballots as ordered tiers of candidates (for IRV and STV), identical ballots merged.
+#[derive(Debug, Clone)]
+pub(crate) struct TierBallots {
+    /// Candidate indices of all tiers of all ballots, concatenated.
+    items: Vec<u16>,
+    /// End offset (into `items`) of each tier.
+    tier_ends: Vec<u32>,
+    /// For each ballot: (first tier index, one past last tier index).
+    ballots: Vec<(u32, u32)>,
+    /// Weight of each ballot.
+    pub(crate) weights: Vec<u64>,
+}
+
+impl TierBallots {
+    /// Builds the tiers of every ballot under the given unranked rule, merging identical
+    /// ballots.
+    pub(crate) fn new(profile: &Profile, unranked: Unranked) -> Self {
+        let agg = profile.aggregate();
+        let m = profile.num_candidates();
+        let mut out = TierBallots {
+            items: Vec::new(),
+            tier_ends: Vec::new(),
+            ballots: Vec::new(),
+            weights: Vec::new(),
+        };
+        let mut index: HashMap<Vec<Vec<u16>>, usize> = HashMap::new();
+        let mut order: Vec<u16> = Vec::with_capacity(m);
+        for (ranks, w) in agg.raw_lines() {
+            if m == 0 {
+                break;
+            }
+            order.clear();
+            order.extend((0..m as u16).filter(|&c| ranks[c as usize] != UNRANKED));
+            order.sort_by_key(|&c| ranks[c as usize]);
+            let mut tiers: Vec<Vec<u16>> = Vec::new();
+            let mut prev = None;
+            for &c in &order {
+                let r = ranks[c as usize];
+                if prev == Some(r) {
+                    if let Some(t) = tiers.last_mut() {
+                        t.push(c);
+                    }
+                } else {
+                    tiers.push(vec![c]);
+                    prev = Some(r);
+                }
+            }
+            if unranked == Unranked::Last {
+                let rest: Vec<u16> = (0..m as u16)
+                    .filter(|&c| ranks[c as usize] == UNRANKED)
+                    .collect();
+                if !rest.is_empty() {
+                    tiers.push(rest);
+                }
+            }
+            if let Some(&i) = index.get(&tiers) {
+                out.weights[i] += u64::from(w);
+                continue;
+            }
+            let first = out.tier_ends.len() as u32;
+            for t in &tiers {
+                out.items.extend_from_slice(t);
+                out.tier_ends.push(out.items.len() as u32);
+            }
+            out.ballots.push((first, out.tier_ends.len() as u32));
+            out.weights.push(u64::from(w));
+            index.insert(tiers, out.weights.len() - 1);
+        }
+        out
+    }
+
+    /// Number of distinct ballots.
+    pub(crate) fn len(&self) -> usize {
+        self.ballots.len()
+    }
+
+    /// The tiers of ballot `b`, best first.
+    pub(crate) fn tiers(&self, b: usize) -> impl Iterator<Item = &[u16]> + '_ {
+        let (first, end) = self.ballots[b];
+        (first..end).map(move |t| {
+            let start = if t == 0 {
+                0
+            } else {
+                self.tier_ends[t as usize - 1] as usize
+            };
+            &self.items[start..self.tier_ends[t as usize] as usize]
+        })
+    }
+
+    /// Size of the largest tier of any ballot (at least 1).
+    pub(crate) fn max_tier(&self) -> usize {
+        (0..self.len())
+            .flat_map(|b| self.tiers(b).map(<[u16]>::len))
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Sum of all weights.
+    pub(crate) fn total_weight(&self) -> u64 {
+        self.weights.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn elekto_no_opinion_is_unranked() {
+        let b = Ballot::from_elekto_ranks(&[1, ELEKTO_NO_OPINION, 2]);
+        assert_eq!(b.ranks(), &[Some(1), None, Some(2)]);
+    }
+
+    #[test]
+    fn rejects_bad_candidates_and_lengths() {
+        assert_eq!(
+            Profile::new(ids(&["a", "a"])),
+            Err(ProfileError::DuplicateCandidate("a".into()))
+        );
+        assert_eq!(Profile::new(ids(&[""])), Err(ProfileError::EmptyCandidate));
+        let mut p = Profile::new(ids(&["a", "b"])).unwrap();
+        assert_eq!(
+            p.push(&Ballot::new(vec![Some(1)])),
+            Err(ProfileError::WrongLength {
+                expected: 2,
+                got: 1
+            })
+        );
+        assert_eq!(
+            Ballot::from_tiers(2, &[vec![0], vec![0]]),
+            Err(ProfileError::RankedTwice(0))
+        );
+        assert_eq!(
+            Ballot::from_tiers(2, &[vec![2]]),
+            Err(ProfileError::BadIndex(2))
+        );
+    }
+
+    #[test]
+    fn large_ranks_are_renumbered_in_order() {
+        let mut p = Profile::new(ids(&["a", "b", "c"])).unwrap();
+        p.push(&Ballot::new(vec![Some(4_000_000_000), None, Some(70_000)]))
+            .unwrap();
+        let (b, w) = p.line(0);
+        assert_eq!(w, 1);
+        assert_eq!(b.ranks(), &[Some(2), None, Some(1)]);
+    }
+
+    #[test]
+    fn aggregate_and_remove() {
+        let mut p = Profile::new(ids(&["a", "b", "c"])).unwrap();
+        let x = Ballot::new(vec![Some(1), Some(2), None]);
+        let y = Ballot::new(vec![Some(2), Some(1), None]);
+        p.push(&x).unwrap();
+        p.push(&y).unwrap();
+        p.push_weighted(&x, 3).unwrap();
+        p.push_weighted(&y, 0).unwrap();
+        let a = p.aggregate();
+        assert_eq!(a.num_lines(), 2);
+        assert_eq!(a.num_ballots(), 5);
+        assert_eq!(a.line(0), (x, 4));
+        let r = p.without_candidates(&[1]);
+        assert_eq!(r.candidates(), &ids(&["a", "c"])[..]);
+        assert_eq!(r.line(1).0.ranks(), &[Some(2), None]);
+    }
+
+    #[test]
+    fn tier_ballots() {
+        let mut p = Profile::new(ids(&["a", "b", "c", "d"])).unwrap();
+        p.push(&Ballot::new(vec![Some(2), Some(1), Some(2), None]))
+            .unwrap();
+        p.push(&Ballot::new(vec![Some(5), Some(3), Some(5), None]))
+            .unwrap();
+        let t = TierBallots::new(&p, Unranked::NoOpinion);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.weights, vec![2]);
+        let tiers: Vec<&[u16]> = t.tiers(0).collect();
+        assert_eq!(tiers, vec![&[1u16][..], &[0, 2][..]]);
+        let t = TierBallots::new(&p, Unranked::Last);
+        let tiers: Vec<&[u16]> = t.tiers(0).collect();
+        assert_eq!(tiers, vec![&[1u16][..], &[0, 2][..], &[3][..]]);
+        assert_eq!(t.max_tier(), 2);
+    }
+}

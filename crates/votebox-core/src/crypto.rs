@@ -1,1 +1,0 @@
-//! Elekto-compatible voter→ballot link encryption. See the voting issue.

@@ -1,0 +1,281 @@
+//! Application state: configuration, database, meta repository and the current meta snapshot.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use axum_extra::extract::cookie::Key;
+use sha2::{Digest, Sha512};
+use time::{OffsetDateTime, PrimitiveDateTime};
+use votebox_core::meta::{BrokenElection, Catalog, CatalogEntry, Election};
+use votebox_db::Db;
+use votebox_db::elections::SyncReport;
+use votebox_meta::{GitError, MetaRepo, Snapshot};
+
+/// Web settings, read by the binary from Elekto's environment variables.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// `APP_NAME`: shown in the breadcrumb `elekto (<APP_NAME>)`, page titles and error pages.
+    pub app_name: String,
+    /// `APP_KEY`: the session cookie key is derived from it.
+    pub app_key: String,
+    /// `APP_URL`: public base URL (`https://…` makes the session cookie `Secure`). Optional.
+    pub app_url: Option<String>,
+    /// `APP_DEBUG`.
+    pub debug: bool,
+    /// `META_SECRET`: the webhook's HMAC key. `None` disables the webhook (500).
+    pub meta_secret: Option<String>,
+    /// `GITHUB_REDIRECT`: path of the OAuth callback.
+    pub github_redirect: String,
+    /// `MIN_PASSCODE_LENGTH`.
+    pub min_passcode_length: usize,
+    /// Offer a login form without GitHub (demo instances and tests only).
+    pub demo_login: bool,
+}
+
+/// Where "now" comes from. Election status is computed from it; tests pin it.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    System,
+    Fixed(PrimitiveDateTime),
+}
+
+impl Clock {
+    /// The current naive UTC time (as Elekto compares election datetimes).
+    pub fn now(&self) -> PrimitiveDateTime {
+        match self {
+            Clock::System => {
+                let now = OffsetDateTime::now_utc();
+                PrimitiveDateTime::new(now.date(), now.time())
+            }
+            Clock::Fixed(t) => *t,
+        }
+    }
+}
+
+/// Shared state of every request. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub(crate) struct Inner {
+    config: WebConfig,
+    db: Db,
+    meta: MetaRepo,
+    clock: Clock,
+    cookie_key: Key,
+    secure_cookies: bool,
+    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    /// Serialises syncs: two webhooks never fetch into the mirror at once.
+    sync_lock: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("app_name", &self.0.config.app_name)
+            .field("meta", &self.0.meta)
+            .field("clock", &self.0.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one sync did; `Display` is the sync log (Elekto-like lines).
+#[derive(Debug, Clone)]
+pub struct SyncOutcome {
+    /// The meta commit now being served.
+    pub commit: String,
+    /// The database changes.
+    pub report: SyncReport,
+    /// (key, name) of every election added to the database.
+    pub added: Vec<(String, String)>,
+    /// Elections whose files could not be parsed (kept out of the database sync).
+    pub broken: Vec<BrokenElection>,
+}
+
+impl fmt::Display for SyncOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "---------------------*=  Syncing started =*----------------------"
+        )?;
+        writeln!(f)?;
+        writeln!(f, " * meta commit {}", self.commit)?;
+        for (_, name) in &self.added {
+            writeln!(f, " + {name} added in the database.")?;
+        }
+        for key in &self.report.renamed {
+            writeln!(f, " ~ {key} renamed in the database.")?;
+        }
+        for o in &self.report.orphaned {
+            writeln!(
+                f,
+                " ! {} kept: directory gone, {} voters/{} ballots/{} requests kept (remove with `votebox prune-orphan {}`)",
+                o.key, o.voters, o.ballots, o.requests, o.key
+            )?;
+        }
+        for b in &self.broken {
+            writeln!(f, " x {}", b.error)?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "---------------------*= Syncing completed *=--------------------"
+        )
+    }
+}
+
+/// Why a sync failed. The previous snapshot keeps being served.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("could not update the meta repository: {0}")]
+    Git(#[from] GitError),
+    #[error("could not sync the elections into the database: {0}")]
+    Db(#[from] votebox_db::DbError),
+}
+
+impl AppState {
+    pub fn new(config: WebConfig, db: Db, meta: MetaRepo, clock: Clock) -> AppState {
+        let cookie_key = derive_cookie_key(&config.app_key);
+        let secure_cookies = config
+            .app_url
+            .as_deref()
+            .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
+        AppState(Arc::new(Inner {
+            config,
+            db,
+            meta,
+            clock,
+            cookie_key,
+            secure_cookies,
+            snapshot: RwLock::new(None),
+            sync_lock: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    pub fn config(&self) -> &WebConfig {
+        &self.0.config
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    pub fn meta(&self) -> &MetaRepo {
+        &self.0.meta
+    }
+
+    /// Current naive UTC time from the configured clock.
+    pub fn now(&self) -> PrimitiveDateTime {
+        self.0.clock.now()
+    }
+
+    pub(crate) fn cookie_key(&self) -> &Key {
+        &self.0.cookie_key
+    }
+
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.0.secure_cookies
+    }
+
+    /// The snapshot being served, if one has been loaded.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.0
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves `snapshot` from now on (start-up from the local mirror). Broken elections are logged.
+    pub fn install_snapshot(&self, snapshot: Snapshot) {
+        log_broken(&snapshot.catalog);
+        tracing::info!(
+            commit = %snapshot.commit,
+            elections = snapshot.catalog.entries.len(),
+            "meta snapshot installed"
+        );
+        *self.0.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(snapshot));
+    }
+
+    /// Fetches and parses the meta repository, syncs the `election` table with it, then swaps the
+    /// in-memory snapshot. On failure the last good snapshot keeps being served.
+    pub async fn sync_meta(&self) -> Result<SyncOutcome, SyncError> {
+        let _guard = self.0.sync_lock.lock().await;
+        let snapshot = match self.0.meta.load().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "meta sync failed; still serving the previous snapshot");
+                return Err(e.into());
+            }
+        };
+        let pairs: Vec<(String, String)> = snapshot
+            .catalog
+            .elections()
+            .map(|e| (e.key.clone(), e.name.clone()))
+            .collect();
+        let report = match votebox_db::elections::sync(&self.0.db, &pairs).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "database sync failed; still serving the previous snapshot");
+                return Err(e.into());
+            }
+        };
+        let added = report
+            .added
+            .iter()
+            .map(|key| {
+                let name = pairs
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_else(|| key.clone());
+                (key.clone(), name)
+            })
+            .collect();
+        for o in &report.orphaned {
+            tracing::warn!(
+                key = %o.key,
+                voters = o.voters,
+                ballots = o.ballots,
+                requests = o.requests,
+                "election directory gone from the meta; database rows kept"
+            );
+        }
+        let outcome = SyncOutcome {
+            commit: snapshot.commit.clone(),
+            report,
+            added,
+            broken: snapshot.catalog.broken().cloned().collect(),
+        };
+        self.install_snapshot(snapshot);
+        Ok(outcome)
+    }
+}
+
+fn log_broken(catalog: &Catalog) {
+    for b in catalog.broken() {
+        tracing::warn!(key = %b.key, error = %b.error, "election could not be loaded");
+    }
+}
+
+/// 64-byte cookie key from `APP_KEY` (SHA-512 with a domain-separation prefix).
+fn derive_cookie_key(app_key: &str) -> Key {
+    let mut h = Sha512::new();
+    h.update(b"votebox session cookie key v1\0");
+    h.update(app_key.as_bytes());
+    let out = h.finalize();
+    Key::from(out.as_slice())
+}
+
+/// An election resolved from a URL key.
+pub(crate) enum Resolved<'a> {
+    Ok(&'a Election),
+    Broken(&'a BrokenElection),
+}
+
+/// Looks `key` up among the keys discovery produced (so `..` and friends never match).
+pub(crate) fn resolve<'a>(catalog: &'a Catalog, key: &str) -> Option<Resolved<'a>> {
+    catalog.get(key).map(|e| match e {
+        CatalogEntry::Ok(e) => Resolved::Ok(e),
+        CatalogEntry::Broken(b) => Resolved::Broken(b),
+    })
+}

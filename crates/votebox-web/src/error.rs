@@ -1,0 +1,133 @@
+//! Errors of handlers and extractors, turned into HTML pages with real status codes.
+//!
+//! [`AppError::into_response`] only sets the status and attaches an [`ErrorPage`] extension; the
+//! `render_error_pages` middleware (router.rs) then renders the page with the layout (APP_NAME,
+//! login state). Internal details are logged, never shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// What an error page shows: `<title>{heading} | <APP_NAME></title>`, heading and message.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorPage {
+    pub heading: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Unknown URL, election or candidate.
+    #[error("not found")]
+    NotFound,
+    /// Logged in but not allowed (e.g. "You are not an Election officer").
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Missing or wrong `csrf_token`.
+    #[error("missing or invalid csrf token")]
+    Csrf,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A message page (title and text) with the given status.
+    #[error("{title}: {message}")]
+    Message {
+        status: StatusCode,
+        title: String,
+        message: String,
+    },
+    /// The meta repository has not been loaded yet.
+    #[error("meta repository not loaded yet")]
+    NotLoaded,
+    /// A feature that this instance has not configured (e.g. GitHub login).
+    #[error("not configured: {0}")]
+    NotConfigured(String),
+    /// Anything unexpected. The detail is logged, the page says only "500".
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        AppError::Internal(e.to_string())
+    }
+
+    pub fn message(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Message {
+            status,
+            title: title.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Csrf | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Message { status, .. } => *status,
+            AppError::NotLoaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::NotConfigured(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn page(&self) -> ErrorPage {
+        let (heading, message) = match self {
+            AppError::NotFound => (
+                "404 Not Found".to_owned(),
+                "The page you are looking for does not exist.".to_owned(),
+            ),
+            AppError::Forbidden(m) => ("403 - Forbidden".to_owned(), m.clone()),
+            AppError::Csrf => (
+                "CSRF Error".to_owned(),
+                "Missing or Invalid csrf token".to_owned(),
+            ),
+            AppError::BadRequest(m) => ("400 Bad Request".to_owned(), m.clone()),
+            AppError::Message { title, message, .. } => (title.clone(), message.clone()),
+            AppError::NotLoaded => (
+                "503 Service Unavailable".to_owned(),
+                "The meta repository is not loaded yet. Please try again in a moment.".to_owned(),
+            ),
+            AppError::NotConfigured(m) => ("501 Not Implemented".to_owned(), m.clone()),
+            AppError::Internal(_) => (
+                "500 - Server Error".to_owned(),
+                "Something went wrong on our side; the error has been logged.".to_owned(),
+            ),
+        };
+        ErrorPage { heading, message }
+    }
+}
+
+impl From<votebox_db::DbError> for AppError {
+    fn from(e: votebox_db::DbError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(format!("template: {e}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "internal error");
+        }
+        error_response(self.status(), self.page())
+    }
+}
+
+/// A plain-text response carrying an [`ErrorPage`]; the error-page middleware renders it as HTML.
+pub(crate) fn error_response(status: StatusCode, page: ErrorPage) -> Response {
+    let body = format!("{}\n\n{}\n", page.heading, page.message);
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp.extensions_mut().insert(page);
+    resp
+}
+
+pub(crate) type AppResult<T> = Result<T, AppError>;

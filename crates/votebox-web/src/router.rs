@@ -1,0 +1,150 @@
+//! Every route and layer, in one place.
+//!
+//! Layers, outermost first: trace (one span per request) → session cookie → error pages (renders
+//! [`ErrorPage`] responses with the layout) → catch panics (500 page) → request body limit.
+//! The HTML routes also get `tower_http::csrf::CsrfLayer` (cross-site POSTs refused); the
+//! webhook is exempt from every CSRF check and authenticates by HMAC instead.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::{ErrorPage, error_response};
+use crate::routes::{app, auth, health, not_found, public, webhook};
+use crate::session::{Session, session_middleware};
+use crate::static_files::static_file;
+use crate::views::{Layout, bare_error_html, error_page_html, set_html};
+
+/// Largest accepted request body (the webhook's push payloads included).
+const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let mut pages = Router::new()
+        .route("/", get(public::root))
+        .route("/elections", get(public::elections))
+        .route("/elections/{eid}", get(public::election))
+        .route("/login", get(auth::login_page))
+        .route("/logout", get(auth::logout_get).post(auth::logout_post))
+        .route("/oauth/github/login", post(auth::github_login))
+        .route("/app", get(app::dashboard))
+        .route("/app/elections", get(app::elections_list))
+        .route("/app/elections/{eid}", get(app::election))
+        .route(
+            "/app/elections/{eid}/candidates/{cid}",
+            get(app::candidate),
+        )
+        .route("/app/elections/{eid}/results", get(app::slash_redirect))
+        .route("/app/elections/{eid}/results/", get(app::results))
+        .route("/app/elections/{eid}/admin", get(app::slash_redirect))
+        .route("/app/elections/{eid}/admin/", get(app::admin))
+        .route("/static/{*path}", get(static_file));
+    if state.config().demo_login {
+        tracing::warn!("demo login is enabled: anyone can sign in as anyone (not for production)");
+        pages = pages.route("/demo/login", post(auth::demo_login));
+    }
+    let pages = pages
+        .fallback(not_found)
+        .layer(csrf_origin_layer(&state));
+
+    let machine = Router::new()
+        .route("/health", get(health::health))
+        .route("/v1/webhooks/meta/sync", post(webhook::sync));
+
+    let panic_handler = |err: Box<dyn std::any::Any + Send + 'static>| {
+        let detail = err
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| err.downcast_ref::<&str>().copied())
+            .unwrap_or("(no message)");
+        tracing::error!(panic = detail, "handler panicked");
+        error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorPage {
+                heading: "500 - Server Error".to_owned(),
+                message: "Something went wrong on our side; the error has been logged.".to_owned(),
+            },
+        )
+    };
+
+    Router::new()
+        .merge(machine)
+        .merge(pages)
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(from_fn_with_state(state.clone(), session_middleware))
+                .layer(from_fn_with_state(state.clone(), render_error_pages))
+                .layer(CatchPanicLayer::custom(panic_handler))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+        )
+        .with_state(state)
+}
+
+/// Refuses cross-site POSTs (`Sec-Fetch-Site`/`Origin`), with the CSRF error page. `APP_URL`'s
+/// origin is trusted, for proxies that rewrite `Host`.
+fn csrf_origin_layer(
+    state: &AppState,
+) -> CsrfLayer<impl tower_http::csrf::ResponseForProtectionError<axum::body::Body> + Clone> {
+    let mut layer = CsrfLayer::new();
+    if let Some(origin) = state
+        .config()
+        .app_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u.trim()).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+    {
+        match layer.clone().add_trusted_origin(&origin) {
+            Ok(l) => layer = l,
+            Err(e) => tracing::warn!(%origin, error = %e, "APP_URL origin not usable for CSRF"),
+        }
+    }
+    layer.with_rejection_response(|err: tower_http::csrf::ProtectionError| {
+        tracing::info!(error = %err, "cross-site request refused");
+        error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorPage {
+                heading: "CSRF Error".to_owned(),
+                message: "Cross-site request refused.".to_owned(),
+            },
+        )
+    })
+}
+
+/// Renders responses carrying an [`ErrorPage`] (and bare 405s) as HTML pages with the layout.
+async fn render_error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let session = req.extensions().get::<Session>().cloned();
+    let mut resp = next.run(req).await;
+    let page = match resp.extensions_mut().remove::<ErrorPage>() {
+        Some(p) => p,
+        None if resp.status() == StatusCode::METHOD_NOT_ALLOWED => ErrorPage {
+            heading: "405 Method Not Allowed".to_owned(),
+            message: "This page does not accept that kind of request.".to_owned(),
+        },
+        None => return resp,
+    };
+    let html = match &session {
+        Some(session) => {
+            let layout = Layout::new(&state, session, page.heading.clone());
+            error_page_html(layout, &page).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "error page template failed");
+                bare_error_html(&state.config().app_name, &page)
+            })
+        }
+        None => bare_error_html(&state.config().app_name, &page),
+    };
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let mut resp = Response::from_parts(parts, axum::body::Body::from(html));
+    set_html(&mut resp);
+    resp
+}

@@ -1,0 +1,89 @@
+//! Pages anyone may see: `/`, `/elections`, `/elections/<eid>`.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use votebox_core::meta::Status;
+
+use super::{PathParams, QueryParams, broken_error, find_election, found, snapshot};
+use crate::app::{AppState, Resolved};
+use crate::error::AppResult;
+use crate::session::Session;
+use crate::views::{
+    BrokenItem, ElectionHead, ElectionItem, ElectionsPage, Layout, PublicElectionPage, render_ok,
+    shuffled_candidates, status_matches,
+};
+
+/// `GET /` → 302 `/app`.
+pub(crate) async fn root() -> Response {
+    found("/app")
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    pub(crate) status: Option<String>,
+}
+
+/// `GET /elections[?status=s]`.
+pub(crate) async fn elections(
+    State(state): State<AppState>,
+    session: Session,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> AppResult<Response> {
+    list_page(&state, &session, "/elections", q.status.unwrap_or_default())
+}
+
+/// The election list shared by `/elections` and `/app/elections`: sorted by start, newest first
+/// (stable), filtered by exact status. Broken elections are listed apart, without details.
+pub(crate) fn list_page(
+    state: &AppState,
+    session: &Session,
+    base: &'static str,
+    status_filter: String,
+) -> AppResult<Response> {
+    let snap = snapshot(state)?;
+    let now = state.now();
+    let elections = snap
+        .catalog
+        .elections_newest_first()
+        .into_iter()
+        .filter(|e| status_matches(&status_filter, e.status(now)))
+        .map(|e| ElectionItem::new(e, now))
+        .collect();
+    let broken = if status_filter.is_empty() {
+        snap.catalog
+            .broken()
+            .map(|b| BrokenItem { key: b.key.clone() })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    render_ok(&ElectionsPage {
+        layout: Layout::new(state, session, "Elections"),
+        base,
+        status_filter,
+        elections,
+        broken,
+    })
+}
+
+/// `GET /elections/<eid>`: public election page.
+pub(crate) async fn election(
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = match find_election(&snap, &eid)? {
+        Resolved::Ok(e) => e,
+        Resolved::Broken(b) => return Err(broken_error(b, false)),
+    };
+    let now = state.now();
+    render_ok(&PublicElectionPage {
+        layout: Layout::new(&state, &session, e.name.clone()),
+        election: ElectionHead::new(e, now),
+        candidates: shuffled_candidates(e),
+        completed: e.status(now) == Status::Completed,
+    })
+}

@@ -1,0 +1,191 @@
+//! The command line (clap derive). Settings come from Elekto's environment variables (see
+//! `docs/configuration.md`); options here only override a few of them for one run.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ENV_HELP: &str = "\
+Configuration comes from Elekto's environment variables, read from the process environment and
+from `.env` in the current directory (`.env.testing` when TESTING is set), whose values override
+the environment, as in Elekto. An empty value counts as unset. The main ones:
+
+  DB_CONNECTION     mysql | postgresql | sqlite (required unless DATABASE_URL is set)
+  DB_HOST, DB_PORT, DB_USERNAME, DB_PASSWORD, DB_DATABASE, DB_PATH, DATABASE_URL
+  META_REPO         git URL or path of the meta repository
+  META_PATH         local mirror of it [default: meta]
+  META_BRANCH       [default: main]
+  ELECTION_DIR      directory of the elections inside the meta repository (required)
+  META_SECRET       webhook HMAC secret
+  APP_NAME, APP_KEY, APP_URL, APP_DEBUG, APP_HOST, APP_PORT, MIN_PASSCODE_LENGTH
+  GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GITHUB_REDIRECT
+  VOTEBOX_DATA_DIR  votebox's own files (generated APP_KEY, default SQLite file) [default: data]
+  RUST_LOG          log filter [default: info];  LOG_FORMAT=json for JSON logs
+
+Every variable, its default and Elekto's behaviour: docs/configuration.md.
+Exit status: 0 success, 1 failure, 2 configuration or usage error.";
+
+/// votebox: a drop-in replacement for the Elekto election server.
+///
+/// It reads Elekto's environment variables, meta repository and database, and serves the same
+/// URLs. `votebox entrypoint` does what Elekto's container did: migrate, sync, serve.
+#[derive(Debug, Parser)]
+#[command(name = "votebox", version, after_long_help = ENV_HELP, after_help = "Environment variables: see `votebox --help` (long form) or docs/configuration.md.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application (Elekto's `console --run`).
+    ///
+    /// Loads the meta repository on start (fetch and database sync; if the fetch fails, the last
+    /// fetched copy is served and the error logged), then serves HTTP until SIGINT/SIGTERM.
+    /// Does not migrate the database unless --migrate is given.
+    Serve(ServeArgs),
+
+    /// Create or upgrade the database tables (Elekto's `console --migrate`).
+    ///
+    /// Prints each migration applied and then "database is up to date". Safe to run repeatedly
+    /// and from several processes at once.
+    Migrate(MigrateArgs),
+
+    /// Fetch the meta repository and sync its elections into the database (`console --sync`).
+    ///
+    /// Clones the repository into META_PATH if needed, fetches META_BRANCH, adds new elections,
+    /// updates names and prints the sync log. Elections whose directory disappeared are kept with
+    /// their ballots (see `elections` and `prune-orphan`). Exits non-zero if git fails.
+    Sync,
+
+    /// List the elections in the database, marking those no longer in the meta repository.
+    ///
+    /// Reads the last fetched copy of the meta repository (no network).
+    Elections,
+
+    /// Delete an orphaned election's data (voters, ballots, exception requests).
+    ///
+    /// Only for an election whose directory is gone from the meta repository: refused when the
+    /// key is still there. Fetches the meta repository first. Without --yes, only shows what
+    /// would be deleted.
+    PruneOrphan(PruneOrphanArgs),
+
+    /// Print a new random APP_KEY (Elekto's `console --generate`).
+    ///
+    /// Prints `APP_KEY=<64 hex characters>`; with --write, stores it in `.env` (or
+    /// `.env.testing` when TESTING is set) in the current directory instead.
+    GenerateKey(GenerateKeyArgs),
+
+    /// What the container runs: migrate, then sync, then serve (Elekto's entrypoint.sh).
+    ///
+    /// Binds 0.0.0.0:APP_PORT by default, like Elekto's uWSGI `--http :$APP_PORT`.
+    /// APP_CONNECT=socket (uWSGI protocol) is rejected: votebox speaks HTTP only.
+    Entrypoint(EntrypointArgs),
+
+    /// Run a self-contained demo: sample elections, SQLite, no GitHub account or network needed.
+    ///
+    /// Creates the data folder with a sample meta repository (a local git repository with three
+    /// elections whose dates are set relative to today), migrates, syncs and serves on
+    /// 127.0.0.1 with a demo login that lets you pick a sample user. Ignores the DB_*, META_*
+    /// and APP_* variables except APP_PORT.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListenArgs {
+    /// Address to bind [default: APP_HOST, else 127.0.0.1 for `serve`, 0.0.0.0 for `entrypoint`].
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Port to listen on [default: APP_PORT, else 5000]. 0 picks a free port.
+    #[arg(short, long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Re-fetch and sync the meta repository every SECONDS (0 = never; the webhook
+    /// POST /v1/webhooks/meta/sync always works).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub resync_interval: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+
+    /// Run the database migrations before serving.
+    #[arg(long)]
+    pub migrate: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EntrypointArgs {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// List every migration as applied or pending, and change nothing.
+    #[arg(long)]
+    pub status: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PruneOrphanArgs {
+    /// Election key as stored in the database (the directory under ELECTION_DIR, `/` → `---`).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+
+    /// Really delete (otherwise only show what would be deleted).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateKeyArgs {
+    /// Write `APP_KEY='…'` into `.env` in the current directory (replacing an APP_KEY line)
+    /// instead of printing it.
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's database, meta repository and key (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "votebox-demo")]
+    pub data_dir: PathBuf,
+
+    /// Port on 127.0.0.1 [default: APP_PORT, else 8080]. 0 picks a free port.
+    #[arg(short, long, value_name = "PORT")]
+    pub port: Option<u16>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_and_option_is_documented() {
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            assert!(sub.get_about().is_some(), "{} has no help", sub.get_name());
+            for arg in sub.get_arguments() {
+                if arg.get_id() == "help" {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "{} {} has no help",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+            }
+        }
+    }
+}

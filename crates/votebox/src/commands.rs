@@ -1,0 +1,603 @@
+//! What each subcommand does. Thin: configuration comes from [`crate::config`], the work from
+//! the other crates (`votebox-db`, `votebox-meta`, `votebox-web`).
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use votebox_db::Db;
+use votebox_meta::MetaRepo;
+use votebox_web::{AppState, Clock, SyncError, WebConfig};
+
+use crate::cli::{Command, DemoArgs, GenerateKeyArgs, ListenArgs, MigrateArgs, PruneOrphanArgs};
+use crate::config::{Config, ConfigError, Env, var};
+use crate::demo::{self, DemoPaths};
+use crate::keys;
+
+/// How a command failed: configuration (exit status 2) or at run time (exit status 1).
+#[derive(Debug)]
+pub enum Error {
+    Config(ConfigError),
+    Failed(anyhow::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => 2,
+            Error::Failed(_) => 1,
+        }
+    }
+
+    /// The one line printed to stderr.
+    pub fn message(&self) -> String {
+        let text = match self {
+            Error::Config(e) => e.to_string(),
+            Error::Failed(e) => format!("{e:#}"),
+        };
+        // One line, whatever the underlying error (git's stderr, for one) contains.
+        let one_line: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        format!("votebox: error: {}", one_line.join(" | "))
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        Error::Failed(e)
+    }
+}
+
+/// What every command gets: the environment (process + `.env`) and the working directory.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub env: Env,
+    pub cwd: PathBuf,
+}
+
+/// Runs one command to completion.
+pub async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
+    match command {
+        Command::GenerateKey(args) => generate_key(&args, ctx),
+        Command::Demo(args) => run_demo(&args, ctx).await,
+        other => {
+            let config = Config::from_env(&ctx.env)?;
+            for w in &config.warnings {
+                tracing::warn!("{w}");
+            }
+            match other {
+                Command::Serve(args) => {
+                    let host = args
+                        .listen
+                        .host
+                        .clone()
+                        .or_else(|| config.app_host.clone())
+                        .unwrap_or_else(|| crate::config::DEFAULT_APP_HOST.to_owned());
+                    let options = ServeOptions::new(&config, &args.listen, host, args.migrate);
+                    serve(&config, options).await
+                }
+                Command::Entrypoint(args) => entrypoint(&config, &args.listen).await,
+                Command::Migrate(args) => migrate_command(&config, &args).await,
+                Command::Sync => sync_command(&config).await,
+                Command::Elections => elections_command(&config).await,
+                Command::PruneOrphan(args) => prune_orphan(&config, &args).await,
+                Command::GenerateKey(_) | Command::Demo(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+// ----- database and meta helpers -------------------------------------------------------------
+
+async fn connect(config: &Config) -> Result<Db, Error> {
+    let target = config.database()?;
+    for note in &target.notes {
+        tracing::warn!("{note}");
+    }
+    if let Some(dir) = target.sqlite_file.as_deref().and_then(|f| f.parent())
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!("cannot create the folder of the SQLite database {}", dir.display())
+        })?;
+    }
+    tracing::info!(database = %target.redacted, "connecting to the {} database", target.engine);
+    let db = Db::connect(&target.url)
+        .await
+        .with_context(|| format!("cannot connect to the database {}", target.redacted))?;
+    Ok(db)
+}
+
+fn meta_repo(config: &Config) -> Result<MetaRepo, Error> {
+    let m = config.meta()?;
+    Ok(MetaRepo::new(m.repo, m.path, m.branch, m.election_dir))
+}
+
+fn web_config(config: &Config, app_key: String, demo_login: bool) -> WebConfig {
+    WebConfig {
+        app_name: config.app_name.clone(),
+        app_key,
+        app_url: config.app_url.clone(),
+        debug: config.app_debug,
+        meta_secret: config.meta_secret.clone(),
+        github_redirect: config.github.redirect.clone(),
+        min_passcode_length: config.min_passcode_length,
+        demo_login,
+    }
+}
+
+/// `scheme://user:password@host/…` → `scheme://***@host/…` (META_REPO may carry a token).
+pub fn redact_url(s: &str) -> String {
+    match (s.find("://"), s.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end + 3 && !s[scheme_end + 3..at].contains('/') => {
+            format!("{}***{}", &s[..scheme_end + 3], &s[at..])
+        }
+        _ => s.to_owned(),
+    }
+}
+
+/// Runs the migrations; `print` sends the list to stdout (else to the log).
+async fn migrate(db: &Db, print: bool) -> Result<(), Error> {
+    let applied = votebox_db::migrate::run(db)
+        .await
+        .context("database migration failed")?;
+    for m in &applied {
+        if print {
+            println!("applied migration {} {}", m.version, m.description);
+        } else {
+            tracing::info!(version = m.version, "applied migration {}", m.description);
+        }
+    }
+    if print {
+        println!("database is up to date");
+    } else {
+        tracing::info!(applied = applied.len(), "database is up to date");
+    }
+    Ok(())
+}
+
+// ----- migrate, sync ---------------------------------------------------------------------------
+
+async fn migrate_command(config: &Config, args: &MigrateArgs) -> Result<(), Error> {
+    let db = connect(config).await?;
+    let result = if args.status {
+        migrate_status(&db).await
+    } else {
+        println!("# ----- Migrating the database and creating the tables ----- #");
+        migrate(&db, true).await
+    };
+    db.close().await;
+    result
+}
+
+async fn migrate_status(db: &Db) -> Result<(), Error> {
+    let all = votebox_db::migrate::status(db)
+        .await
+        .context("cannot read the migration status")?;
+    for m in &all {
+        let state = if m.applied { "applied" } else { "pending" };
+        println!("{state:<8} {:>4}  {}", m.version, m.description);
+    }
+    let pending = all.iter().filter(|m| !m.applied).count();
+    if pending == 0 {
+        println!("database is up to date");
+    } else {
+        println!("{pending} pending migration(s): run `votebox migrate`");
+    }
+    Ok(())
+}
+
+async fn sync_command(config: &Config) -> Result<(), Error> {
+    let repo = meta_repo(config)?;
+    let db = connect(config).await?;
+    // The key only signs cookies, and sync serves nothing: a throwaway one will do.
+    let state = AppState::new(
+        web_config(config, keys::generate_key(), false),
+        db.clone(),
+        repo,
+        Clock::System,
+    );
+    println!("# ----------- Syncing the meta with the database ----------- #");
+    let result = state.sync_meta().await;
+    db.close().await;
+    match result {
+        Ok(outcome) => {
+            print!("{outcome}");
+            Ok(())
+        }
+        Err(e) => Err(Error::Failed(anyhow!(e).context("sync failed"))),
+    }
+}
+
+// ----- serve, entrypoint, demo -----------------------------------------------------------------
+
+struct ServeOptions {
+    host: String,
+    port: u16,
+    migrate: bool,
+    resync_seconds: u64,
+    /// Print the migration list and sync log to stdout (entrypoint), else log them.
+    print_steps: bool,
+    /// Demo mode: demo login, quiet key note, announce the URL on stdout.
+    demo: Option<DemoPaths>,
+}
+
+impl ServeOptions {
+    fn new(config: &Config, listen: &ListenArgs, host: String, migrate: bool) -> Self {
+        ServeOptions {
+            host,
+            port: listen.port.unwrap_or(config.app_port),
+            migrate,
+            resync_seconds: listen.resync_interval,
+            print_steps: false,
+            demo: None,
+        }
+    }
+}
+
+async fn entrypoint(config: &Config, listen: &ListenArgs) -> Result<(), Error> {
+    // Elekto's uWSGI listened on `:$APP_PORT` (every interface) and ignored APP_HOST.
+    let host = listen.host.clone().unwrap_or_else(|| "0.0.0.0".to_owned());
+    let mut options = ServeOptions::new(config, listen, host, true);
+    options.print_steps = true;
+    serve(config, options).await
+}
+
+async fn run_demo(args: &DemoArgs, ctx: &Context) -> Result<(), Error> {
+    let port = match args.port {
+        Some(p) => p,
+        None => match var(&ctx.env, "APP_PORT") {
+            None => demo::DEFAULT_PORT,
+            Some(p) => p.trim().parse().map_err(|_| {
+                ConfigError::new("APP_PORT", format!("not a TCP port number: {p:?}"))
+            })?,
+        },
+    };
+    let paths = DemoPaths::new(&args.data_dir)
+        .with_context(|| format!("invalid data folder {}", args.data_dir.display()))?;
+    let today = time::OffsetDateTime::now_utc().date();
+    demo::prepare(&paths, today)
+        .await
+        .context("cannot write the demo meta repository")?;
+    tracing::info!(data = %paths.data_dir.display(), "demo data folder ready");
+    let config = Config::from_env(&paths.env())?;
+    let options = ServeOptions {
+        host: "127.0.0.1".to_owned(),
+        port,
+        migrate: true,
+        resync_seconds: demo::RESYNC_SECONDS,
+        print_steps: false,
+        demo: Some(paths),
+    };
+    serve(&config, options).await
+}
+
+async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
+    config.check_http_only()?;
+    let repo = meta_repo(config)?;
+    config.database()?;
+
+    let key = keys::resolve_app_key(&config.app_key, &config.data_dir);
+    if let Some(w) = key.warning(&config.app_key) {
+        if options.demo.is_some() {
+            tracing::info!("{w}");
+        } else {
+            tracing::warn!("{w}");
+        }
+    }
+
+    if options.print_steps {
+        println!("updating the {} database", config.database()?.engine);
+    }
+    let db = connect(config).await?;
+    if options.migrate {
+        migrate(&db, options.print_steps).await?;
+    }
+
+    let state = AppState::new(
+        web_config(config, key.key, options.demo.is_some()),
+        db.clone(),
+        repo,
+        Clock::System,
+    );
+    if options.print_steps {
+        println!("syncing repo {}", redact_url(&state.meta().remote));
+    }
+    initial_load(&state, options.print_steps).await?;
+
+    let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", options.host, options.port))?;
+    let addr = listener.local_addr().context("cannot read the bound address")?;
+    tracing::info!("listening on http://{addr}/");
+    if options.print_steps {
+        println!("starting votebox on http://{addr}/");
+    }
+    if let Some(paths) = &options.demo {
+        announce_demo(addr, paths);
+    }
+
+    let resync = spawn_resync(state.clone(), options.resync_seconds);
+    let served = votebox_web::serve(listener, state, shutdown_signal()).await;
+    if let Some(task) = resync {
+        task.abort();
+    }
+    db.close().await;
+    served.context("the web server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn announce_demo(addr: SocketAddr, paths: &DemoPaths) {
+    println!("votebox demo is running: open http://{addr}/");
+    println!(
+        "  sample users: alice, bob, carol, dave (voters), olivia (election officer), mallory (not eligible)"
+    );
+    println!(
+        "  data folder:  {} (meta repository in {})",
+        paths.data_dir.display(),
+        paths.source.display()
+    );
+    println!("  press Ctrl-C to stop");
+}
+
+/// Start-up load (checklist 8/9, 23): fetch + database sync; if git fails, serve the last fetched
+/// commit rather than crash-looping as Elekto's entrypoint does. A database failure is fatal.
+async fn initial_load(state: &AppState, print: bool) -> Result<(), Error> {
+    match state.sync_meta().await {
+        Ok(outcome) => {
+            if print {
+                print!("{outcome}");
+            } else {
+                tracing::info!(
+                    commit = %outcome.commit,
+                    added = outcome.added.len(),
+                    renamed = outcome.report.renamed.len(),
+                    orphaned = outcome.report.orphaned.len(),
+                    broken = outcome.broken.len(),
+                    "meta repository synced"
+                );
+            }
+            Ok(())
+        }
+        Err(SyncError::Git(fetch_error)) => match state.meta().load_local().await {
+            Ok(snapshot) => {
+                tracing::error!(
+                    error = %fetch_error,
+                    commit = %snapshot.commit,
+                    "cannot fetch the meta repository: serving the last fetched commit until a sync succeeds"
+                );
+                state.install_snapshot(snapshot);
+                Ok(())
+            }
+            Err(local_error) => Err(Error::Failed(anyhow!(
+                "cannot load the meta repository: {fetch_error}; no local copy either: {local_error}"
+            ))),
+        },
+        Err(e @ SyncError::Db(_)) => Err(Error::Failed(
+            anyhow!(e).context("start-up sync failed (has the database been migrated? `votebox migrate`)"),
+        )),
+    }
+}
+
+fn spawn_resync(state: AppState, seconds: u64) -> Option<tokio::task::JoinHandle<()>> {
+    if seconds == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate; the start-up sync just ran
+        loop {
+            tick.tick().await;
+            // Failures are logged by sync_meta; the previous snapshot keeps being served.
+            if let Ok(outcome) = state.sync_meta().await {
+                tracing::debug!(commit = %outcome.commit, "periodic meta sync");
+                for (key, name) in &outcome.added {
+                    tracing::info!(%key, "election added: {name}");
+                }
+            }
+        }
+    }))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+// ----- elections, prune-orphan ---------------------------------------------------------------
+
+async fn elections_command(config: &Config) -> Result<(), Error> {
+    let db = connect(config).await?;
+    let result = list_elections(config, &db).await;
+    db.close().await;
+    result
+}
+
+async fn list_elections(config: &Config, db: &Db) -> Result<(), Error> {
+    let rows = votebox_db::elections::list(db)
+        .await
+        .context("cannot list the elections")?;
+    // The meta as last fetched (no network): which keys still exist.
+    let meta_keys: Option<BTreeSet<String>> = match meta_repo(config) {
+        Err(e) => {
+            tracing::warn!("{}; cannot tell which elections are orphaned", e_msg(&e));
+            None
+        }
+        Ok(repo) => match repo.load_local().await {
+            Ok(s) => Some(s.catalog.entries.iter().map(|e| e.key().to_owned()).collect()),
+            Err(e) => {
+                tracing::warn!("cannot read the local meta repository ({e}); run `votebox sync` first to tell which elections are orphaned");
+                None
+            }
+        },
+    };
+    let width = rows.iter().map(|r| r.key.len()).max().unwrap_or(3).max(3);
+    println!("{:<width$}  {:>6}  {:<9}  NAME", "KEY", "VOTERS", "META");
+    let mut orphans = 0;
+    for row in &rows {
+        let voters = votebox_db::voters::count(db, row.id)
+            .await
+            .with_context(|| format!("cannot count the voters of {}", row.key))?;
+        let state = match &meta_keys {
+            None => "?",
+            Some(keys) if keys.contains(&row.key) => "present",
+            Some(_) => {
+                orphans += 1;
+                "ORPHANED"
+            }
+        };
+        println!(
+            "{:<width$}  {voters:>6}  {state:<9}  {}",
+            row.key,
+            row.name.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(keys) = &meta_keys {
+        for key in keys.iter().filter(|k| !rows.iter().any(|r| &r.key == *k)) {
+            println!("{key:<width$}  {:>6}  {:<9}  (in the meta, not yet in the database: run `votebox sync`)", "-", "new");
+        }
+    }
+    println!(
+        "{} election(s) in the database, {orphans} orphaned (directory gone from the meta; data kept — `votebox prune-orphan KEY` deletes it)",
+        rows.len()
+    );
+    Ok(())
+}
+
+fn e_msg(e: &Error) -> String {
+    match e {
+        Error::Config(c) => c.to_string(),
+        Error::Failed(f) => format!("{f:#}"),
+    }
+}
+
+async fn prune_orphan(config: &Config, args: &PruneOrphanArgs) -> Result<(), Error> {
+    let repo = meta_repo(config)?;
+    let db = connect(config).await?;
+    let result = prune_orphan_with(&db, &repo, args).await;
+    db.close().await;
+    result
+}
+
+async fn prune_orphan_with(db: &Db, repo: &MetaRepo, args: &PruneOrphanArgs) -> Result<(), Error> {
+    let key = args.key.as_str();
+    // Fresh meta: a key may have come back since the last sync.
+    let snapshot = repo
+        .load()
+        .await
+        .context("cannot fetch the meta repository to check that the election is really gone")?;
+    let meta_keys: Vec<String> = snapshot
+        .catalog
+        .entries
+        .iter()
+        .map(|e| e.key().to_owned())
+        .collect();
+    if meta_keys.iter().any(|k| k == key) {
+        return Err(Error::Failed(anyhow!(
+            "election {key} is still in the meta repository (commit {}): refusing to delete its data",
+            snapshot.commit
+        )));
+    }
+    let Some(row) = votebox_db::elections::find_by_key(db, key)
+        .await
+        .context("cannot look the election up")?
+    else {
+        return Err(Error::Failed(anyhow!("no election {key} in the database")));
+    };
+    let voters = votebox_db::voters::count(db, row.id)
+        .await
+        .context("cannot count voters")?;
+    let name = row.name.as_deref().unwrap_or("");
+    if !args.yes {
+        println!(
+            "would delete election {key} ({name}): {voters} voter row(s) and every ballot and exception request of it"
+        );
+        println!("nothing deleted; run again with --yes to delete");
+        return Ok(());
+    }
+    let deleted = votebox_db::elections::delete_orphan(db, key, &meta_keys)
+        .await
+        .context("cannot delete the election")?;
+    if !deleted {
+        return Err(Error::Failed(anyhow!(
+            "election {key} was not deleted (it is in the meta repository)"
+        )));
+    }
+    println!("deleted election {key} ({name}) with {voters} voter row(s), its ballots and exception requests");
+    Ok(())
+}
+
+// ----- generate-key ------------------------------------------------------------------------------
+
+fn generate_key(args: &GenerateKeyArgs, ctx: &Context) -> Result<(), Error> {
+    let key = keys::generate_key();
+    if args.write {
+        let path = crate::dotenv::dotenv_path(&ctx.cwd, &ctx.env);
+        keys::write_key_to_dotenv(&path, &key)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("# ---------------- Generating a new APP_KEY ---------------- #");
+        println!("APP_KEY written to {}", path.display());
+    } else {
+        println!("APP_KEY={key}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_credentials() {
+        assert_eq!(
+            redact_url("https://user:tok@github.com/o/r.git"),
+            "https://***@github.com/o/r.git"
+        );
+        assert_eq!(
+            redact_url("https://github.com/o/r.git"),
+            "https://github.com/o/r.git"
+        );
+        assert_eq!(redact_url("git@github.com:o/r.git"), "git@github.com:o/r.git");
+        assert_eq!(redact_url("/srv/meta.git"), "/srv/meta.git");
+    }
+
+    #[test]
+    fn error_message_is_one_line() {
+        let e = Error::Failed(anyhow!("git fetch failed: fatal: x\nfatal: y\n").context("sync failed"));
+        let m = e.message();
+        assert!(!m.contains('\n'));
+        assert!(m.starts_with("votebox: error: sync failed: git fetch failed"));
+        assert_eq!(e.exit_code(), 1);
+        let c = Error::Config(ConfigError::new("DB_CONNECTION", "not set"));
+        assert_eq!(c.message(), "votebox: error: DB_CONNECTION: not set");
+        assert_eq!(c.exit_code(), 2);
+    }
+}
