@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use sea_query::{Asterisk, Expr, ExprTrait, IntoIden, OnConflict, Order, Query, SelectStatement};
 
 use crate::query::{
-    Ballot, Conn, Election, Request, Voter, VoteboxElectionState, is_unique_violation, ts_value,
+    Ballot, Conn, Election, Request, VoteboxElectionState, Voter, is_unique_violation, ts_value,
 };
 use crate::{Db, Result, Timestamp, utc_now};
 
@@ -127,8 +127,10 @@ async fn sync_once(db: &Db, meta: &[(String, String)]) -> Result<SyncReport> {
         }
     }
 
-    let orphans: Vec<&ElectionRow> =
-        existing.iter().filter(|r| !in_meta.contains(r.key.as_str())).collect();
+    let orphans: Vec<&ElectionRow> = existing
+        .iter()
+        .filter(|r| !in_meta.contains(r.key.as_str()))
+        .collect();
     let orphan_ids: Vec<i32> = orphans.iter().map(|r| r.id).collect();
     let voters = count_by_election(&mut conn, Voter::Table, &orphan_ids).await?;
     let ballots = count_by_election(&mut conn, Ballot::Table, &orphan_ids).await?;
@@ -138,7 +140,10 @@ async fn sync_once(db: &Db, meta: &[(String, String)]) -> Result<SyncReport> {
     let states: HashMap<i32, Option<Timestamp>> = conn
         .fetch_all::<(i32, Option<Timestamp>)>(
             &Query::select()
-                .columns([VoteboxElectionState::ElectionId, VoteboxElectionState::OrphanedAt])
+                .columns([
+                    VoteboxElectionState::ElectionId,
+                    VoteboxElectionState::OrphanedAt,
+                ])
                 .from(VoteboxElectionState::Table)
                 .to_owned(),
         )
@@ -152,7 +157,10 @@ async fn sync_once(db: &Db, meta: &[(String, String)]) -> Result<SyncReport> {
             (true, None) => {
                 let stmt = Query::insert()
                     .into_table(VoteboxElectionState::Table)
-                    .columns([VoteboxElectionState::ElectionId, VoteboxElectionState::OrphanedAt])
+                    .columns([
+                        VoteboxElectionState::ElectionId,
+                        VoteboxElectionState::OrphanedAt,
+                    ])
                     .values_panic([row.id.into(), ts_value(backend, now).into()])
                     .on_conflict(
                         OnConflict::column(VoteboxElectionState::ElectionId)
@@ -219,7 +227,11 @@ async fn count_by_election(
         .and_where(Expr::col(col).is_in(ids.iter().copied()))
         .group_by_col(col)
         .to_owned();
-    Ok(conn.fetch_all::<(i32, i64)>(&stmt).await?.into_iter().collect())
+    Ok(conn
+        .fetch_all::<(i32, i64)>(&stmt)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 pub async fn list(db: &Db) -> Result<Vec<ElectionRow>> {

@@ -129,7 +129,7 @@ pub async fn run(db: &Db) -> Result<Vec<MigrationState>> {
         }
         Db::Lite(pool) => {
             let mut tx = begin_immediate(pool).await?;
-            let applied = run_locked(&mut Conn::Lite(&mut *tx)).await?;
+            let applied = run_locked(&mut Conn::Lite(&mut tx)).await?;
             tx.commit().await?;
             Ok(applied)
         }
@@ -185,7 +185,9 @@ async fn detect_in(conn: &mut Conn<'_>) -> Result<SchemaKind> {
             .order_by("version", Order::Desc)
             .limit(1)
             .to_owned();
-        conn.fetch_optional::<(i32,)>(&stmt).await?.map(|(v,)| i64::from(v))
+        conn.fetch_optional::<(i32,)>(&stmt)
+            .await?
+            .map(|(v,)| i64::from(v))
     } else {
         None
     };
@@ -308,13 +310,20 @@ struct LockWait {
 
 impl LockWait {
     fn new(what: &'static str) -> Self {
-        LockWait { what, start: Instant::now(), logged: false }
+        LockWait {
+            what,
+            start: Instant::now(),
+            logged: false,
+        }
     }
 
     /// Called after a failed attempt: logs once, errors after [`LOCK_WAIT`].
     fn still_waiting(&mut self) -> Result<()> {
         if !self.logged {
-            tracing::info!("another process is migrating the database; waiting for {}", self.what);
+            tracing::info!(
+                "another process is migrating the database; waiting for {}",
+                self.what
+            );
             self.logged = true;
         }
         if self.start.elapsed() >= LOCK_WAIT {

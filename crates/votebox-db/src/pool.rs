@@ -78,7 +78,8 @@ impl Db {
     /// One connection is opened eagerly, so an unreachable server fails here.
     pub async fn connect(url: &str) -> Result<Db> {
         let url = url.trim();
-        let invalid = |why: String| DbError::InvalidUrl(format!("{why} (in `{}`)", redact_url(url)));
+        let invalid =
+            |why: String| DbError::InvalidUrl(format!("{why} (in `{}`)", redact_url(url)));
         match Backend::from_url(url) {
             Some(Backend::Postgres) => {
                 let opts = PgConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
@@ -88,7 +89,8 @@ impl Db {
             Some(Backend::MySql) => {
                 let (_, rest) = url.split_once(':').expect("from_url found a scheme");
                 let url = format!("mysql:{rest}");
-                let opts = MySqlConnectOptions::from_str(&url).map_err(|e| invalid(e.to_string()))?;
+                let opts =
+                    MySqlConnectOptions::from_str(&url).map_err(|e| invalid(e.to_string()))?;
                 let pool = MySqlPoolOptions::new().connect_with(opts).await?;
                 Ok(Db::My(pool))
             }
@@ -119,7 +121,10 @@ impl Db {
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true)
             .synchronous(SqliteSynchronous::Normal);
-        let in_memory = opts.get_filename().to_string_lossy().contains("sqlx-in-memory")
+        let in_memory = opts
+            .get_filename()
+            .to_string_lossy()
+            .contains("sqlx-in-memory")
             || opts.get_filename() == Path::new(":memory:");
         let mut pool = SqlitePoolOptions::new();
         if in_memory {
@@ -190,8 +195,14 @@ mod tests {
 
     #[test]
     fn backend_from_scheme() {
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("PostgreSQL://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("PostgreSQL://u@h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::from_url("mysql://u@h/db"), Some(Backend::MySql));
         assert_eq!(Backend::from_url("mariadb://u@h/db"), Some(Backend::MySql));
         assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
@@ -207,7 +218,10 @@ mod tests {
             redact_url("postgres://vote:s3cr%40t@db:5432/elekto"),
             "postgres://vote:***@db:5432/elekto"
         );
-        assert_eq!(redact_url("mysql://root@db/elekto"), "mysql://root@db/elekto");
+        assert_eq!(
+            redact_url("mysql://root@db/elekto"),
+            "mysql://root@db/elekto"
+        );
         assert_eq!(redact_url("sqlite:data/x.db"), "sqlite:data/x.db");
         assert_eq!(redact_url("no scheme at all"), "***");
     }

@@ -5,7 +5,9 @@
 //! `execute` methods of [`Db`] or of a [`Conn`] (inside a transaction). Rows are decoded by
 //! `#[derive(sqlx::FromRow)]` structs, which work for all three row types.
 
-use sea_query::{Iden, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Value};
+use sea_query::{
+    Iden, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Value,
+};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::mysql::{MySql, MySqlConnection, MySqlQueryResult, MySqlRow};
 use sqlx::pool::PoolConnection;
@@ -108,7 +110,11 @@ macro_rules! db_run {
 
 /// A row type that decodes from all three engines (`#[derive(sqlx::FromRow)]` structs, tuples).
 pub(crate) trait AnyRow:
-    for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, MySqlRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
+    for<'r> FromRow<'r, PgRow>
+    + for<'r> FromRow<'r, MySqlRow>
+    + for<'r> FromRow<'r, SqliteRow>
+    + Send
+    + Unpin
 {
 }
 impl<T> AnyRow for T where
@@ -133,7 +139,10 @@ trait QueryDone {
 }
 impl QueryDone for PgQueryResult {
     fn done(&self) -> Done {
-        Done { rows_affected: self.rows_affected(), last_insert_id: None }
+        Done {
+            rows_affected: self.rows_affected(),
+            last_insert_id: None,
+        }
     }
 }
 impl QueryDone for MySqlQueryResult {
@@ -146,7 +155,10 @@ impl QueryDone for MySqlQueryResult {
 }
 impl QueryDone for SqliteQueryResult {
     fn done(&self) -> Done {
-        Done { rows_affected: self.rows_affected(), last_insert_id: Some(self.last_insert_rowid()) }
+        Done {
+            rows_affected: self.rows_affected(),
+            last_insert_id: Some(self.last_insert_rowid()),
+        }
     }
 }
 
@@ -166,32 +178,43 @@ impl Conn<'_> {
         }
     }
 
-    pub async fn fetch_all<T: AnyRow>(&mut self, stmt: &(impl SqlxBinder + Sync)) -> Result<Vec<T>> {
-        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_as_with(sql, args)
-            .fetch_all(&mut **ex)
-            .await?))
+    pub async fn fetch_all<T: AnyRow>(
+        &mut self,
+        stmt: &(impl SqlxBinder + Sync),
+    ) -> Result<Vec<T>> {
+        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_as_with(
+            sql, args
+        )
+        .fetch_all(&mut **ex)
+        .await?))
     }
 
     pub async fn fetch_optional<T: AnyRow>(
         &mut self,
         stmt: &(impl SqlxBinder + Sync),
     ) -> Result<Option<T>> {
-        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_as_with(sql, args)
-            .fetch_optional(&mut **ex)
-            .await?))
+        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_as_with(
+            sql, args
+        )
+        .fetch_optional(&mut **ex)
+        .await?))
     }
 
     pub async fn fetch_one<T: AnyRow>(&mut self, stmt: &(impl SqlxBinder + Sync)) -> Result<T> {
-        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_as_with(sql, args)
-            .fetch_one(&mut **ex)
-            .await?))
+        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_as_with(
+            sql, args
+        )
+        .fetch_one(&mut **ex)
+        .await?))
     }
 
     pub async fn execute(&mut self, stmt: &(impl SqlxBinder + Sync)) -> Result<Done> {
-        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_with(sql, args)
-            .execute(&mut **ex)
-            .await?
-            .done()))
+        Ok(db_run!(self, stmt, |sql, args, ex| sqlx::query_with(
+            sql, args
+        )
+        .execute(&mut **ex)
+        .await?
+        .done()))
     }
 
     /// Runs an `INSERT` of one row and returns the new `id` (`RETURNING id` on PostgreSQL, the
@@ -223,9 +246,9 @@ pub(crate) enum Pooled {
 impl Pooled {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Pooled::Pg(c) => Conn::Pg(&mut **c),
-            Pooled::My(c) => Conn::My(&mut **c),
-            Pooled::Lite(c) => Conn::Lite(&mut **c),
+            Pooled::Pg(c) => Conn::Pg(c),
+            Pooled::My(c) => Conn::My(c),
+            Pooled::Lite(c) => Conn::Lite(c),
         }
     }
 }
@@ -240,9 +263,9 @@ pub(crate) enum Tx {
 impl Tx {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Pg(t) => Conn::Pg(&mut **t),
-            Tx::My(t) => Conn::My(&mut **t),
-            Tx::Lite(t) => Conn::Lite(&mut **t),
+            Tx::Pg(t) => Conn::Pg(t),
+            Tx::My(t) => Conn::My(t),
+            Tx::Lite(t) => Conn::Lite(t),
         }
     }
 
@@ -358,8 +381,14 @@ mod tests {
             q.to_string(MysqlQueryBuilder),
             "SELECT `id`, `username` FROM `user` WHERE `id` = 1"
         );
-        let q = Query::select().column(Election::Key).from(Election::Table).to_owned();
-        assert_eq!(q.to_string(MysqlQueryBuilder), "SELECT `key` FROM `election`");
+        let q = Query::select()
+            .column(Election::Key)
+            .from(Election::Table)
+            .to_owned();
+        assert_eq!(
+            q.to_string(MysqlQueryBuilder),
+            "SELECT `key` FROM `election`"
+        );
         assert_eq!(
             VoteboxElectionState::Table.to_string(),
             "votebox_election_state"

@@ -121,13 +121,24 @@ pub async fn fresh_url(backend: Backend) -> (String, TestDatabase) {
                 .prefix("vbt_")
                 .tempdir()
                 .unwrap_or_else(|e| panic!("cannot create a temporary directory for SQLite: {e}"));
-            let url = format!("sqlite://{}", dir.path().join(format!("{name}.db")).display());
-            let guard = TestDatabase { backend, url: url.clone(), cleanup: Cleanup::Dir(Some(dir)) };
+            let url = format!(
+                "sqlite://{}",
+                dir.path().join(format!("{name}.db")).display()
+            );
+            let guard = TestDatabase {
+                backend,
+                url: url.clone(),
+                cleanup: Cleanup::Dir(Some(dir)),
+            };
             (url, guard)
         }
         Backend::Postgres | Backend::MySql => {
             let admin = admin_url(backend).expect("server engine");
-            let env = if backend == Backend::Postgres { POSTGRES_URL_ENV } else { MYSQL_URL_ENV };
+            let env = if backend == Backend::Postgres {
+                POSTGRES_URL_ENV
+            } else {
+                MYSQL_URL_ENV
+            };
             let fail = |what: &str, e: &dyn std::fmt::Display| -> ! {
                 panic!(
                     "\n\n*** votebox-db tests: {what} {backend} at {} failed: {e}\n\
@@ -146,7 +157,10 @@ pub async fn fresh_url(backend: Backend) -> (String, TestDatabase) {
             let guard = TestDatabase {
                 backend,
                 url: url.clone(),
-                cleanup: Cleanup::Server { admin_url: admin, name },
+                cleanup: Cleanup::Server {
+                    admin_url: admin,
+                    name,
+                },
             };
             (url, guard)
         }
@@ -194,13 +208,16 @@ async fn create_database(backend: Backend, admin_url: &str, name: &str) -> Resul
     match backend {
         Backend::Postgres => {
             let mut c = PgConnection::connect(admin_url).await?;
-            c.execute(trusted_sql(format!(r#"CREATE DATABASE "{name}""#))).await?;
+            c.execute(trusted_sql(format!(r#"CREATE DATABASE "{name}""#)))
+                .await?;
             let _ = c.close().await;
         }
         Backend::MySql => {
             let mut c = MySqlConnection::connect(admin_url).await?;
-            c.execute(trusted_sql(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4")))
-                .await?;
+            c.execute(trusted_sql(format!(
+                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+            )))
+            .await?;
             let _ = c.close().await;
         }
         Backend::Sqlite => {}
@@ -214,16 +231,20 @@ async fn drop_database(backend: Backend, admin_url: &str, name: &str) -> Result<
             let mut c = PgConnection::connect(admin_url).await?;
             // FORCE (PostgreSQL 13+) ends the sessions of pools the test did not close.
             let forced = c
-                .execute(trusted_sql(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
+                .execute(trusted_sql(format!(
+                    r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                )))
                 .await;
             if forced.is_err() {
-                c.execute(trusted_sql(format!(r#"DROP DATABASE IF EXISTS "{name}""#))).await?;
+                c.execute(trusted_sql(format!(r#"DROP DATABASE IF EXISTS "{name}""#)))
+                    .await?;
             }
             let _ = c.close().await;
         }
         Backend::MySql => {
             let mut c = MySqlConnection::connect(admin_url).await?;
-            c.execute(trusted_sql(format!("DROP DATABASE IF EXISTS `{name}`"))).await?;
+            c.execute(trusted_sql(format!("DROP DATABASE IF EXISTS `{name}`")))
+                .await?;
             let _ = c.close().await;
         }
         Backend::Sqlite => {}

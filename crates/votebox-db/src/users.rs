@@ -118,7 +118,9 @@ pub async fn find_by_id(db: &Db, id: i32) -> Result<Option<UserRow>> {
 }
 
 async fn find_by_id_in(conn: &mut Conn<'_>, id: i32) -> Result<Option<UserRow>> {
-    let stmt = select_users().and_where(Expr::col(User::Id).eq(id)).to_owned();
+    let stmt = select_users()
+        .and_where(Expr::col(User::Id).eq(id))
+        .to_owned();
     conn.fetch_optional(&stmt).await
 }
 

@@ -93,7 +93,7 @@ pub fn router(state: AppState) -> Router {
 /// origin is trusted, for proxies that rewrite `Host`.
 fn csrf_origin_layer(
     state: &AppState,
-) -> CsrfLayer<impl tower_http::csrf::ResponseForProtectionError<axum::body::Body> + Clone> {
+) -> CsrfLayer<impl tower_http::csrf::ResponseForProtectionError<axum::body::Body> + Clone + use<>> {
     let mut layer = CsrfLayer::new();
     if let Some(origin) = state
         .config()

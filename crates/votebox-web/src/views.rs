@@ -19,17 +19,22 @@ pub(crate) struct Layout {
     pub title: String,
     pub user: Option<CurrentUser>,
     pub flashes: Vec<String>,
+    /// The session's CSRF token, for logged-in users (the nav's logout form).
+    pub csrf_token: Option<String>,
     pub version: &'static str,
 }
 
 impl Layout {
     /// Builds the layout and takes the session's flash messages (they are shown once).
     pub fn new(state: &AppState, session: &Session, title: impl Into<String>) -> Layout {
+        let user = session.user();
+        let csrf_token = user.as_ref().map(|_| session.csrf_token());
         Layout {
             app_name: state.config().app_name.clone(),
             title: title.into(),
-            user: session.user(),
+            user,
             flashes: session.take_flashes(),
+            csrf_token,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
@@ -244,7 +249,6 @@ pub(crate) struct ElectionPage {
     pub officer: bool,
     pub exception_due: String,
     pub csrf_token: String,
-    pub min_passcode_length: usize,
 }
 
 pub(crate) struct FieldItem {
@@ -280,7 +284,6 @@ pub(crate) struct AdminPage {
     pub no_winners: String,
     pub voter_count: i64,
     pub synced: bool,
-    pub completed: bool,
 }
 
 // ----------------------------------------------------------------------------------------------

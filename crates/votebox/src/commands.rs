@@ -35,12 +35,33 @@ impl Error {
     pub fn message(&self) -> String {
         let text = match self {
             Error::Config(e) => e.to_string(),
-            Error::Failed(e) => format!("{e:#}"),
+            Error::Failed(e) => chain_text(e),
         };
         // One line, whatever the underlying error (git's stderr, for one) contains.
-        let one_line: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let one_line: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         format!("votebox: error: {}", one_line.join(" | "))
     }
+}
+
+/// `context: cause: cause…`, leaving out causes whose text an outer message already includes
+/// (errors that print their source inside their own message).
+fn chain_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 impl From<ConfigError> for Error {
@@ -105,7 +126,10 @@ async fn connect(config: &Config) -> Result<Db, Error> {
         && !dir.as_os_str().is_empty()
     {
         std::fs::create_dir_all(dir).with_context(|| {
-            format!("cannot create the folder of the SQLite database {}", dir.display())
+            format!(
+                "cannot create the folder of the SQLite database {}",
+                dir.display()
+            )
         })?;
     }
     tracing::info!(database = %target.redacted, "connecting to the {} database", target.engine);
@@ -115,7 +139,7 @@ async fn connect(config: &Config) -> Result<Db, Error> {
     Ok(db)
 }
 
-fn meta_repo(config: &Config) -> Result<MetaRepo, Error> {
+fn meta_repo(config: &Config) -> Result<MetaRepo, ConfigError> {
     let m = config.meta()?;
     Ok(MetaRepo::new(m.repo, m.path, m.branch, m.election_dir))
 }
@@ -134,9 +158,11 @@ fn web_config(config: &Config, app_key: String, demo_login: bool) -> WebConfig {
 }
 
 /// `scheme://user:password@host/…` → `scheme://***@host/…` (META_REPO may carry a token).
-pub fn redact_url(s: &str) -> String {
+pub fn redact_userinfo(s: &str) -> String {
     match (s.find("://"), s.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end + 3 && !s[scheme_end + 3..at].contains('/') => {
+        (Some(scheme_end), Some(at))
+            if at > scheme_end + 3 && !s[scheme_end + 3..at].contains('/') =>
+        {
             format!("{}***{}", &s[..scheme_end + 3], &s[at..])
         }
         _ => s.to_owned(),
@@ -281,6 +307,16 @@ async fn run_demo(args: &DemoArgs, ctx: &Context) -> Result<(), Error> {
 
 async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     config.check_http_only()?;
+    let demo_login = options.demo.is_some() || config.demo_login;
+    if demo_login && !is_loopback(&options.host) {
+        return Err(Error::Config(ConfigError::new(
+            "VOTEBOX_DEMO_LOGIN",
+            format!(
+                "the demo login lets anyone sign in as any user, so it is only allowed on a loopback address (127.0.0.1, ::1, localhost), not {}",
+                options.host
+            ),
+        )));
+    }
     let repo = meta_repo(config)?;
     config.database()?;
 
@@ -302,20 +338,25 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     }
 
     let state = AppState::new(
-        web_config(config, key.key, options.demo.is_some()),
+        web_config(config, key.key, demo_login),
         db.clone(),
         repo,
         Clock::System,
     );
     if options.print_steps {
-        println!("syncing repo {}", redact_url(&state.meta().remote));
+        println!("syncing repo {}", redact_userinfo(&state.meta().remote));
     }
     initial_load(&state, options.print_steps).await?;
 
     let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", options.host, options.port))?;
-    let addr = listener.local_addr().context("cannot read the bound address")?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    if config.demo_login {
+        tracing::warn!("VOTEBOX_DEMO_LOGIN is on: anyone who can reach http://{addr}/ can sign in as any user");
+    }
     tracing::info!("listening on http://{addr}/");
     if options.print_steps {
         println!("starting votebox on http://{addr}/");
@@ -333,6 +374,14 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     served.context("the web server failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn announce_demo(addr: SocketAddr, paths: &DemoPaths) {
@@ -381,9 +430,11 @@ async fn initial_load(state: &AppState, print: bool) -> Result<(), Error> {
                 "cannot load the meta repository: {fetch_error}; no local copy either: {local_error}"
             ))),
         },
-        Err(e @ SyncError::Db(_)) => Err(Error::Failed(
-            anyhow!(e).context("start-up sync failed (has the database been migrated? `votebox migrate`)"),
-        )),
+        Err(e @ SyncError::Db(_)) => {
+            Err(Error::Failed(anyhow!(e).context(
+                "start-up sync failed (has the database been migrated? `votebox migrate`)",
+            )))
+        }
     }
 }
 
@@ -448,13 +499,21 @@ async fn list_elections(config: &Config, db: &Db) -> Result<(), Error> {
     // The meta as last fetched (no network): which keys still exist.
     let meta_keys: Option<BTreeSet<String>> = match meta_repo(config) {
         Err(e) => {
-            tracing::warn!("{}; cannot tell which elections are orphaned", e_msg(&e));
+            tracing::warn!("{e}; cannot tell which elections are orphaned");
             None
         }
         Ok(repo) => match repo.load_local().await {
-            Ok(s) => Some(s.catalog.entries.iter().map(|e| e.key().to_owned()).collect()),
+            Ok(s) => Some(
+                s.catalog
+                    .entries
+                    .iter()
+                    .map(|e| e.key().to_owned())
+                    .collect(),
+            ),
             Err(e) => {
-                tracing::warn!("cannot read the local meta repository ({e}); run `votebox sync` first to tell which elections are orphaned");
+                tracing::warn!(
+                    "cannot read the local meta repository ({e}); run `votebox sync` first to tell which elections are orphaned"
+                );
                 None
             }
         },
@@ -482,7 +541,10 @@ async fn list_elections(config: &Config, db: &Db) -> Result<(), Error> {
     }
     if let Some(keys) = &meta_keys {
         for key in keys.iter().filter(|k| !rows.iter().any(|r| &r.key == *k)) {
-            println!("{key:<width$}  {:>6}  {:<9}  (in the meta, not yet in the database: run `votebox sync`)", "-", "new");
+            println!(
+                "{key:<width$}  {:>6}  {:<9}  (in the meta, not yet in the database: run `votebox sync`)",
+                "-", "new"
+            );
         }
     }
     println!(
@@ -490,13 +552,6 @@ async fn list_elections(config: &Config, db: &Db) -> Result<(), Error> {
         rows.len()
     );
     Ok(())
-}
-
-fn e_msg(e: &Error) -> String {
-    match e {
-        Error::Config(c) => c.to_string(),
-        Error::Failed(f) => format!("{f:#}"),
-    }
 }
 
 async fn prune_orphan(config: &Config, args: &PruneOrphanArgs) -> Result<(), Error> {
@@ -551,7 +606,9 @@ async fn prune_orphan_with(db: &Db, repo: &MetaRepo, args: &PruneOrphanArgs) -> 
             "election {key} was not deleted (it is in the meta repository)"
         )));
     }
-    println!("deleted election {key} ({name}) with {voters} voter row(s), its ballots and exception requests");
+    println!(
+        "deleted election {key} ({name}) with {voters} voter row(s), its ballots and exception requests"
+    );
     Ok(())
 }
 
@@ -576,22 +633,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redact_url_hides_credentials() {
+    fn demo_login_only_on_loopback() {
+        for h in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["0.0.0.0", "::", "10.0.0.1", "example.org", "localhost.example.org"] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn redact_userinfo_hides_credentials() {
         assert_eq!(
-            redact_url("https://user:tok@github.com/o/r.git"),
+            redact_userinfo("https://user:tok@github.com/o/r.git"),
             "https://***@github.com/o/r.git"
         );
         assert_eq!(
-            redact_url("https://github.com/o/r.git"),
+            redact_userinfo("https://github.com/o/r.git"),
             "https://github.com/o/r.git"
         );
-        assert_eq!(redact_url("git@github.com:o/r.git"), "git@github.com:o/r.git");
-        assert_eq!(redact_url("/srv/meta.git"), "/srv/meta.git");
+        assert_eq!(
+            redact_userinfo("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
+        assert_eq!(redact_userinfo("/srv/meta.git"), "/srv/meta.git");
     }
 
     #[test]
     fn error_message_is_one_line() {
-        let e = Error::Failed(anyhow!("git fetch failed: fatal: x\nfatal: y\n").context("sync failed"));
+        let e =
+            Error::Failed(anyhow!("git fetch failed: fatal: x\nfatal: y\n").context("sync failed"));
         let m = e.message();
         assert!(!m.contains('\n'));
         assert!(m.starts_with("votebox: error: sync failed: git fetch failed"));

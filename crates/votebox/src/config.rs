@@ -224,6 +224,9 @@ pub struct Config {
     pub election_dir: Option<String>,
     pub github: Github,
     pub data_dir: PathBuf,
+    /// `VOTEBOX_DEMO_LOGIN`: offer the demo login (sign in as anyone, no GitHub). Only honoured on
+    /// a loopback listener; for demos, tests and benchmarks.
+    pub demo_login: bool,
     pub log_format: LogFormat,
     /// Non-fatal remarks to log at start-up.
     pub warnings: Vec<String>,
@@ -252,7 +255,11 @@ impl Config {
         let app_name = var(env, "APP_NAME").unwrap_or(DEFAULT_APP_NAME).to_owned();
         let app_key = match var(env, "APP_KEY") {
             None => AppKey::Weak(None),
-            Some(k) if PLACEHOLDER_APP_KEYS.iter().any(|p| p.eq_ignore_ascii_case(k)) => {
+            Some(k)
+                if PLACEHOLDER_APP_KEYS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(k)) =>
+            {
                 AppKey::Weak(Some(k.to_owned()))
             }
             Some(k) => AppKey::Set(k.to_owned()),
@@ -331,10 +338,16 @@ impl Config {
                 .to_owned(),
         };
 
+        let demo_login = var(env, "VOTEBOX_DEMO_LOGIN").is_some_and(parse_bool);
+
         let log_format = match var(env, "LOG_FORMAT") {
             None => LogFormat::Human,
             Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
-            Some(f) if ["human", "text", "pretty"].iter().any(|h| h.eq_ignore_ascii_case(f)) => {
+            Some(f)
+                if ["human", "text", "pretty"]
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(f)) =>
+            {
                 LogFormat::Human
             }
             Some(f) => {
@@ -363,6 +376,7 @@ impl Config {
             election_dir,
             github,
             data_dir,
+            demo_login,
             log_format,
             warnings,
         })
@@ -451,7 +465,9 @@ fn check_election_dir(d: &str) -> Result<String, ConfigError> {
     if d.starts_with('/') {
         return Err(ConfigError::new(
             "ELECTION_DIR",
-            format!("must be relative to the meta repository root, without a leading '/' (got {d:?})"),
+            format!(
+                "must be relative to the meta repository root, without a leading '/' (got {d:?})"
+            ),
         ));
     }
     if d.split('/').any(|part| part == "..") {
@@ -466,10 +482,7 @@ fn check_election_dir(d: &str) -> Result<String, ConfigError> {
 }
 
 /// Characters escaped in a SQLite path inside an sqlx URL (sqlx percent-decodes the path).
-const SQLITE_PATH: &AsciiSet = &percent_encoding::CONTROLS
-    .add(b'%')
-    .add(b'?')
-    .add(b'#');
+const SQLITE_PATH: &AsciiSet = &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
 
 /// Builds the database URL as Elekto does (reference §1.3), or takes `DATABASE_URL`.
 fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError> {
@@ -531,7 +544,8 @@ fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError
         Some(d) => d,
         None => {
             notes.push(
-                "DB_DATABASE is unset: connecting to the database named 'None', as Elekto does".to_owned(),
+                "DB_DATABASE is unset: connecting to the database named 'None', as Elekto does"
+                    .to_owned(),
             );
             "None"
         }
@@ -547,16 +561,15 @@ fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError
     };
     let user_enc = utf8_percent_encode(&username, NON_ALPHANUMERIC).to_string();
     let db_enc = utf8_percent_encode(database, NON_ALPHANUMERIC).to_string();
-    let (url, redacted) = if password.is_empty() {
-        let u = format!("{scheme}://{user_enc}@{host_part}:{port}/{db_enc}");
-        (u.clone(), u)
+    let userinfo = if password.is_empty() {
+        user_enc
     } else {
-        let pass_enc = utf8_percent_encode(&password, NON_ALPHANUMERIC);
-        (
-            format!("{scheme}://{user_enc}:{pass_enc}@{host_part}:{port}/{db_enc}"),
-            format!("{scheme}://{user_enc}:***@{host_part}:{port}/{db_enc}"),
+        format!(
+            "{user_enc}:{}",
+            utf8_percent_encode(&password, NON_ALPHANUMERIC)
         )
     };
+    let url = format!("{scheme}://{userinfo}@{host_part}:{port}/{db_enc}");
     match url::Url::parse(&url) {
         Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {}
         _ => {
@@ -568,8 +581,8 @@ fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError
     }
     Ok(Database {
         engine,
+        redacted: votebox_db::redact_url(&url),
         url,
-        redacted,
         sqlite_file: None,
         notes,
     })
@@ -595,21 +608,15 @@ fn database_from_url(raw: &str) -> Result<Database, ConfigError> {
         Engine::MySql => format!("mysql:{rest}"),
         Engine::Sqlite => format!("sqlite:{rest}"),
     };
-    let redacted = match (engine, url::Url::parse(&url)) {
-        (Engine::Sqlite, _) => url.clone(),
-        (_, Ok(mut u)) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            u.to_string()
-        }
-        (_, Err(e)) => {
-            return Err(ConfigError::new(
-                "DATABASE_URL",
-                format!("not a valid URL: {e}"),
-            ));
-        }
-    };
+    if engine != Engine::Sqlite
+        && let Err(e) = url::Url::parse(&url)
+    {
+        return Err(ConfigError::new(
+            "DATABASE_URL",
+            format!("not a valid URL: {e}"),
+        ));
+    }
+    let redacted = votebox_db::redact_url(&url);
     let sqlite_file = (engine == Engine::Sqlite)
         .then(|| {
             let path = rest.trim_start_matches("//");
@@ -692,6 +699,7 @@ mod tests {
         );
         assert_eq!(c.github.api_url, "https://api.github.com");
         assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert!(!c.demo_login);
         assert_eq!(c.log_format, LogFormat::Human);
         assert!(c.warnings.is_empty());
     }
@@ -720,6 +728,7 @@ mod tests {
             ("GITHUB_ACCESS_TOKEN_URL", "http://127.0.0.1:9/token"),
             ("GITHUB_API_URL", "http://127.0.0.1:9/api/"),
             ("VOTEBOX_DATA_DIR", "/var/lib/votebox"),
+            ("VOTEBOX_DEMO_LOGIN", "yes"),
             ("LOG_FORMAT", "JSON"),
         ]);
         assert_eq!(c.app_name, "my.elections");
@@ -749,6 +758,7 @@ mod tests {
         assert_eq!(c.github.access_token_url, "http://127.0.0.1:9/token");
         assert_eq!(c.github.api_url, "http://127.0.0.1:9/api");
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/votebox"));
+        assert!(c.demo_login);
         assert_eq!(c.log_format, LogFormat::Json);
         let m = c.meta().unwrap();
         assert_eq!(m.repo, "https://github.com/example/meta.git");
@@ -786,6 +796,7 @@ mod tests {
             "GITHUB_ACCESS_TOKEN_URL",
             "GITHUB_API_URL",
             "VOTEBOX_DATA_DIR",
+            "VOTEBOX_DEMO_LOGIN",
             "LOG_FORMAT",
         ];
         let mut pairs: Vec<(&str, &str)> = all.iter().map(|k| (*k, "")).collect();
@@ -806,6 +817,7 @@ mod tests {
         assert_eq!(c.election_dir, None);
         assert_eq!(c.github, d.github);
         assert_eq!(c.data_dir, d.data_dir);
+        assert!(!c.demo_login);
         assert_eq!(
             c.database.unwrap().url,
             "mysql://root@localhost:3306/elekto"
@@ -819,10 +831,14 @@ mod tests {
 
     #[test]
     fn checklist_1_app_debug_truthy_values_like_elekto() {
-        for v in ["y", "Y", "yes", "YES", "on", "On", "1", "true", "True", "t", "T"] {
+        for v in [
+            "y", "Y", "yes", "YES", "on", "On", "1", "true", "True", "t", "T",
+        ] {
             assert!(cfg(&[("APP_DEBUG", v)]).app_debug, "{v}");
         }
-        for v in ["", "0", "no", "false", "False", "off", " true", "true ", "2", "enabled"] {
+        for v in [
+            "", "0", "no", "false", "False", "off", " true", "true ", "2", "enabled",
+        ] {
             assert!(!cfg(&[("APP_DEBUG", v)]).app_debug, "{v}");
         }
     }
@@ -909,9 +925,12 @@ mod tests {
         assert_eq!(e.var, "META_REPO");
         let e = cfg(&[("META_REPO", "/srv/meta.git")]).meta().unwrap_err();
         assert_eq!(e.var, "ELECTION_DIR");
-        let m = cfg(&[("META_REPO", "/srv/meta.git"), ("ELECTION_DIR", "./elections")])
-            .meta()
-            .unwrap();
+        let m = cfg(&[
+            ("META_REPO", "/srv/meta.git"),
+            ("ELECTION_DIR", "./elections"),
+        ])
+        .meta()
+        .unwrap();
         assert_eq!(m.election_dir, "elections");
         assert_eq!(m.path, PathBuf::from("meta"));
         assert_eq!(m.branch, "main");
@@ -936,10 +955,7 @@ mod tests {
         assert_eq!(e.var, "GITHUB_REDIRECT");
         let e = err(&[("GITHUB_REDIRECT", "https://x.example/cb")]);
         assert_eq!(e.var, "GITHUB_REDIRECT");
-        assert_eq!(
-            cfg(&[("GITHUB_REDIRECT", "/cb")]).github.redirect,
-            "/cb"
-        );
+        assert_eq!(cfg(&[("GITHUB_REDIRECT", "/cb")]).github.redirect, "/cb");
     }
 
     #[test]
@@ -1040,9 +1056,14 @@ mod tests {
         .unwrap();
         assert_eq!(d.url, "postgres://elekto:p%40ss@localhost:3306/elekto");
         let u = url::Url::parse(&d.url).unwrap();
-        assert_eq!(percent_decode_str(u.username()).decode_utf8().unwrap(), "elekto");
         assert_eq!(
-            percent_decode_str(u.password().unwrap()).decode_utf8().unwrap(),
+            percent_decode_str(u.username()).decode_utf8().unwrap(),
+            "elekto"
+        );
+        assert_eq!(
+            percent_decode_str(u.password().unwrap())
+                .decode_utf8()
+                .unwrap(),
             "p@ss"
         );
         // A literal '%' that is not an escape stays; characters special in URLs survive.
@@ -1054,7 +1075,9 @@ mod tests {
         .unwrap();
         let u = url::Url::parse(&d.url).unwrap();
         assert_eq!(
-            percent_decode_str(u.password().unwrap()).decode_utf8().unwrap(),
+            percent_decode_str(u.password().unwrap())
+                .decode_utf8()
+                .unwrap(),
             "a%zz/b:c?d#e f"
         );
         assert_eq!(u.host_str(), Some("localhost"));
@@ -1068,7 +1091,9 @@ mod tests {
         .unwrap();
         let u = url::Url::parse(&d.url).unwrap();
         assert_eq!(
-            percent_decode_str(u.password().unwrap()).decode_utf8().unwrap(),
+            percent_decode_str(u.password().unwrap())
+                .decode_utf8()
+                .unwrap(),
             "%41"
         );
     }
@@ -1094,7 +1119,10 @@ mod tests {
         );
         // Absolute DB_PATH.
         assert_eq!(
-            db_url(&[("DB_CONNECTION", "sqlite"), ("DB_PATH", "/var/lib/elekto.db")]),
+            db_url(&[
+                ("DB_CONNECTION", "sqlite"),
+                ("DB_PATH", "/var/lib/elekto.db")
+            ]),
             "sqlite:///var/lib/elekto.db"
         );
         // Characters sqlx would otherwise read as URL syntax.
@@ -1133,7 +1161,11 @@ mod tests {
         let e = db(&[("DB_CONNECTION", "mysql"), ("DB_HOST", "a b")]).unwrap_err();
         assert_eq!(e.var, "DB_HOST");
         assert_eq!(
-            db_url(&[("DB_CONNECTION", "postgresql"), ("DB_HOST", "::1"), ("DB_DATABASE", "e")]),
+            db_url(&[
+                ("DB_CONNECTION", "postgresql"),
+                ("DB_HOST", "::1"),
+                ("DB_DATABASE", "e")
+            ]),
             "postgres://root@[::1]:3306/e"
         );
     }
@@ -1155,7 +1187,12 @@ mod tests {
         assert_eq!(d.sqlite_file, Some(PathBuf::from("x.db")));
         let d = db(&[("DATABASE_URL", "sqlite:///var/a%3Fb.db?mode=rwc")]).unwrap();
         assert_eq!(d.sqlite_file, Some(PathBuf::from("/var/a?b.db")));
-        assert_eq!(db(&[("DATABASE_URL", "sqlite::memory:")]).unwrap().sqlite_file, None);
+        assert_eq!(
+            db(&[("DATABASE_URL", "sqlite::memory:")])
+                .unwrap()
+                .sqlite_file,
+            None
+        );
         let d = db(&[("DATABASE_URL", "mariadb://root@127.0.0.1:3306/e")]).unwrap();
         assert_eq!(d.url, "mysql://root@127.0.0.1:3306/e");
         assert_eq!(

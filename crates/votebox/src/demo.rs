@@ -125,7 +125,10 @@ impl DemoPaths {
             ("META_PATH", self.mirror.to_string_lossy().into_owned()),
             ("META_BRANCH", BRANCH.to_owned()),
             ("ELECTION_DIR", ELECTION_DIR.to_owned()),
-            ("VOTEBOX_DATA_DIR", self.data_dir.to_string_lossy().into_owned()),
+            (
+                "VOTEBOX_DATA_DIR",
+                self.data_dir.to_string_lossy().into_owned(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -139,7 +142,11 @@ pub async fn prepare(paths: &DemoPaths, today: Date) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", paths.source.display()))?;
     if !paths.source.join(".git").exists() {
         git(&paths.source, &["init", "-q"]).await?;
-        git(&paths.source, &["symbolic-ref", "HEAD", &format!("refs/heads/{BRANCH}")]).await?;
+        git(
+            &paths.source,
+            &["symbolic-ref", "HEAD", &format!("refs/heads/{BRANCH}")],
+        )
+        .await?;
     }
     for (path, text) in render(today) {
         let target = paths.source.join(path);
@@ -193,7 +200,9 @@ async fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let out = match cmd.output().await {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("the demo needs the `git` command, which is not installed (e.g. apt-get install git)")
+            bail!(
+                "the demo needs the `git` command, which is not installed (e.g. apt-get install git)"
+            )
         }
         Err(e) => return Err(e).context("cannot run git"),
     };
@@ -234,7 +243,12 @@ mod tests {
         let today = date!(2030 - 01 - 15);
         let now = datetime!(2030-01-15 12:00:00);
         let c = catalog(today);
-        assert_eq!(c.broken().count(), 0, "{:?}", c.broken().collect::<Vec<_>>());
+        assert_eq!(
+            c.broken().count(),
+            0,
+            "{:?}",
+            c.broken().collect::<Vec<_>>()
+        );
         let by_key = |k: &str| c.elections().find(|e| e.key == k).unwrap();
         let running = by_key("steering-committee");
         let upcoming = by_key("code-of-conduct");
@@ -243,11 +257,20 @@ mod tests {
         assert_eq!(upcoming.status(now), Status::Upcoming);
         assert_eq!(completed.status(now), Status::Completed);
         // At any time of the day, not just noon.
-        assert_eq!(running.status(datetime!(2030-01-15 00:00:00)), Status::Running);
-        assert_eq!(running.status(datetime!(2030-01-15 23:59:59)), Status::Running);
+        assert_eq!(
+            running.status(datetime!(2030-01-15 00:00:00)),
+            Status::Running
+        );
+        assert_eq!(
+            running.status(datetime!(2030-01-15 23:59:59)),
+            Status::Running
+        );
         assert!(completed.results_published(now));
         assert!(!running.results_published(now));
-        assert!(running.exception_due > now, "mallory can still ask for an exception");
+        assert!(
+            running.exception_due > now,
+            "mallory can still ask for an exception"
+        );
         for e in [running, upcoming, completed] {
             assert_eq!(e.organization.as_deref(), Some("Demo Foundation"));
             assert!((4..=5).contains(&e.candidates.len()), "{}", e.key);

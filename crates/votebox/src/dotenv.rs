@@ -16,7 +16,8 @@ use crate::config::Env;
 
 /// The dotenv file Elekto would read in `dir`, given the process environment.
 pub fn dotenv_path(dir: &Path, env: &Env) -> PathBuf {
-    let testing = env.get("TESTING").is_some_and(|v| !v.is_empty()) || env.contains_key("PYTEST_VERSION");
+    let testing =
+        env.get("TESTING").is_some_and(|v| !v.is_empty()) || env.contains_key("PYTEST_VERSION");
     dir.join(if testing { ".env.testing" } else { ".env" })
 }
 
@@ -48,7 +49,8 @@ pub fn read(path: &Path) -> std::io::Result<Option<DotenvFile>> {
             // The message would quote the line, which may hold a secret: say where, not what.
             Err(_) => file.problems.push(match file.entries.last() {
                 Some((k, _)) => format!("a line after {k} could not be parsed and was skipped"),
-                None => "a line before the first variable could not be parsed and was skipped".to_owned(),
+                None => "a line before the first variable could not be parsed and was skipped"
+                    .to_owned(),
             }),
         }
     }
@@ -66,24 +68,26 @@ pub struct Override {
 /// Applies `entries` over `env` (the file wins, later lines win) and reports the variables that
 /// had a different value in `env` before.
 pub fn overlay(env: &mut Env, entries: &[(String, String)]) -> Vec<Override> {
-    let mut overrides: Vec<Override> = Vec::new();
-    for (key, value) in entries {
-        if let Some(old) = env.get(key)
-            && old != value
-            && !overrides.iter().any(|o| &o.key == key)
-        {
-            overrides.push(Override {
-                key: key.clone(),
-                blanked: value.is_empty(),
-            });
+    // The process environment's values, before the file touches them.
+    let mut original: Vec<(&str, Option<String>)> = Vec::new();
+    for (key, _) in entries {
+        if !original.iter().any(|(k, _)| k == key) {
+            original.push((key, env.get(key).cloned()));
         }
+    }
+    for (key, value) in entries {
         env.insert(key.clone(), value.clone());
     }
-    // A later line may have changed the verdict on emptiness.
-    for o in &mut overrides {
-        o.blanked = env.get(&o.key).is_some_and(String::is_empty);
-    }
-    overrides
+    original
+        .into_iter()
+        .filter_map(|(key, before)| {
+            let now = env.get(key)?;
+            (before.as_ref().is_some_and(|b| b != now)).then(|| Override {
+                key: key.to_owned(),
+                blanked: now.is_empty(),
+            })
+        })
+        .collect()
 }
 
 /// What loading the dotenv file did, to be logged once logging is set up.
@@ -157,7 +161,10 @@ mod tests {
     #[test]
     fn checklist_3_file_values_override_the_environment() {
         let mut e = env(&[("APP_NAME", "from-env"), ("APP_PORT", "8080")]);
-        let o = overlay(&mut e, &entries(&[("APP_NAME", "from-file"), ("META_PATH", "/tmp/meta")]));
+        let o = overlay(
+            &mut e,
+            &entries(&[("APP_NAME", "from-file"), ("META_PATH", "/tmp/meta")]),
+        );
         assert_eq!(e["APP_NAME"], "from-file");
         assert_eq!(e["APP_PORT"], "8080");
         assert_eq!(e["META_PATH"], "/tmp/meta");
@@ -245,7 +252,12 @@ mod tests {
         assert_eq!(e["DB_PASSWORD"], "");
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert!(report.problems[0].contains("META_BRANCH"));
-        assert!(report.overrides.iter().any(|o| o.key == "DB_PASSWORD" && o.blanked));
+        assert!(
+            report
+                .overrides
+                .iter()
+                .any(|o| o.key == "DB_PASSWORD" && o.blanked)
+        );
     }
 
     #[test]

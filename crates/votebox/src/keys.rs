@@ -42,14 +42,17 @@ impl ResolvedKey {
         };
         Some(match &self.source {
             KeySource::Env => return None,
-            KeySource::File { path, created: true } => format!(
+            KeySource::File {
+                path,
+                created: true,
+            } => format!(
                 "{what}: generated a random session key and stored it in {} (Elekto would sign sessions with the public value 'test'); set APP_KEY (votebox generate-key) to choose your own",
                 path.display()
             ),
-            KeySource::File { path, created: false } => format!(
-                "{what}: using the session key stored in {}",
-                path.display()
-            ),
+            KeySource::File {
+                path,
+                created: false,
+            } => format!("{what}: using the session key stored in {}", path.display()),
             KeySource::Ephemeral { reason } => format!(
                 "{what} and no key could be stored ({reason}): using a random key for this process only. \
                  EVERY RESTART WILL LOG ALL USERS OUT and replicas will not share sessions. \
@@ -175,11 +178,17 @@ mod tests {
             let _ = fs::remove_dir_all(&data);
             let first = resolve_app_key(&weak, &data);
             assert_eq!(first.key.len(), 64);
-            assert!(matches!(first.source, KeySource::File { created: true, .. }));
+            assert!(matches!(
+                first.source,
+                KeySource::File { created: true, .. }
+            ));
             assert!(first.warning(&weak).unwrap().contains("generated"));
             let second = resolve_app_key(&weak, &data);
             assert_eq!(second.key, first.key, "the key must survive a restart");
-            assert!(matches!(second.source, KeySource::File { created: false, .. }));
+            assert!(matches!(
+                second.source,
+                KeySource::File { created: false, .. }
+            ));
             assert_ne!(first.key, "test");
         }
         #[cfg(unix)]

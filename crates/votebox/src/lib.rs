@@ -32,12 +32,19 @@ fn prepare_and_run(cli: cli::Cli) -> Result<(), Error> {
     let cwd = std::env::current_dir()
         .map_err(|e| ConfigError::new("current directory", format!("cannot be read: {e}")))?;
     let process_env: Env = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     let mut env = process_env.clone();
     let report = dotenv::load(&cwd, &mut env).map_err(|e| {
         ConfigError::new(
-            dotenv::dotenv_path(&cwd, &process_env).display().to_string(),
+            dotenv::dotenv_path(&cwd, &process_env)
+                .display()
+                .to_string(),
             format!("cannot be read: {e}"),
         )
     })?;
@@ -68,7 +75,12 @@ fn prepare_and_run(cli: cli::Cli) -> Result<(), Error> {
 /// Makes the `.env` values visible to child processes (git), as python-dotenv does.
 fn export(before: &Env, after: &Env) {
     for (key, value) in after {
-        if before.get(key) != Some(value) && !key.is_empty() && !key.contains('=') && !key.contains('\0') && !value.contains('\0') {
+        if before.get(key) != Some(value)
+            && !key.is_empty()
+            && !key.contains('=')
+            && !key.contains('\0')
+            && !value.contains('\0')
+        {
             // SAFETY: called from `main` before the async runtime or any other thread exists, so
             // nothing reads the environment concurrently.
             unsafe { std::env::set_var(key, value) };

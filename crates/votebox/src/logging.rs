@@ -17,7 +17,9 @@ pub fn init(format: LogFormat, rust_log: Option<&str>) -> Option<String> {
     let filter = match rust_log.filter(|s| !s.is_empty()) {
         None => EnvFilter::new(DEFAULT_FILTER),
         Some(s) => EnvFilter::try_new(s).unwrap_or_else(|e| {
-            warning = Some(format!("RUST_LOG is not a valid filter ({e}); using {DEFAULT_FILTER:?}"));
+            warning = Some(format!(
+                "RUST_LOG is not a valid filter ({e}); using {DEFAULT_FILTER:?}"
+            ));
             EnvFilter::new(DEFAULT_FILTER)
         }),
     };

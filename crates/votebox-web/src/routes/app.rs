@@ -98,7 +98,6 @@ pub(crate) async fn election(
         officer: e.is_officer(&user.login),
         exception_due: utc(e.exception_due),
         csrf_token: session.csrf_token(),
-        min_passcode_length: state.config().min_passcode_length,
     };
     render_ok(&page)
 }
@@ -205,6 +204,5 @@ pub(crate) async fn admin(
         no_winners: e.no_winners.map(|n| n.to_string()).unwrap_or_default(),
         voter_count,
         synced: row.is_some(),
-        completed: e.status(now) == Status::Completed,
     })
 }

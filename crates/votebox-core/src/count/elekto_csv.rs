@@ -1,0 +1,273 @@
+//! Reader for Elekto's `ballots.csv` export (`GET /app/elections/<eid>/admin/download`).
+//!
+//! Format: line 1 = candidate IDs joined by `,`; then one line per voter, one cell per
+//! candidate: an integer rank (1 = most preferred) or the literal `No opinion`; every line
+//! ends with `\n`. Elekto never quotes; RFC 4180 quoting (`"a,b"`, `""` inside quotes) is
+//! accepted too, as are a UTF-8 BOM and `\r\n` line ends. A cell of `100000000` (Elekto's
+//! stored value for "No opinion") also means unranked. Negative or very large integers
+//! (which Elekto itself does not validate) are accepted and renumbered in order, which is
+//! how Elekto's count treats them.
+//!
+//! Rows with more cells than the header (Elekto's bug when a ballot names a candidate no
+//! longer in the meta) are rejected with the line and column of the first extra cell.
+
+use super::profile::{ELEKTO_NO_OPINION, Profile, ProfileError};
+
+/// A parse error with its 1-based line and column (column counted in characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{format}: line {line}, column {column}: {message}")]
+pub struct ParseError {
+    /// Which format was being read (`elekto-csv`, `blt`, `preflib`, `abif`).
+    pub format: &'static str,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(
+        format: &'static str,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            format,
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+const FORMAT: &str = "elekto-csv";
+
+/// Splits one CSV line into (column, cell) pairs, honouring RFC 4180 quotes.
+pub(crate) fn split_csv_line(
+    format: &'static str,
+    line_no: usize,
+    line: &str,
+) -> Result<Vec<(usize, String)>, ParseError> {
+    let mut cells = Vec::new();
+    let mut chars = line.chars().peekable();
+    let mut col = 1usize;
+    loop {
+        let start = col;
+        let mut cell = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            col += 1;
+            loop {
+                match chars.next() {
+                    None => {
+                        return Err(ParseError::new(
+                            format,
+                            line_no,
+                            start,
+                            "unterminated quoted cell",
+                        ));
+                    }
+                    Some('"') => {
+                        col += 1;
+                        if chars.peek() == Some(&'"') {
+                            chars.next();
+                            col += 1;
+                            cell.push('"');
+                        } else {
+                            break;
+                        }
+                    }
+                    Some(c) => {
+                        col += 1;
+                        cell.push(c);
+                    }
+                }
+            }
+            match chars.peek() {
+                None | Some(',') => {}
+                Some(_) => {
+                    return Err(ParseError::new(
+                        format,
+                        line_no,
+                        col,
+                        "unexpected character after a closing quote",
+                    ));
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if c == '"' {
+                    return Err(ParseError::new(
+                        format,
+                        line_no,
+                        col,
+                        "quote inside an unquoted cell",
+                    ));
+                }
+                cell.push(c);
+                chars.next();
+                col += 1;
+            }
+        }
+        cells.push((start, cell));
+        match chars.next() {
+            Some(',') => col += 1,
+            None => return Ok(cells),
+            Some(_) => unreachable!("cells end at a comma or the end of the line"),
+        }
+    }
+}
+
+/// Splits text into numbered lines: strips one BOM, `\r` before `\n`, and the empty piece
+/// after a final newline.
+pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let empty = text.is_empty();
+    text.split('\n')
+        .filter(move |_| !empty)
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+}
+
+/// Parses Elekto's `ballots.csv` into a profile (candidates in header order, one ballot per
+/// line).
+pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
+    let mut lines = numbered_lines(text);
+    let Some((_, header)) = lines.next() else {
+        return Err(ParseError::new(FORMAT, 1, 1, "empty file: missing the header line"));
+    };
+    let head = split_csv_line(FORMAT, 1, header)?;
+    for (col, id) in &head {
+        if id.is_empty() {
+            return Err(ParseError::new(FORMAT, 1, *col, "empty candidate ID"));
+        }
+    }
+    let ids: Vec<String> = head.iter().map(|(_, id)| id.clone()).collect();
+    let mut profile = Profile::new(ids).map_err(|e| {
+        let col = match &e {
+            ProfileError::DuplicateCandidate(id) => head
+                .iter()
+                .filter(|(_, c)| c == id)
+                .nth(1)
+                .map_or(1, |(col, _)| *col),
+            _ => 1,
+        };
+        ParseError::new(FORMAT, 1, col, e.to_string())
+    })?;
+    let m = head.len();
+    let mut raw: Vec<Option<i64>> = Vec::with_capacity(m);
+    let mut ranks: Vec<Option<u32>> = Vec::with_capacity(m);
+    for (line_no, line) in lines {
+        if line.is_empty() {
+            return Err(ParseError::new(FORMAT, line_no, 1, "empty line"));
+        }
+        let cells = split_csv_line(FORMAT, line_no, line)?;
+        if cells.len() != m {
+            let col = cells.get(m).map_or(line.chars().count() + 1, |c| c.0);
+            return Err(ParseError::new(
+                FORMAT,
+                line_no,
+                col,
+                format!(
+                    "{} cells but the header names {m} candidates",
+                    cells.len()
+                ),
+            ));
+        }
+        raw.clear();
+        for (col, cell) in &cells {
+            if cell == "No opinion" {
+                raw.push(None);
+                continue;
+            }
+            match cell.parse::<i64>() {
+                Ok(v) if v == i64::from(ELEKTO_NO_OPINION) => raw.push(None),
+                Ok(v) => raw.push(Some(v)),
+                Err(_) => {
+                    return Err(ParseError::new(
+                        FORMAT,
+                        line_no,
+                        *col,
+                        format!("expected an integer rank or `No opinion`, found `{cell}`"),
+                    ));
+                }
+            }
+        }
+        ranks.clear();
+        if raw.iter().flatten().all(|&v| (0..=i64::from(u32::MAX)).contains(&v)) {
+            ranks.extend(raw.iter().map(|v| v.map(|v| v as u32)));
+        } else {
+            let mut distinct: Vec<i64> = raw.iter().flatten().copied().collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            ranks.extend(
+                raw.iter()
+                    .map(|v| v.map(|v| distinct.partition_point(|&x| x < v) as u32 + 1)),
+            );
+        }
+        profile
+            .push_ranks(&ranks, 1)
+            .map_err(|e| ParseError::new(FORMAT, line_no, 1, e.to_string()))?;
+    }
+    Ok(profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_example() {
+        // Reference §4.10.
+        let p = parse_elekto_csv("dims,aaron,paris\n1,3,2\nNo opinion,1,2\n").unwrap();
+        assert_eq!(p.candidates(), &["dims", "aaron", "paris"]);
+        assert_eq!(p.num_ballots(), 2);
+        assert_eq!(p.line(0).0.ranks(), &[Some(1), Some(3), Some(2)]);
+        assert_eq!(p.line(1).0.ranks(), &[None, Some(1), Some(2)]);
+    }
+
+    #[test]
+    fn lenient_bits() {
+        let p = parse_elekto_csv("\u{feff}\"a,1\",b\r\n100000000,-4\r\n-1,99999999999\n").unwrap();
+        assert_eq!(p.candidates(), &["a,1", "b"]);
+        assert_eq!(p.line(0).0.ranks(), &[None, Some(1)]);
+        assert_eq!(p.line(1).0.ranks(), &[Some(1), Some(2)]);
+        // Header only: no ballots.
+        let p = parse_elekto_csv("a,b\n").unwrap();
+        assert_eq!(p.num_ballots(), 0);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse_elekto_csv("").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
+        let e = parse_elekto_csv("a,b,a\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 5));
+        let e = parse_elekto_csv("a,,b\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 3));
+        let e = parse_elekto_csv("alpha,beta\n1,2\n1,x2\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 3));
+        assert_eq!(
+            e.to_string(),
+            "elekto-csv: line 3, column 3: expected an integer rank or `No opinion`, found `x2`"
+        );
+        let e = parse_elekto_csv("a,b\n1,2,3\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 5));
+        let e = parse_elekto_csv("a,b\n1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 2));
+        let e = parse_elekto_csv("a,b\n1,2\n\n1,2\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 1));
+        let e = parse_elekto_csv("a,b\n\"1,2\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 1));
+        let e = parse_elekto_csv("a,b\n1,no opinion\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 3));
+    }
+}

@@ -1,0 +1,1 @@
+//! Ballot file formats (in progress).
