@@ -132,8 +132,8 @@ impl ElectionItem {
             name: e.name.clone(),
             organization: e.organization.clone().unwrap_or_default(),
             status: e.status(now).as_str(),
-            start: display_datetime(e.start),
-            end: display_datetime(e.end),
+            start: utc(e.start),
+            end: utc(e.end),
             results_published: e.results_published(now),
         }
     }

@@ -174,14 +174,11 @@ async fn migrate(db: &Db, print: bool) -> Result<(), Error> {
     let applied = votebox_db::migrate::run(db)
         .await
         .context("database migration failed")?;
-    for m in &applied {
-        if print {
-            println!("applied migration {} {}", m.version, m.description);
-        } else {
-            tracing::info!(version = m.version, "applied migration {}", m.description);
-        }
-    }
+    // (votebox-db logs each migration it applies; stdout gets them only when asked.)
     if print {
+        for m in &applied {
+            println!("applied migration {} {}", m.version, m.description);
+        }
         println!("database is up to date");
     } else {
         tracing::info!(applied = applied.len(), "database is up to date");
@@ -355,7 +352,9 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
         .local_addr()
         .context("cannot read the bound address")?;
     if config.demo_login {
-        tracing::warn!("VOTEBOX_DEMO_LOGIN is on: anyone who can reach http://{addr}/ can sign in as any user");
+        tracing::warn!(
+            "VOTEBOX_DEMO_LOGIN is on: anyone who can reach http://{addr}/ can sign in as any user"
+        );
     }
     tracing::info!("listening on http://{addr}/");
     if options.print_steps {
@@ -634,10 +633,23 @@ mod tests {
 
     #[test]
     fn demo_login_only_on_loopback() {
-        for h in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"] {
+        for h in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["0.0.0.0", "::", "10.0.0.1", "example.org", "localhost.example.org"] {
+        for h in [
+            "0.0.0.0",
+            "::",
+            "10.0.0.1",
+            "example.org",
+            "localhost.example.org",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }

@@ -352,10 +352,9 @@ pub(crate) struct TierBallots {
 }
 
 impl TierBallots {
-    /// Builds the tiers of every ballot under the given unranked rule, merging identical
-    /// ballots.
+    /// Builds the tiers of every ballot under the given unranked rule, merging ballots with
+    /// the same tiers.
     pub(crate) fn new(profile: &Profile, unranked: Unranked) -> Self {
-        let agg = profile.aggregate();
         let m = profile.num_candidates();
         let mut out = TierBallots {
             items: Vec::new(),
@@ -363,48 +362,53 @@ impl TierBallots {
             ballots: Vec::new(),
             weights: Vec::new(),
         };
-        let mut index: HashMap<Vec<Vec<u16>>, usize> = HashMap::new();
+        if m == 0 {
+            return out;
+        }
+        // Key: dense ranks (1, 2, … in order; UNRANKED kept), which determine the tiers.
+        let mut index: HashMap<Box<[u16]>, usize> = HashMap::new();
         let mut order: Vec<u16> = Vec::with_capacity(m);
-        for (ranks, w) in agg.raw_lines() {
-            if m == 0 {
-                break;
-            }
+        let mut dense: Vec<u16> = vec![UNRANKED; m];
+        for (ranks, w) in profile.raw_lines() {
             order.clear();
             order.extend((0..m as u16).filter(|&c| ranks[c as usize] != UNRANKED));
             order.sort_by_key(|&c| ranks[c as usize]);
-            let mut tiers: Vec<Vec<u16>> = Vec::new();
+            dense.fill(UNRANKED);
+            let mut level = 0u16;
             let mut prev = None;
             for &c in &order {
                 let r = ranks[c as usize];
-                if prev == Some(r) {
-                    if let Some(t) = tiers.last_mut() {
-                        t.push(c);
-                    }
-                } else {
-                    tiers.push(vec![c]);
+                if prev != Some(r) {
+                    level += 1;
                     prev = Some(r);
                 }
+                dense[c as usize] = level;
             }
-            if unranked == Unranked::Last {
-                let rest: Vec<u16> = (0..m as u16)
-                    .filter(|&c| ranks[c as usize] == UNRANKED)
-                    .collect();
-                if !rest.is_empty() {
-                    tiers.push(rest);
-                }
-            }
-            if let Some(&i) = index.get(&tiers) {
+            if let Some(&i) = index.get(&dense[..]) {
                 out.weights[i] += u64::from(w);
                 continue;
             }
             let first = out.tier_ends.len() as u32;
-            for t in &tiers {
-                out.items.extend_from_slice(t);
+            let mut prev = None;
+            for &c in &order {
+                let r = ranks[c as usize];
+                if prev.is_some() && prev != Some(r) {
+                    out.tier_ends.push(out.items.len() as u32);
+                }
+                out.items.push(c);
+                prev = Some(r);
+            }
+            if !order.is_empty() {
+                out.tier_ends.push(out.items.len() as u32);
+            }
+            if unranked == Unranked::Last && order.len() < m {
+                out.items
+                    .extend((0..m as u16).filter(|&c| ranks[c as usize] == UNRANKED));
                 out.tier_ends.push(out.items.len() as u32);
             }
             out.ballots.push((first, out.tier_ends.len() as u32));
             out.weights.push(u64::from(w));
-            index.insert(tiers, out.weights.len() - 1);
+            index.insert(dense.clone().into_boxed_slice(), out.weights.len() - 1);
         }
         out
     }
