@@ -50,7 +50,11 @@ impl AppError {
         AppError::Internal(e.to_string())
     }
 
-    pub fn message(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn message(
+        status: StatusCode,
+        title: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         AppError::Message {
             status,
             title: title.into(),

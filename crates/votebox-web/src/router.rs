@@ -38,10 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app", get(app::dashboard))
         .route("/app/elections", get(app::elections_list))
         .route("/app/elections/{eid}", get(app::election))
-        .route(
-            "/app/elections/{eid}/candidates/{cid}",
-            get(app::candidate),
-        )
+        .route("/app/elections/{eid}/candidates/{cid}", get(app::candidate))
         .route("/app/elections/{eid}/results", get(app::slash_redirect))
         .route("/app/elections/{eid}/results/", get(app::results))
         .route("/app/elections/{eid}/admin", get(app::slash_redirect))
@@ -51,49 +48,51 @@ pub fn router(state: AppState) -> Router {
         tracing::warn!("demo login is enabled: anyone can sign in as anyone (not for production)");
         pages = pages.route("/demo/login", post(auth::demo_login));
     }
-    let pages = pages
-        .fallback(not_found)
-        .layer(csrf_origin_layer(&state));
+    let pages = pages.fallback(not_found).layer(csrf_origin_layer(&state));
 
     let machine = Router::new()
         .route("/health", get(health::health))
         .route("/v1/webhooks/meta/sync", post(webhook::sync));
 
-    let panic_handler = |err: Box<dyn std::any::Any + Send + 'static>| {
-        let detail = err
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| err.downcast_ref::<&str>().copied())
-            .unwrap_or("(no message)");
-        tracing::error!(panic = detail, "handler panicked");
-        error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorPage {
-                heading: "500 - Server Error".to_owned(),
-                message: "Something went wrong on our side; the error has been logged.".to_owned(),
-            },
-        )
-    };
+    with_layers(Router::new().merge(machine).merge(pages), state)
+}
 
-    Router::new()
-        .merge(machine)
-        .merge(pages)
+/// The layers every route gets (see the module docs for the order).
+fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
                 .layer(from_fn_with_state(state.clone(), session_middleware))
                 .layer(from_fn_with_state(state.clone(), render_error_pages))
-                .layer(CatchPanicLayer::custom(panic_handler))
+                .layer(CatchPanicLayer::custom(panic_response))
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
         .with_state(state)
+}
+
+/// A panicking handler becomes the 500 page; the panic message goes to the log only.
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "handler panicked");
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorPage {
+            heading: "500 - Server Error".to_owned(),
+            message: "Something went wrong on our side; the error has been logged.".to_owned(),
+        },
+    )
 }
 
 /// Refuses cross-site POSTs (`Sec-Fetch-Site`/`Origin`), with the CSRF error page. `APP_URL`'s
 /// origin is trusted, for proxies that rewrite `Host`.
 fn csrf_origin_layer(
     state: &AppState,
-) -> CsrfLayer<impl tower_http::csrf::ResponseForProtectionError<axum::body::Body> + Clone + use<>> {
+) -> CsrfLayer<impl tower_http::csrf::ResponseForProtectionError<axum::body::Body> + use<>> {
     let mut layer = CsrfLayer::new();
     if let Some(origin) = state
         .config()
@@ -147,4 +146,79 @@ async fn render_error_pages(State(state): State<AppState>, req: Request, next: N
     let mut resp = Response::from_parts(parts, axum::body::Body::from(html));
     set_html(&mut resp);
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{Clock, WebConfig};
+    use axum::body::{Body, to_bytes};
+    use tower::ServiceExt as _;
+
+    async fn state() -> AppState {
+        let db = votebox_db::Db::connect("sqlite::memory:").await.unwrap();
+        let meta = votebox_meta::MetaRepo::new("/nonexistent", "/nonexistent", "main", "elections");
+        let config = WebConfig {
+            app_name: "unit.elections".to_owned(),
+            app_key: "unit-test-key".to_owned(),
+            app_url: None,
+            debug: false,
+            meta_secret: None,
+            github_redirect: "/oauth/github/callback".to_owned(),
+            min_passcode_length: 6,
+            demo_login: false,
+        };
+        AppState::new(config, db, meta, Clock::System)
+    }
+
+    #[tokio::test]
+    async fn panics_become_the_500_page() {
+        let routes = Router::new().route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("secret internal detail");
+                }
+            }),
+        );
+        let app = with_layers(routes, state().await);
+        let resp = app
+            .oneshot(Request::builder().uri("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            body.contains("<title>500 - Server Error | unit.elections</title>"),
+            "{body}"
+        );
+        assert!(!body.contains("secret internal detail"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn no_snapshot_is_503_and_health_still_200() {
+        let app = router(state().await);
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri("/elections")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let resp = app
+            .oneshot(
+                Request::builder()
+                    .uri("/health")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
 }

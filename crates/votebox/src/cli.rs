@@ -20,6 +20,7 @@ the environment, as in Elekto. An empty value counts as unset. The main ones:
   APP_NAME, APP_KEY, APP_URL, APP_DEBUG, APP_HOST, APP_PORT, MIN_PASSCODE_LENGTH
   GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GITHUB_REDIRECT
   VOTEBOX_DATA_DIR  votebox's own files (generated APP_KEY, default SQLite file) [default: data]
+  VOTEBOX_DEMO_LOGIN  sign in as any user without GitHub (loopback only; demos, tests)
   RUST_LOG          log filter [default: info];  LOG_FORMAT=json for JSON logs
 
 Every variable, its default and Elekto's behaviour: docs/configuration.md.

@@ -86,33 +86,35 @@ pub struct Context {
 /// Runs one command to completion.
 pub async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
+        // These two need no deployment configuration.
         Command::GenerateKey(args) => generate_key(&args, ctx),
         Command::Demo(args) => run_demo(&args, ctx).await,
-        other => {
-            let config = Config::from_env(&ctx.env)?;
-            for w in &config.warnings {
-                tracing::warn!("{w}");
-            }
-            match other {
-                Command::Serve(args) => {
-                    let host = args
-                        .listen
-                        .host
-                        .clone()
-                        .or_else(|| config.app_host.clone())
-                        .unwrap_or_else(|| crate::config::DEFAULT_APP_HOST.to_owned());
-                    let options = ServeOptions::new(&config, &args.listen, host, args.migrate);
-                    serve(&config, options).await
-                }
-                Command::Entrypoint(args) => entrypoint(&config, &args.listen).await,
-                Command::Migrate(args) => migrate_command(&config, &args).await,
-                Command::Sync => sync_command(&config).await,
-                Command::Elections => elections_command(&config).await,
-                Command::PruneOrphan(args) => prune_orphan(&config, &args).await,
-                Command::GenerateKey(_) | Command::Demo(_) => unreachable!("handled above"),
-            }
+        Command::Serve(args) => {
+            let config = load_config(ctx)?;
+            let host = args
+                .listen
+                .host
+                .clone()
+                .or_else(|| config.app_host.clone())
+                .unwrap_or_else(|| crate::config::DEFAULT_APP_HOST.to_owned());
+            let options = ServeOptions::new(&config, &args.listen, host, args.migrate);
+            serve(&config, options).await
         }
+        Command::Entrypoint(args) => entrypoint(&load_config(ctx)?, &args.listen).await,
+        Command::Migrate(args) => migrate_command(&load_config(ctx)?, &args).await,
+        Command::Sync => sync_command(&load_config(ctx)?).await,
+        Command::Elections => elections_command(&load_config(ctx)?).await,
+        Command::PruneOrphan(args) => prune_orphan(&load_config(ctx)?, &args).await,
     }
+}
+
+/// The deployment's configuration; its non-fatal remarks are logged.
+fn load_config(ctx: &Context) -> Result<Config, ConfigError> {
+    let config = Config::from_env(&ctx.env)?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(config)
 }
 
 // ----- database and meta helpers -------------------------------------------------------------
@@ -351,11 +353,6 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    if config.demo_login {
-        tracing::warn!(
-            "VOTEBOX_DEMO_LOGIN is on: anyone who can reach http://{addr}/ can sign in as any user"
-        );
-    }
     tracing::info!("listening on http://{addr}/");
     if options.print_steps {
         println!("starting votebox on http://{addr}/");

@@ -142,7 +142,12 @@ pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> 
 pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
     let mut lines = numbered_lines(text);
     let Some((_, header)) = lines.next() else {
-        return Err(ParseError::new(FORMAT, 1, 1, "empty file: missing the header line"));
+        return Err(ParseError::new(
+            FORMAT,
+            1,
+            1,
+            "empty file: missing the header line",
+        ));
     };
     let head = split_csv_line(FORMAT, 1, header)?;
     for (col, id) in &head {
@@ -176,10 +181,7 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
                 FORMAT,
                 line_no,
                 col,
-                format!(
-                    "{} cells but the header names {m} candidates",
-                    cells.len()
-                ),
+                format!("{} cells but the header names {m} candidates", cells.len()),
             ));
         }
         raw.clear();
@@ -202,7 +204,11 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
             }
         }
         ranks.clear();
-        if raw.iter().flatten().all(|&v| (0..=i64::from(u32::MAX)).contains(&v)) {
+        if raw
+            .iter()
+            .flatten()
+            .all(|&v| (0..=i64::from(u32::MAX)).contains(&v))
+        {
             ranks.extend(raw.iter().map(|v| v.map(|v| v as u32)));
         } else {
             let mut distinct: Vec<i64> = raw.iter().flatten().copied().collect();

@@ -222,7 +222,11 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
     let d = pairwise_matrix(profile, opts.unranked);
     let mut out = super::base_outcome(profile, opts, Method::Irv, d);
     out.rounds = res.rounds;
-    out.ties = res.ties.iter().map(|t| t.record(profile.candidates())).collect();
+    out.ties = res
+        .ties
+        .iter()
+        .map(|t| t.record(profile.candidates()))
+        .collect();
     super::finish_runoff(&mut out, tiers, &res.elected, &res.possible);
     Ok(out)
 }

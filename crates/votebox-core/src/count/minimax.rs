@@ -87,9 +87,15 @@ mod tests {
     fn variants() {
         // a beats b 3:2, b beats c 4:1, c beats a 3:2 (rows = for, columns = against).
         let d = Matrix::from_rows(&[vec![0, 3, 2], vec![2, 0, 4], vec![3, 1, 0]]);
-        assert_eq!(minimax_scores(&d, MinimaxScore::WinningVotes), vec![3, 3, 4]);
+        assert_eq!(
+            minimax_scores(&d, MinimaxScore::WinningVotes),
+            vec![3, 3, 4]
+        );
         assert_eq!(minimax_scores(&d, MinimaxScore::Margins), vec![1, 1, 3]);
         assert_eq!(minimax_scores(&d, MinimaxScore::Opposition), vec![3, 3, 4]);
-        assert_eq!(minimax_scores(&Matrix::zeros(1), MinimaxScore::Margins), vec![0]);
+        assert_eq!(
+            minimax_scores(&Matrix::zeros(1), MinimaxScore::Margins),
+            vec![0]
+        );
     }
 }

@@ -147,7 +147,9 @@ impl fmt::Display for Method {
 
 /// Error for an unknown method name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown counting method `{0}` (expected one of: schulze, schulze-margins, ranked-pairs, minimax, copeland, irv, stv-meek)")]
+#[error(
+    "unknown counting method `{0}` (expected one of: schulze, schulze-margins, ranked-pairs, minimax, copeland, irv, stv-meek)"
+)]
 pub struct UnknownMethod(pub String);
 
 impl FromStr for Method {

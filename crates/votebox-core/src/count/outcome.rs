@@ -59,11 +59,6 @@ impl Matrix {
         &self.cells[x * self.n..(x + 1) * self.n]
     }
 
-    /// All cells, row-major.
-    pub(crate) fn cells_mut(&mut self) -> &mut [u64] {
-        &mut self.cells
-    }
-
     /// The rows as vectors.
     pub fn to_rows(&self) -> Vec<Vec<u64>> {
         (0..self.n).map(|x| self.row(x).to_vec()).collect()

@@ -93,12 +93,11 @@ fn closure(n: usize, rel: impl Fn(usize, usize) -> bool) -> Vec<Vec<bool>> {
         .map(|x| (0..n).map(|y| x == y || rel(x, y)).collect())
         .collect();
     for k in 0..n {
-        for i in 0..n {
-            if r[i][k] {
-                for j in 0..n {
-                    if r[k][j] {
-                        r[i][j] = true;
-                    }
+        let rk = r[k].clone();
+        for row in r.iter_mut() {
+            if row[k] {
+                for (a, &b) in row.iter_mut().zip(&rk) {
+                    *a |= b;
                 }
             }
         }
@@ -186,9 +185,15 @@ mod tests {
     fn no_opinion_and_last_rules() {
         let p = profile(3, &[&[Some(1), None, Some(2)], &[Some(2), Some(2), None]]);
         let d = pairwise_matrix(&p, Unranked::NoOpinion);
-        assert_eq!(d.to_rows(), vec![vec![0, 0, 1], vec![0, 0, 0], vec![0, 0, 0]]);
+        assert_eq!(
+            d.to_rows(),
+            vec![vec![0, 0, 1], vec![0, 0, 0], vec![0, 0, 0]]
+        );
         let d = pairwise_matrix(&p, Unranked::Last);
-        assert_eq!(d.to_rows(), vec![vec![0, 1, 2], vec![0, 0, 1], vec![0, 1, 0]]);
+        assert_eq!(
+            d.to_rows(),
+            vec![vec![0, 1, 2], vec![0, 0, 1], vec![0, 1, 0]]
+        );
     }
 
     #[test]

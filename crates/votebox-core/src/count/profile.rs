@@ -283,9 +283,7 @@ impl Profile {
     /// Every stored line as (ranks, weight); `UNRANKED` marks an unranked candidate.
     pub(crate) fn raw_lines(&self) -> impl Iterator<Item = (&[u16], u32)> + '_ {
         let m = self.candidates.len().max(1);
-        self.ranks
-            .chunks_exact(m)
-            .zip(self.weights.iter().copied())
+        self.ranks.chunks_exact(m).zip(self.weights.iter().copied())
     }
 
     /// A profile where identical ballots are merged into one weighted line (first-appearance

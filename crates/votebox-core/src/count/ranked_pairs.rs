@@ -30,6 +30,8 @@ pub const MAX_BRANCHES: usize = 1024;
 /// Bound on search steps spent enumerating the locking choices of one group.
 const MAX_STEPS: usize = 200_000;
 
+type Pairs = Vec<(usize, usize)>;
+
 /// Locked graph as its transitive closure: `reach[a]` = candidates reachable from `a`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Locked {
@@ -129,7 +131,7 @@ fn maximal_extensions(
         Ok(())
     }
     let all = with_all(base, pairs);
-    let (cyclic, acyclic): (Vec<(usize, usize)>, Vec<(usize, usize)>) =
+    let (cyclic, acyclic): (Pairs, Pairs) =
         pairs.iter().partition(|&&(x, y)| all.creates_cycle(x, y));
     let start = with_all(base, &acyclic);
     go(&start, &cyclic, 0, &mut Vec::new(), out, steps)
@@ -157,10 +159,7 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
         }
     }
 
-    let prio = opts
-        .tie_break
-        .as_ref()
-        .map(|t| priorities(&t.order(ids)));
+    let prio = opts.tie_break.as_ref().map(|t| priorities(&t.order(ids)));
     let name = |(x, y): (usize, usize)| format!("{}>{}", ids[x], ids[y]);
     let mut states: BTreeSet<Locked> = BTreeSet::from([Locked::new(n)]);
     let mut log = Vec::new();
@@ -261,7 +260,11 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
         .filter(|&&c| sure.contains(c))
         .map(|&c| ids[c].clone())
         .collect();
-    out.ties_at_last_seat = maybe.difference(&sure).iter().map(|c| ids[c].clone()).collect();
+    out.ties_at_last_seat = maybe
+        .difference(&sure)
+        .iter()
+        .map(|c| ids[c].clone())
+        .collect();
     if !out.ties_at_last_seat.is_empty() {
         out.ties.push(TieRecord {
             kind: TieKind::LastSeat,
@@ -339,7 +342,10 @@ mod tests {
     #[test]
     fn perfect_cycle_is_a_tie_unless_broken() {
         // a>b>c, b>c>a, c>a>b once each: every majority is 2:1.
-        let p = profile(&["a", "b", "c"], &[(&[0, 1, 2], 1), (&[1, 2, 0], 1), (&[2, 0, 1], 1)]);
+        let p = profile(
+            &["a", "b", "c"],
+            &[(&[0, 1, 2], 1), (&[1, 2, 0], 1), (&[2, 0, 1], 1)],
+        );
         let o = count_profile(&p, &CountOptions::new(Method::RankedPairs, 1)).unwrap();
         assert!(o.winners.is_empty());
         assert_eq!(o.ties_at_last_seat, ids(&["a", "b", "c"]));

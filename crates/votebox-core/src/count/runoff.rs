@@ -77,27 +77,26 @@ struct Explorer<'r, R: Runoff> {
 
 impl<R: Runoff> Explorer<'_, R> {
     fn possible(&mut self, mut s: R::State) -> Possible {
-        loop {
-            match self.r.advance(&mut s, None) {
-                Advance::Finished(w) => return Possible::decided(self.r.num_candidates(), &w),
-                Advance::Tie { tied, symmetric } => {
-                    if symmetric {
-                        return self.r.open(&s);
-                    }
-                    let key = self.r.key(&s);
-                    if let Some(p) = self.memo.get(&key) {
-                        return p.clone();
-                    }
-                    if self.states >= MAX_EXPLORED_STATES {
-                        let mut p = self.r.open(&s);
-                        p.exact = false;
-                        return p;
-                    }
-                    self.states += 1;
-                    let p = self.options(&s, &tied).1;
-                    self.memo.insert(key, p.clone());
+        // `advance` runs until the count finishes or meets a tie.
+        match self.r.advance(&mut s, None) {
+            Advance::Finished(w) => Possible::decided(self.r.num_candidates(), &w),
+            Advance::Tie { tied, symmetric } => {
+                if symmetric {
+                    return self.r.open(&s);
+                }
+                let key = self.r.key(&s);
+                if let Some(p) = self.memo.get(&key) {
+                    return p.clone();
+                }
+                if self.states >= MAX_EXPLORED_STATES {
+                    let mut p = self.r.open(&s);
+                    p.exact = false;
                     return p;
                 }
+                self.states += 1;
+                let p = self.options(&s, &tied).1;
+                self.memo.insert(key, p.clone());
+                p
             }
         }
     }
@@ -174,8 +173,8 @@ pub(crate) fn run<R: Runoff>(
     loop {
         match r.advance(&mut s, Some(&mut rounds)) {
             Advance::Finished(elected) => {
-                let possible = overall
-                    .unwrap_or_else(|| Possible::decided(r.num_candidates(), &elected));
+                let possible =
+                    overall.unwrap_or_else(|| Possible::decided(r.num_candidates(), &elected));
                 return RunResult {
                     elected,
                     possible,

@@ -122,8 +122,13 @@ mod tests {
         let mut p = Profile::new(ids(&["A", "B", "C", "D"])).unwrap();
         p.push(&Ballot::from_elekto_ranks(&[1, 2, 3, 4])).unwrap();
         p.push(&Ballot::from_elekto_ranks(&[2, 1, 3, 4])).unwrap();
-        p.push(&Ballot::from_elekto_ranks(&[1, 100_000_000, 2, 100_000_000]))
-            .unwrap();
+        p.push(&Ballot::from_elekto_ranks(&[
+            1,
+            100_000_000,
+            2,
+            100_000_000,
+        ]))
+        .unwrap();
         let o = count_profile(&p, &CountOptions::new(Method::Schulze, 1)).unwrap();
         // Elekto's transposed d: d[A,B]=1, d[B,A]=1, d[C,A]=3, d[C,B]=2, d[D,A]=2, d[D,B]=2,
         // d[D,C]=2 — i.e. our d[A][C]=3 etc.
@@ -160,7 +165,10 @@ mod tests {
         let mut p = Profile::new(ids(&["A", "B", "C", "D"])).unwrap();
         p.push(&Ballot::from_elekto_ranks(&[1, 1, 2, 2])).unwrap();
         let o = count_profile(&p, &CountOptions::new(Method::Schulze, 1)).unwrap();
-        assert_eq!(groups(&o), vec![(0, ids(&["A", "B"])), (2, ids(&["C", "D"]))]);
+        assert_eq!(
+            groups(&o),
+            vec![(0, ids(&["A", "B"])), (2, ids(&["C", "D"]))]
+        );
     }
 
     /// Reference §6.5: no ballots → one group with everyone.
@@ -182,8 +190,14 @@ mod tests {
         let d = Matrix::from_rows(&[vec![0, 5, 2], vec![4, 0, 6], vec![3, 1, 0]]);
         let wv = strongest_paths(&d, Strength::WinningVotes);
         let mg = strongest_paths(&d, Strength::Margins);
-        assert_eq!(wv.to_rows(), vec![vec![0, 5, 5], vec![3, 0, 6], vec![3, 3, 0]]);
-        assert_eq!(mg.to_rows(), vec![vec![0, 1, 1], vec![1, 0, 5], vec![1, 1, 0]]);
+        assert_eq!(
+            wv.to_rows(),
+            vec![vec![0, 5, 5], vec![3, 0, 6], vec![3, 3, 0]]
+        );
+        assert_eq!(
+            mg.to_rows(),
+            vec![vec![0, 1, 1], vec![1, 0, 5], vec![1, 1, 0]]
+        );
         assert_eq!(schulze_defeats(&wv), vec![0, 1, 2]);
         assert_eq!(schulze_ranking(&mg), vec![(0, vec![0, 1]), (1, vec![2])]);
     }

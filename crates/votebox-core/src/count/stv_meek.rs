@@ -162,7 +162,13 @@ impl Meek<'_> {
         out
     }
 
-    fn elect(&self, s: &mut MeekState, mut who: Vec<usize>, votes: &[u128], log: Option<&mut Vec<Round>>) {
+    fn elect(
+        &self,
+        s: &mut MeekState,
+        mut who: Vec<usize>,
+        votes: &[u128],
+        log: Option<&mut Vec<Round>>,
+    ) {
         who.sort_by_key(|&c| (std::cmp::Reverse(votes[c]), c));
         for &c in &who {
             s.status[c] = Status::Elected;
@@ -243,7 +249,11 @@ impl Runoff for Meek<'_> {
                 continue;
             }
             let min = hopeful.iter().map(|&c| votes[c]).min().unwrap_or(0);
-            let tied: Vec<usize> = hopeful.iter().copied().filter(|&c| votes[c] == min).collect();
+            let tied: Vec<usize> = hopeful
+                .iter()
+                .copied()
+                .filter(|&c| votes[c] == min)
+                .collect();
             s.last = votes;
             if tied.len() == 1 || (min == 0 && hopeful.len() - tied.len() >= remaining) {
                 for &c in &tied {
@@ -313,7 +323,9 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
 
     let st = &res.final_state;
     let mut tiers: Vec<Vec<usize>> = st.elected_batches.clone();
-    let mut rest: Vec<usize> = (0..n).filter(|&c| st.status[c] == Status::Hopeful).collect();
+    let mut rest: Vec<usize> = (0..n)
+        .filter(|&c| st.status[c] == Status::Hopeful)
+        .collect();
     rest.sort_by_key(|&c| (std::cmp::Reverse(st.last[c]), c));
     tiers.extend(Meek::batches(&rest, &st.last));
     tiers.extend(st.excluded_batches.iter().rev().cloned());
@@ -321,7 +333,11 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
     let d = pairwise_matrix(profile, opts.unranked);
     let mut out = super::base_outcome(profile, opts, Method::StvMeek, d);
     out.rounds = res.rounds;
-    out.ties = res.ties.iter().map(|t| t.record(profile.candidates())).collect();
+    out.ties = res
+        .ties
+        .iter()
+        .map(|t| t.record(profile.candidates()))
+        .collect();
     out.log.push(format!(
         "Meek STV: fixed point 1e-9, Droop quota floor(V/(seats+1)) + 1e-9, omega {} vote",
         OMEGA as f64 / UNIT as f64
@@ -362,7 +378,12 @@ mod tests {
         assert_eq!(o.winners.first().map(String::as_str), Some("a"));
         assert_eq!(o.rounds[0].quota, Some(3.000000001));
         let r2 = &o.rounds[1];
-        let a = r2.tallies.iter().find(|t| t.candidate == "a").unwrap().votes;
+        let a = r2
+            .tallies
+            .iter()
+            .find(|t| t.candidate == "a")
+            .unwrap()
+            .votes;
         assert!((a - 3.0).abs() < 1e-5, "a keeps about the quota, got {a}");
     }
 

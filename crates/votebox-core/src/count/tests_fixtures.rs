@@ -37,8 +37,8 @@ fn cases(dir: &str) -> Vec<(String, Value)> {
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            let v: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let v: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (v["id"].as_str().unwrap().to_owned(), v)
         })
         .collect()
@@ -67,11 +67,7 @@ fn json_tier_sets(v: &Value) -> Vec<BTreeSet<String>> {
 /// A `{X: {Y: n}}` JSON matrix in the outcome's candidate order (missing cells = 0).
 fn json_matrix(v: &Value, ids: &[String]) -> Vec<Vec<u64>> {
     ids.iter()
-        .map(|x| {
-            ids.iter()
-                .map(|y| v[x][y].as_u64().unwrap_or(0))
-                .collect()
-        })
+        .map(|x| ids.iter().map(|y| v[x][y].as_u64().unwrap_or(0)).collect())
         .collect()
 }
 
@@ -184,7 +180,9 @@ fn checklist_51_real_elections_reproduce_elekto_and_the_officers() {
         if !o.ties_at_last_seat.is_empty() {
             fail(format!("unexpected seat tie {:?}", o.ties_at_last_seat));
         }
-        if expected.get("tiers").is_some() && tier_sets(&o.ranking) != json_tier_sets(&expected["tiers"]) {
+        if expected.get("tiers").is_some()
+            && tier_sets(&o.ranking) != json_tier_sets(&expected["tiers"])
+        {
             fail(format!("ranking {:?} != official tiers", o.ranking));
         }
         if let Some(sup) = case.get("supplementary_official")
@@ -208,7 +206,12 @@ fn checklist_51_real_elections_reproduce_elekto_and_the_officers() {
             fail("tiers vs crosscheck".into());
         }
         // Every other method runs on real data and fills the seats or reports a tie.
-        for method in [Method::RankedPairs, Method::Minimax, Method::Copeland, Method::StvMeek] {
+        for method in [
+            Method::RankedPairs,
+            Method::Minimax,
+            Method::Copeland,
+            Method::StvMeek,
+        ] {
             let x = run(&p, method, seats);
             if x.winners.len() + x.ties_at_last_seat.len().min(seats) < seats {
                 fail(format!("{method}: seats not filled"));
@@ -325,7 +328,11 @@ fn checklist_51_textbook_schulze() {
         seen += 1;
         let mut fail = |what: String| failures.push(format!("{id}: {what}"));
         let p = textbook_profile(&case);
-        let o = run(&p, Method::Schulze, case["seats"].as_u64().unwrap() as usize);
+        let o = run(
+            &p,
+            Method::Schulze,
+            case["seats"].as_u64().unwrap() as usize,
+        );
         let e = &case["expected"];
         if let Some(w) = e.get("winners")
             && let Err(m) = check_winners(&o, &strs(w))
@@ -340,7 +347,10 @@ fn checklist_51_textbook_schulze() {
         if let Some(pm) = e.get("strongest_paths_p")
             && o.strongest_paths.as_ref().unwrap().to_rows() != json_matrix(pm, &o.candidates)
         {
-            fail(format!("p {:?}", o.strongest_paths.as_ref().unwrap().to_rows()));
+            fail(format!(
+                "p {:?}",
+                o.strongest_paths.as_ref().unwrap().to_rows()
+            ));
         }
         if let Some(d) = e.get("pairwise_d")
             && o.pairwise.as_ref().unwrap().to_rows() != json_matrix(d, &o.candidates)
@@ -401,7 +411,10 @@ fn textbook_ranked_pairs_wikipedia() {
     let p = textbook_profile(&case);
     let e = &case["expected"];
     let rp = run(&p, Method::RankedPairs, 1);
-    assert_eq!(rp.winners, vec![e["ranked_pairs"]["winner"].as_str().unwrap()]);
+    assert_eq!(
+        rp.winners,
+        vec![e["ranked_pairs"]["winner"].as_str().unwrap()]
+    );
     assert_eq!(rp.ranking, singleton_ranking(&e["ranked_pairs"]["ranking"]));
     assert!(rp.ties.is_empty());
     let s = run(&p, Method::Schulze, 1);
@@ -474,7 +487,10 @@ fn textbook_tennessee_all_methods() {
     }
 
     let rp = run(&p, Method::RankedPairs, 1);
-    assert_eq!(rp.winners, vec![e["ranked_pairs"]["winner"].as_str().unwrap()]);
+    assert_eq!(
+        rp.winners,
+        vec![e["ranked_pairs"]["winner"].as_str().unwrap()]
+    );
     assert_eq!(rp.ranking, singleton_ranking(&e["ranked_pairs"]["ranking"]));
 
     let mm = run(&p, Method::Minimax, 1);
@@ -484,8 +500,12 @@ fn textbook_tennessee_all_methods() {
         scores(&mm),
         json_scores(&e["minimax"]["worst_pairwise_defeat_winning"])
     );
-    let mg = minimax_outcome(&p, &CountOptions::new(Method::Minimax, 1), MinimaxScore::Margins)
-        .unwrap();
+    let mg = minimax_outcome(
+        &p,
+        &CountOptions::new(Method::Minimax, 1),
+        MinimaxScore::Margins,
+    )
+    .unwrap();
     assert_eq!(
         scores(&mg),
         json_scores(&e["minimax"]["worst_pairwise_defeat_margin"])
@@ -514,13 +534,20 @@ fn textbook_stv_food_meek() {
         .unwrap();
     let p = textbook_profile(&case);
     let e = &case["expected"]["stv_droop"];
-    let o = run(&p, Method::StvMeek, case["seats"].as_u64().unwrap() as usize);
+    let o = run(
+        &p,
+        Method::StvMeek,
+        case["seats"].as_u64().unwrap() as usize,
+    );
     // Same three winners; Meek's lower quota (5 + 1e-9 instead of 6) lets Strawberry reach it
     // in round 2 with 1 + 8 × 7/12 votes, before Orange does.
     assert_eq!(set(o.winners.clone()), set(strs(&e["winners_in_order"])));
     assert_eq!(o.winners, vec!["Chocolate", "Strawberry", "Orange"]);
     assert!(o.ties_at_last_seat.is_empty());
-    assert_eq!(set(o.winners.clone()), set(strs(&case["computed"]["stv_meek_winners"])));
+    assert_eq!(
+        set(o.winners.clone()),
+        set(strs(&case["computed"]["stv_meek_winners"]))
+    );
     let first: BTreeMap<String, f64> = o.rounds[0]
         .tallies
         .iter()

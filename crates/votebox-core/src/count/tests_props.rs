@@ -37,7 +37,9 @@ fn shuffled(p: &Profile, seed: u64) -> Profile {
     // Deterministic Fisher–Yates with a small LCG.
     let mut s = seed;
     for i in (1..lines.len()).rev() {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let j = (s >> 33) as usize % (i + 1);
         lines.swap(i, j);
     }
@@ -52,7 +54,12 @@ fn shuffled(p: &Profile, seed: u64) -> Profile {
 fn restricted(o: &Outcome, keep: &[String]) -> Vec<Vec<String>> {
     o.ranking
         .iter()
-        .map(|t| t.iter().filter(|c| keep.contains(c)).cloned().collect::<Vec<_>>())
+        .map(|t| {
+            t.iter()
+                .filter(|c| keep.contains(c))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
         .filter(|t| !t.is_empty())
         .collect()
 }

@@ -65,7 +65,10 @@ impl TieBreak {
                         (key, i)
                     })
                     .collect();
-                keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| candidates[a.1].cmp(&candidates[b.1])));
+                keyed.sort_by(|a, b| {
+                    a.0.cmp(&b.0)
+                        .then_with(|| candidates[a.1].cmp(&candidates[b.1]))
+                });
                 keyed.into_iter().map(|(_, i)| i).collect()
             }
             None => {

@@ -178,7 +178,9 @@ pub(crate) fn require_officer(e: &Election, user: &CurrentUser) -> AppResult<()>
     if e.is_officer(&user.login) {
         Ok(())
     } else {
-        Err(AppError::Forbidden("You are not an Election officer".to_owned()))
+        Err(AppError::Forbidden(
+            "You are not an Election officer".to_owned(),
+        ))
     }
 }
 

@@ -200,7 +200,9 @@ impl TestDb {
                 let name = format!("vbt_{}", random_suffix());
                 let create = match engine {
                     Engine::MySql => {
-                        format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                        format!(
+                            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                        )
                     }
                     _ => format!("CREATE DATABASE {name}"),
                 };
@@ -249,8 +251,14 @@ impl Drop for TestDb {
                     _ => format!("DROP DATABASE IF EXISTS {name}"),
                 };
                 let _ = match &admin {
-                    Db::Pg(p) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()),
-                    Db::My(p) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()),
+                    Db::Pg(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(p)
+                        .await
+                        .map(|_| ()),
+                    Db::My(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(p)
+                        .await
+                        .map(|_| ()),
                     Db::Lite(_) => Ok(()),
                 };
                 admin.close().await;
@@ -272,8 +280,18 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["-c", "user.name=Votebox Test", "-c", "user.email=test@votebox.invalid"])
-        .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=Votebox Test",
+            "-c",
+            "user.email=test@votebox.invalid",
+        ])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -369,7 +387,10 @@ impl MetaFixture {
     pub fn amend_and_force_push(&self) {
         let bare = self.bare.to_str().expect("utf-8 path").to_owned();
         git(&self.work, &["add", "-A"]);
-        git(&self.work, &["commit", "-q", "--amend", "-m", "rewritten history"]);
+        git(
+            &self.work,
+            &["commit", "-q", "--amend", "-m", "rewritten history"],
+        );
         git(&self.work, &["push", "-q", "--force", &bare, "main"]);
     }
 }

@@ -29,7 +29,10 @@ fn assert_contains(body: &str, needle: &str) {
 }
 
 fn assert_lacks(body: &str, needle: &str) {
-    assert!(!body.contains(needle), "did not expect {needle:?} in:\n{body}");
+    assert!(
+        !body.contains(needle),
+        "did not expect {needle:?} in:\n{body}"
+    );
 }
 
 /// The URL hidden in a `/login?r=…` location: percent-decode, `$` → `/`, base64-decode.
@@ -112,9 +115,15 @@ db_test!(
 db_test!(checklist_32_list_sorted_and_filtered, |app| {
     // Public list: every election, newest start first.
     let body = app.ok_page("/elections").await;
-    assert_contains(&body, "Index for all the elections contained by the repository.");
+    assert_contains(
+        &body,
+        "Index for all the elections contained by the repository.",
+    );
     let pos = positions(&body, &[FUTURE, XSS_ESCAPED, NAME_APP, GB, TOC]);
-    assert!(pos.windows(2).all(|w| w[0] < w[1]), "not sorted by start desc: {pos:?}");
+    assert!(
+        pos.windows(2).all(|w| w[0] < w[1]),
+        "not sorted by start desc: {pos:?}"
+    );
     assert_contains(&body, "href=\"/elections/2021---GB\"");
     assert_contains(&body, "href=\"/elections/2024---future\"");
     assert_contains(&body, "Kubernetes");
@@ -222,13 +231,17 @@ db_test!(
     }
 );
 
-db_test!(dashboard_results_link_when_published, Options::at(AFTER_ALL), |app| {
-    app.login_as("dims").await;
-    app.mark_voted("dims", "2021---GB").await;
-    let body = app.ok_page("/app").await;
-    assert_contains(&body, "Previously Voted");
-    assert_contains(&body, "href=\"/app/elections/2021---GB/results/\"");
-});
+db_test!(
+    dashboard_results_link_when_published,
+    Options::at(AFTER_ALL),
+    |app| {
+        app.login_as("dims").await;
+        app.mark_voted("dims", "2021---GB").await;
+        let body = app.ok_page("/app").await;
+        assert_contains(&body, "Previously Voted");
+        assert_contains(&body, "href=\"/app/elections/2021---GB/results/\"");
+    }
+);
 
 // ------------------------------------------------------------------------------------------------
 // Election pages
@@ -239,7 +252,10 @@ db_test!(public_election_page, |app| {
     assert_contains(&body, "Kubernetes");
     assert_contains(&body, "<h1>Select our GB Rep</h1>");
     for id in ["aaron", "dims", "paris"] {
-        assert_contains(&body, &format!("/app/elections/2021---GB/candidates/{id}\""));
+        assert_contains(
+            &body,
+            &format!("/app/elections/2021---GB/candidates/{id}\""),
+        );
         assert_contains(&body, &format!("{id} | "));
     }
     assert_contains(&body, "Login to check eligibility");
@@ -296,7 +312,10 @@ db_test!(checklist_33_election_page_buttons, |app| {
     assert_lacks(&body, "Results (not published)");
     assert_lacks(&body, "exception form");
     for id in ["aaron", "dims", "paris"] {
-        assert_contains(&body, &format!("href=\"/app/elections/2021---GB/candidates/{id}\""));
+        assert_contains(
+            &body,
+            &format!("href=\"/app/elections/2021---GB/candidates/{id}\""),
+        );
     }
 
     // After voting: the View Ballot form (POST …/vote/view, password, csrf), no Vote button.
@@ -338,18 +357,22 @@ db_test!(checklist_33_election_page_buttons, |app| {
     assert_contains(&body, "before 2024-01-01 00:00:00 UTC.");
 });
 
-db_test!(results_button_when_published, Options::at(AFTER_ALL), |app| {
-    app.login_as("mallory").await;
-    let body = app.ok_page("/app/elections/2021---GB").await;
-    assert_contains(&body, "href=\"/app/elections/2021---GB/results/\"");
-    assert_lacks(&body, "Results (not published)");
-    let body = app.ok_page("/app/elections/2021---GB/results/").await;
-    assert_contains(&body, "Winner: Paris Pittman");
-    assert_contains(&body, GB);
-    // Completed without results.md.
-    let body = app.ok_page("/app/elections/2021---TOC/results/").await;
-    assert_contains(&body, "No results have been published");
-});
+db_test!(
+    results_button_when_published,
+    Options::at(AFTER_ALL),
+    |app| {
+        app.login_as("mallory").await;
+        let body = app.ok_page("/app/elections/2021---GB").await;
+        assert_contains(&body, "href=\"/app/elections/2021---GB/results/\"");
+        assert_lacks(&body, "Results (not published)");
+        let body = app.ok_page("/app/elections/2021---GB/results/").await;
+        assert_contains(&body, "Winner: Paris Pittman");
+        assert_contains(&body, GB);
+        // Completed without results.md.
+        let body = app.ok_page("/app/elections/2021---TOC/results/").await;
+        assert_contains(&body, "No results have been published");
+    }
+);
 
 db_test!(results_before_the_end, |app| {
     let resp = app.get("/app/elections/2021---GB/results/").await;
@@ -364,9 +387,18 @@ db_test!(results_before_the_end, |app| {
 db_test!(checklist_34_trailing_slash_308, |app| {
     app.login_as("jberkus").await;
     for (from, to) in [
-        ("/app/elections/2021---GB/results", "/app/elections/2021---GB/results/"),
-        ("/app/elections/2021---GB/admin", "/app/elections/2021---GB/admin/"),
-        ("/app/elections/2021---GB/admin?x=1", "/app/elections/2021---GB/admin/?x=1"),
+        (
+            "/app/elections/2021---GB/results",
+            "/app/elections/2021---GB/results/",
+        ),
+        (
+            "/app/elections/2021---GB/admin",
+            "/app/elections/2021---GB/admin/",
+        ),
+        (
+            "/app/elections/2021---GB/admin?x=1",
+            "/app/elections/2021---GB/admin/?x=1",
+        ),
     ] {
         let resp = app.get(from).await;
         assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT, "{from}");
@@ -399,7 +431,12 @@ db_test!(checklist_35_unknown_404, |app| {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_contains(&body, "You are not an Election officer");
     // Wrong method: 405 page.
-    let resp = app.client.delete(app.url("/elections")).send().await.unwrap();
+    let resp = app
+        .client
+        .delete(app.url("/elections"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
 });
 
@@ -410,7 +447,10 @@ db_test!(officer_dashboard, |app| {
     let body = app.ok_page("/app/elections/2021---GB/admin/").await;
     assert_contains(&body, "<h1>Election Officer's Dashboard</h1>");
     assert_contains(&body, GB);
-    assert_contains(&body, "<span class=\"number\">2</span> <span class=\"label\">voter's count</span>");
+    assert_contains(
+        &body,
+        "<span class=\"number\">2</span> <span class=\"label\">voter's count</span>",
+    );
     assert_lacks(&body, "No one has voted.");
     let body = app.ok_page("/app/elections/name_the_app/admin/").await;
     assert_contains(&body, "No one has voted.");
@@ -479,7 +519,10 @@ db_test!(checklist_20_candidates_shuffled, |app| {
     for _ in 0..25 {
         inside.insert(order(&app.ok_page("/app/elections/name_the_app").await));
     }
-    assert!(inside.len() > 1, "election page never reshuffled: {inside:?}");
+    assert!(
+        inside.len() > 1,
+        "election page never reshuffled: {inside:?}"
+    );
 });
 
 db_test!(checklist_19_missing_description_empty, |app| {
@@ -552,13 +595,19 @@ db_test!(checklist_27_login_redirect_r, |app| {
     assert_eq!(decode_r(&loc), app.url("/app/elections/2021---GB?tab=x"));
 
     // The login page passes r through to the GitHub form and the demo form.
-    let r = percent_encoding::percent_decode_str(value).decode_utf8().unwrap().into_owned();
+    let r = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
     let body = app.ok_page(&loc).await;
     assert_contains(&body, "Sign in with Github");
     assert_contains(&body, "action=\"/oauth/github/login?r=");
     let token = extract_csrf(&body).expect("csrf token");
     let resp = app
-        .post_form("/demo/login", &[("csrf_token", &token), ("login", "dims"), ("r", &r)])
+        .post_form(
+            "/demo/login",
+            &[("csrf_token", &token), ("login", "dims"), ("r", &r)],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(location(&resp), "/app/elections/2021---GB?tab=x");
@@ -576,7 +625,10 @@ db_test!(login_redirect_stays_on_this_site, |app| {
         .replace('/', "$");
     let token = app.csrf_token("/login").await;
     let resp = app
-        .post_form("/demo/login", &[("csrf_token", &token), ("login", "eve"), ("r", &evil)])
+        .post_form(
+            "/demo/login",
+            &[("csrf_token", &token), ("login", "eve"), ("r", &evil)],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(location(&resp), "/app/elections/xss");
@@ -593,7 +645,9 @@ db_test!(login_page_and_demo_login, |app| {
     // GitHub OAuth is not configured in this build: a clear page, after the CSRF check.
     let token = extract_csrf(&body).unwrap();
     let (status, page) = {
-        let resp = app.post_form("/oauth/github/login", &[("csrf_token", &token)]).await;
+        let resp = app
+            .post_form("/oauth/github/login", &[("csrf_token", &token)])
+            .await;
         (resp.status(), resp.text().await.unwrap())
     };
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
@@ -610,7 +664,10 @@ db_test!(login_page_and_demo_login, |app| {
     app.get("/logout").await;
     let token = app.csrf_token("/login").await;
     let resp = app
-        .post_form("/demo/login", &[("csrf_token", &token), ("login", "<script>")])
+        .post_form(
+            "/demo/login",
+            &[("csrf_token", &token), ("login", "<script>")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 });
@@ -626,7 +683,10 @@ db_test!(
         assert_lacks(&body, "Demo login");
         let token = extract_csrf(&body).unwrap();
         let resp = app
-            .post_form("/demo/login", &[("csrf_token", &token), ("login", "jberkus")])
+            .post_form(
+                "/demo/login",
+                &[("csrf_token", &token), ("login", "jberkus")],
+            )
             .await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     }
@@ -641,7 +701,10 @@ db_test!(checklist_28_logout, |app| {
     let resp = app.get("/logout").await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(location(&resp), "/login");
-    let row = votebox_db::users::find_by_id(app.db(), uid).await.unwrap().unwrap();
+    let row = votebox_db::users::find_by_id(app.db(), uid)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.token, None);
     assert_eq!(row.token_expires_at, None);
     let resp = app.get("/app").await;
@@ -668,7 +731,10 @@ db_test!(checklist_60_csrf_required, |app| {
     app.ok_page("/login").await;
     for token in ["", "forged"] {
         let resp = app
-            .post_form("/demo/login", &[("csrf_token", token), ("login", "jberkus")])
+            .post_form(
+                "/demo/login",
+                &[("csrf_token", token), ("login", "jberkus")],
+            )
             .await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         let body = resp.text().await.unwrap();
@@ -679,10 +745,20 @@ db_test!(checklist_60_csrf_required, |app| {
         .cookie_store(true)
         .build()
         .unwrap();
-    let other_body = other.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let other_body = other
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let other_token = extract_csrf(&other_body).unwrap();
     let resp = app
-        .post_form("/demo/login", &[("csrf_token", &other_token), ("login", "jberkus")])
+        .post_form(
+            "/demo/login",
+            &[("csrf_token", &other_token), ("login", "jberkus")],
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
@@ -737,7 +813,10 @@ db_test!(
         assert!(cookie.contains("Secure"), "{cookie}");
         // The login redirect uses APP_URL as the base of `r`.
         let resp = app.get("/app/elections").await;
-        assert_eq!(decode_r(&location(&resp)), "https://elections.example.org/app/elections");
+        assert_eq!(
+            decode_r(&location(&resp)),
+            "https://elections.example.org/app/elections"
+        );
     }
 );
 
@@ -748,7 +827,10 @@ db_test!(checklist_21_webhook_signature, |app| {
     let body = br#"{"zen":"Keep it logically awesome."}"#;
     let resp = app.webhook(body, None).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_contains(&resp.text().await.unwrap(), "X-Hub-Signature-256 is not provided or invalid");
+    assert_contains(
+        &resp.text().await.unwrap(),
+        "X-Hub-Signature-256 is not provided or invalid",
+    );
 
     let resp = app.webhook(body, Some("sha1=abc")).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
@@ -782,19 +864,31 @@ db_test!(checklist_21_webhook_signature, |app| {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 
+    // Bodies over 1 MiB are refused before any work.
+    let big = vec![b'x'; 1024 * 1024 + 1];
+    let sig = votebox_meta::signature_header(META_SECRET, &big);
+    let resp = app.webhook(&big, Some(&sig)).await;
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
     // A new election pushed to the meta shows up after the webhook.
     app.meta.write(
         "elections/2025/new/election.yaml",
         "name: Brand New\nstart_datetime: 2025-01-01 00:00:00\nend_datetime: 2025-01-02 00:00:00\nelection_officers: []\n",
     );
-    app.meta.write("elections/2025/new/voters.yaml", "eligible_voters: []\n");
+    app.meta
+        .write("elections/2025/new/voters.yaml", "eligible_voters: []\n");
     app.meta.commit_and_push("add an election");
     assert_lacks(&app.ok_page("/elections").await, "Brand New");
     let resp = app.signed_webhook().await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_contains(&resp.text().await.unwrap(), " + Brand New added in the database.");
+    assert_contains(
+        &resp.text().await.unwrap(),
+        " + Brand New added in the database.",
+    );
     assert_contains(&app.ok_page("/elections").await, "Brand New");
-    let row = votebox_db::elections::find_by_key(app.db(), "2025---new").await.unwrap();
+    let row = votebox_db::elections::find_by_key(app.db(), "2025---new")
+        .await
+        .unwrap();
     assert_eq!(row.and_then(|r| r.name).as_deref(), Some("Brand New"));
 });
 
@@ -834,13 +928,21 @@ db_test!(checklist_22_orphan_kept, |app| {
     let resp = app.signed_webhook().await;
     assert_eq!(resp.status(), StatusCode::OK);
     let log = resp.text().await.unwrap();
-    assert_contains(&log, " ! 2021---TOC kept: directory gone, 1 voters/0 ballots/0 requests kept");
+    assert_contains(
+        &log,
+        " ! 2021---TOC kept: directory gone, 1 voters/0 ballots/0 requests kept",
+    );
     assert_contains(&log, "votebox prune-orphan 2021---TOC");
 
     // The row and its voter survive; the election is gone from the pages.
-    let row = votebox_db::elections::find_by_key(app.db(), "2021---TOC").await.unwrap();
+    let row = votebox_db::elections::find_by_key(app.db(), "2021---TOC")
+        .await
+        .unwrap();
     let row = row.expect("orphaned election row kept");
-    assert_eq!(votebox_db::voters::count(app.db(), row.id).await.unwrap(), 1);
+    assert_eq!(
+        votebox_db::voters::count(app.db(), row.id).await.unwrap(),
+        1
+    );
     assert_lacks(&app.ok_page("/elections").await, TOC);
     app.login_as("dims").await;
     let (status, _) = app.page("/app/elections/2021---TOC").await;
@@ -854,7 +956,10 @@ db_test!(checklist_22_orphan_kept, |app| {
 db_test!(
     checklist_23_broken_election_isolated,
     Options::default()
-        .with_file("elections/broken/election.yaml", "name: [unclosed\nstart_datetime: nope\n")
+        .with_file(
+            "elections/broken/election.yaml",
+            "name: [unclosed\nstart_datetime: nope\n"
+        )
         .with_file("elections/broken/voters.yaml", "eligible_voters: []\n"),
     |app| {
         // Lists still work and name the broken election without details.
@@ -883,8 +988,18 @@ db_test!(
         // The sync log reports it; the healthy elections were synced.
         let log = app.signed_webhook().await.text().await.unwrap();
         assert_contains(&log, " x elections/broken/election.yaml");
-        assert!(votebox_db::elections::find_by_key(app.db(), "broken").await.unwrap().is_none());
-        assert!(votebox_db::elections::find_by_key(app.db(), "2021---GB").await.unwrap().is_some());
+        assert!(
+            votebox_db::elections::find_by_key(app.db(), "broken")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            votebox_db::elections::find_by_key(app.db(), "2021---GB")
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 );
 

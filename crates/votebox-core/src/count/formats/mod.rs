@@ -1,1 +1,232 @@
-//! Ballot file formats (in progress).
+//! Readers for common ranked-ballot file formats, all producing a [`Profile`].
+//!
+//! | [`Format`] | files | notes |
+//! |---|---|---|
+//! | [`Format::ElektoCsv`] | Elekto's `ballots.csv` | see [`super::elekto_csv`] |
+//! | [`Format::Blt`] | `.blt` (OpenSTV / ERS) | seats, withdrawn candidates, `=` ties, `-` skips |
+//! | [`Format::PrefLib`] | `.soc` `.soi` `.toc` `.toi` | current `#`-header format and the older one |
+//! | [`Format::Abif`] | `.abif` | `count:A>B=C`, `=id:[Name]` definitions, `/rating`s |
+//!
+//! Candidates a ballot does not list are unranked; pick the rule for them with
+//! [`super::Unranked`] when counting. Every error names the line and column (1-based,
+//! in characters). [`detect_format`] guesses the format from the text.
+
+mod abif;
+mod blt;
+mod preflib;
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::elekto_csv::{ParseError, parse_elekto_csv};
+use super::profile::{Ballot, Profile};
+
+pub use abif::parse_abif;
+pub use blt::parse_blt;
+pub use preflib::parse_preflib;
+
+/// A ballot file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Elekto's `ballots.csv` export.
+    ElektoCsv,
+    /// BLT (OpenSTV / Electoral Reform Society).
+    Blt,
+    /// PrefLib `.soc`, `.soi`, `.toc`, `.toi`.
+    PrefLib,
+    /// Aggregated Ballot Information Format.
+    Abif,
+}
+
+impl Format {
+    /// `elekto-csv`, `blt`, `preflib` or `abif`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::ElektoCsv => "elekto-csv",
+            Format::Blt => "blt",
+            Format::PrefLib => "preflib",
+            Format::Abif => "abif",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "elekto-csv" | "csv" => Ok(Format::ElektoCsv),
+            "blt" => Ok(Format::Blt),
+            "preflib" | "soc" | "soi" | "toc" | "toi" => Ok(Format::PrefLib),
+            "abif" => Ok(Format::Abif),
+            other => Err(format!(
+                "unknown ballot format `{other}` (expected elekto-csv, blt, preflib or abif)"
+            )),
+        }
+    }
+}
+
+/// A parsed ballot file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedBallots {
+    /// The format read.
+    pub format: Format,
+    /// Candidates and ballots.
+    pub profile: Profile,
+    /// Number of seats, when the file says (BLT).
+    pub seats: Option<usize>,
+    /// Title, when the file has one.
+    pub title: Option<String>,
+}
+
+/// Guesses the format of a ballot file from its content (None if nothing fits).
+///
+/// Rules, in order: a PrefLib `# DATA TYPE:`/`# NUMBER ALTERNATIVES:` header, or a first line
+/// that is a single integer followed by `1,name` → PrefLib; a first line of two integers
+/// (candidates and seats) → BLT; a line `=id:…` or `count:` followed by `>`/`=`, or a `{…}`
+/// metadata line → ABIF; a first line of comma-separated IDs → Elekto CSV.
+pub fn detect_format(text: &str) -> Option<Format> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first = *lines.first()?;
+    if lines.iter().any(|l| {
+        l.starts_with("# DATA TYPE:")
+            || l.starts_with("# NUMBER ALTERNATIVES:")
+            || l.starts_with("# FILE NAME:")
+    }) {
+        return Some(Format::PrefLib);
+    }
+    let is_int = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if is_int(first)
+        && lines
+            .get(1)
+            .is_some_and(|l| l.split_once(',').is_some_and(|(a, _)| is_int(a.trim())))
+    {
+        return Some(Format::PrefLib);
+    }
+    let words: Vec<&str> = first.split_whitespace().collect();
+    if words.len() == 2 && words.iter().all(|w| is_int(w)) {
+        return Some(Format::Blt);
+    }
+    let abif_line = |l: &str| {
+        if l.starts_with('=') && l.contains(':') {
+            return true;
+        }
+        if l.starts_with('{') && l.ends_with('}') {
+            return true;
+        }
+        match l.split_once(':') {
+            Some((count, rest)) => {
+                is_int(count.trim())
+                    && (rest.contains('>') || rest.contains('=') || rest.contains('/'))
+            }
+            None => false,
+        }
+    };
+    if lines.iter().filter(|l| !l.starts_with('#')).any(|l| abif_line(l)) {
+        return Some(Format::Abif);
+    }
+    if !first.starts_with('#') && !first.contains(':') {
+        return Some(Format::ElektoCsv);
+    }
+    None
+}
+
+/// Parses `text` in the given format.
+pub fn parse_ballots(text: &str, format: Format) -> Result<ParsedBallots, ParseError> {
+    match format {
+        Format::ElektoCsv => Ok(ParsedBallots {
+            format,
+            profile: parse_elekto_csv(text)?,
+            seats: None,
+            title: None,
+        }),
+        Format::Blt => parse_blt(text),
+        Format::PrefLib => parse_preflib(text),
+        Format::Abif => parse_abif(text),
+    }
+}
+
+/// Detects the format and parses `text`.
+pub fn parse_auto(text: &str) -> Result<ParsedBallots, ParseError> {
+    match detect_format(text) {
+        Some(f) => parse_ballots(text, f),
+        None => Err(ParseError::new(
+            "auto",
+            1,
+            1,
+            "cannot tell the ballot format (expected Elekto CSV, BLT, PrefLib or ABIF)",
+        )),
+    }
+}
+
+/// Builds a profile from ballots given as weighted tiers of candidate indices.
+pub(crate) fn build_profile(
+    format: &'static str,
+    ids: Vec<String>,
+    ballots: Vec<(Vec<Vec<usize>>, u32, usize)>,
+) -> Result<Profile, ParseError> {
+    let n = ids.len();
+    let mut p = Profile::new(ids).map_err(|e| ParseError::new(format, 1, 1, e.to_string()))?;
+    for (tiers, weight, line) in ballots {
+        let b = Ballot::from_tiers(n, &tiers)
+            .map_err(|e| ParseError::new(format, line, 1, e.to_string()))?;
+        p.push_weighted(&b, weight)
+            .map_err(|e| ParseError::new(format, line, 1, e.to_string()))?;
+    }
+    Ok(p)
+}
+
+/// A token with its 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(detect_format("a,b\n1,2\n"), Some(Format::ElektoCsv));
+        assert_eq!(
+            detect_format("3 1\n1 1 2 0\n0\n\"A\"\n\"B\"\n\"C\"\n\"T\"\n"),
+            Some(Format::Blt)
+        );
+        assert_eq!(
+            detect_format("# DATA TYPE: soc\n# NUMBER ALTERNATIVES: 2\n1: 1,2\n"),
+            Some(Format::PrefLib)
+        );
+        assert_eq!(
+            detect_format("2\n1,A\n2,B\n3,3,1\n3,1,2\n"),
+            Some(Format::PrefLib)
+        );
+        assert_eq!(detect_format("# hi\n3:A>B\n"), Some(Format::Abif));
+        assert_eq!(detect_format("=a:[Alice]\n"), Some(Format::Abif));
+        assert_eq!(detect_format(""), None);
+        assert_eq!(detect_format("# only: a comment\n"), None);
+        assert_eq!("soi".parse::<Format>(), Ok(Format::PrefLib));
+    }
+
+    #[test]
+    fn auto_parses() {
+        let p = parse_auto("3:a>b\n2:b\n").unwrap();
+        assert_eq!(p.format, Format::Abif);
+        assert_eq!(p.profile.num_ballots(), 5);
+        let e = parse_auto("# x: y\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
+    }
+}
