@@ -7,11 +7,11 @@
 //! **Keep values.** Every candidate has a keep value `k`: hopeful 1, excluded 0 (the candidate
 //! is skipped), elected between 0 and 1. A ballot starts with weight `w = 1`; walking its tiers
 //! best first, a tier of `m` candidates not excluded gives each candidate `c` the amount
-//! `floor(floor(w / m) · k_c)` and passes the rest (`w` minus what was kept) to the next tier.
-//! So **equal ranks split the ballot equally** among the tied candidates, and each keeps its
-//! share times its keep value. What is left after the last tier is exhausted. Rounding is
-//! always down for votes (the remainder, at most a few units per ballot, flows on or is
-//! exhausted), and up for keep values, as in the New Zealand Meek rules.
+//! `floor(w · k_c / m)` and `floor(w · (1 − Σ k / m))` passes on to the next tier (Σ over the
+//! tier's members). So **equal ranks split the ballot equally** among the tied candidates, and
+//! each keeps its share times its keep value. What is left after the last tier is exhausted.
+//! Rounding is always down for votes (the remainder, at most a few units per ballot, is
+//! exhausted rather than passed on) and up for keep values, as in the New Zealand Meek rules.
 //!
 //! **Quota.** Droop quota recomputed on every iteration from the votes still counting:
 //! `q = floor(V / (seats + 1)) + 1 unit`, where `V` = all votes minus exhausted (i.e. the
@@ -92,14 +92,22 @@ impl Meek<'_> {
                 if members.is_empty() {
                     continue;
                 }
-                let share = w / members.len() as u64;
-                let mut given = 0u64;
+                // Each member keeps floor(w · k_c / m); floor(w · (1 − Σk/m)) passes on; the
+                // rounding remainder (a few units at most) is exhausted.
+                let m = members.len() as u128 * u128::from(UNIT);
+                let w128 = u128::from(w);
+                let mut given = 0u128;
+                let mut sum_k = 0u128;
                 for &c in &members {
-                    let g = ((u128::from(share) * u128::from(s.keep[c])) / u128::from(UNIT)) as u64;
-                    votes[c] += u128::from(g) * weight;
+                    let k = u128::from(s.keep[c]);
+                    let g = w128 * k / m;
+                    votes[c] += g * weight;
                     given += g;
+                    sum_k += k;
                 }
-                w -= given;
+                let pass = w128 * (m - sum_k) / m;
+                exhausted += (w128 - given - pass) * weight;
+                w = pass as u64;
                 if w == 0 {
                     break;
                 }

@@ -28,6 +28,26 @@ fn profiles() -> impl Strategy<Value = Profile> {
     })
 }
 
+/// Strict (no equal ranks), possibly truncated ballots over up to 5 candidates.
+fn strict_profiles() -> impl Strategy<Value = Profile> {
+    (2usize..=5).prop_flat_map(|m| {
+        let ballot = (
+            Just((0..m).collect::<Vec<usize>>()).prop_shuffle(),
+            1..=m,
+        );
+        prop::collection::vec((ballot, 1u32..=4), 0..20).prop_map(move |lines| {
+            let ids = (0..m).map(|i| format!("c{i}")).collect();
+            let mut p = Profile::new(ids).unwrap();
+            for ((order, len), w) in lines {
+                let tiers: Vec<Vec<usize>> = order[..len].iter().map(|&c| vec![c]).collect();
+                p.push_weighted(&Ballot::from_tiers(m, &tiers).unwrap(), w)
+                    .unwrap();
+            }
+            p
+        })
+    })
+}
+
 fn unranked_rules() -> impl Strategy<Value = Unranked> {
     prop_oneof![Just(Unranked::NoOpinion), Just(Unranked::Last)]
 }
@@ -142,6 +162,15 @@ proptest! {
             prop_assert_eq!(&small.winners, &large.winners, "{}", method);
             prop_assert!(!large.winners.contains(&"zz".to_owned()));
         }
+    }
+
+    #[test]
+    fn one_seat_meek_is_irv_on_strict_ballots(p in strict_profiles()) {
+        let irv = count(&p, &CountOptions::new(Method::Irv, 1)).unwrap();
+        let stv = count(&p, &CountOptions::new(Method::StvMeek, 1)).unwrap();
+        prop_assert_eq!(&irv.winners, &stv.winners);
+        prop_assert_eq!(&irv.ties_at_last_seat, &stv.ties_at_last_seat);
+        prop_assert_eq!(&irv.rounds[0].tallies, &stv.rounds[0].tallies);
     }
 
     #[test]

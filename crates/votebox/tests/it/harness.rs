@@ -1,10 +1,11 @@
 //! Integration-test harness: a real votebox server on `127.0.0.1:0`, a fresh database on one of
 //! the three engines, and a real git meta repository (bare remote + work tree) in a temp dir.
 //!
-//! * SQLite: a temp file. PostgreSQL / MariaDB: `CREATE DATABASE vbt_<random>` through the admin
-//!   URLs `VOTEBOX_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and
-//!   `VOTEBOX_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/mysql`), dropped afterwards.
-//!   An unreachable server makes the test fail loudly; it is never skipped.
+//! * Database (`votebox_db::testing`): SQLite in a temp file; PostgreSQL / MariaDB
+//!   `CREATE DATABASE vbt_<random>` through the admin URLs `VOTEBOX_TEST_POSTGRES_URL` (default
+//!   `postgres://postgres@127.0.0.1:5432/postgres`) and `VOTEBOX_TEST_MYSQL_URL` (default
+//!   `mysql://root@127.0.0.1:3306/mysql`), dropped afterwards. An unreachable server makes the
+//!   test fail loudly; it is never skipped.
 //! * Meta: `tests/fixtures/meta/elekto.meta.test` (Elekto's own test meta) plus
 //!   `tests/fixtures/meta/votebox-extra` (an XSS election and an upcoming nested one), committed
 //!   to a work tree and pushed to a bare repo served as `file://`.
@@ -131,13 +132,6 @@ fn random_suffix() -> String {
     hex::encode(bytes)
 }
 
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
-
 /// Runs one statement on any engine (test setup only; `sql` is built from trusted parts).
 pub async fn exec(db: &Db, sql: String) {
     let result = match db {
@@ -159,112 +153,46 @@ pub async fn exec(db: &Db, sql: String) {
     }
 }
 
-/// A fresh, migrated database; server databases are dropped when this is dropped.
+/// A fresh, migrated database (`votebox_db::testing`); dropped with this value.
 pub struct TestDb {
     pub db: Db,
     pub engine: Engine,
-    /// (admin URL, database name) for server engines.
-    server: Option<(String, String)>,
-    _dir: Option<TempDir>,
+    pub url: String,
+    _guard: votebox_db::testing::TestDatabase,
 }
 
 impl TestDb {
+    /// Panics (never skips) when the engine's server is unreachable.
     pub async fn create(engine: Engine) -> TestDb {
-        let (db, server, dir) = match engine {
-            Engine::Sqlite => {
-                let dir = TempDir::new().expect("temp dir");
-                let db = Db::connect_sqlite(&dir.path().join("votebox.db"))
-                    .await
-                    .expect("open SQLite test database");
-                (db, None, Some(dir))
-            }
-            Engine::Postgres | Engine::MySql => {
-                let (var, default) = if engine == Engine::Postgres {
-                    (
-                        "VOTEBOX_TEST_POSTGRES_URL",
-                        "postgres://postgres@127.0.0.1:5432/postgres",
-                    )
-                } else {
-                    (
-                        "VOTEBOX_TEST_MYSQL_URL",
-                        "mysql://root@127.0.0.1:3306/mysql",
-                    )
-                };
-                let admin_url = env_or(var, default);
-                let admin = Db::connect(&admin_url).await.unwrap_or_else(|e| {
-                    panic!(
-                        "{engine:?} test server unreachable at {} ({e}). Start it or set {var}.",
-                        votebox_db::redact_url(&admin_url)
-                    )
-                });
-                let name = format!("vbt_{}", random_suffix());
-                let create = match engine {
-                    Engine::MySql => {
-                        format!(
-                            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-                        )
-                    }
-                    _ => format!("CREATE DATABASE {name}"),
-                };
-                exec(&admin, create).await;
-                admin.close().await;
-                let mut url = url::Url::parse(&admin_url).expect("admin URL parses");
-                url.set_path(&format!("/{name}"));
-                let db = Db::connect(url.as_str())
-                    .await
-                    .unwrap_or_else(|e| panic!("connect to the new test database {name}: {e}"));
-                (db, Some((admin_url, name)), None)
-            }
+        let backend = match engine {
+            Engine::Sqlite => votebox_db::Backend::Sqlite,
+            Engine::Postgres => votebox_db::Backend::Postgres,
+            Engine::MySql => votebox_db::Backend::MySql,
         };
-        votebox_db::migrate::run(&db)
-            .await
-            .unwrap_or_else(|e| panic!("migrate the {engine:?} test database: {e}"));
+        let (db, url, guard) = votebox_db::testing::migrated_database(backend).await;
         TestDb {
             db,
             engine,
-            server,
-            _dir: dir,
+            url,
+            _guard: guard,
         }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.server.take() else {
-            return;
-        };
-        let engine = self.engine;
+        // Close the pool on a runtime of its own (Drop is synchronous) before the guard drops the
+        // database, so MariaDB never waits on our idle connections.
         let db = self.db.clone();
-        // Drop is synchronous: do the async clean-up on a runtime of its own.
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .expect("cleanup runtime");
-            rt.block_on(async move {
-                db.close().await;
-                let Ok(admin) = Db::connect(&admin_url).await else {
-                    return;
-                };
-                let sql = match engine {
-                    Engine::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                    _ => format!("DROP DATABASE IF EXISTS {name}"),
-                };
-                let _ = match &admin {
-                    Db::Pg(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(p)
-                        .await
-                        .map(|_| ()),
-                    Db::My(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(p)
-                        .await
-                        .map(|_| ()),
-                    Db::Lite(_) => Ok(()),
-                };
-                admin.close().await;
-            });
-        });
-        let _ = cleanup.join();
+            {
+                rt.block_on(db.close());
+            }
+        })
+        .join();
     }
 }
 

@@ -88,7 +88,14 @@ pub fn parse_blt(text: &str) -> Result<ParsedBallots, ParseError> {
     let end_pos = tokens
         .last()
         .map_or((1, 1), |t| (t.line, t.column + t.text.chars().count()));
-    let eof = |what: &str| ParseError::new(FORMAT, end_pos.0, end_pos.1, format!("expected {what}, found the end of the file"));
+    let eof = |what: &str| {
+        ParseError::new(
+            FORMAT,
+            end_pos.0,
+            end_pos.1,
+            format!("expected {what}, found the end of the file"),
+        )
+    };
     let err = |t: &Token<'_>, msg: String| ParseError::new(FORMAT, t.line, t.column, msg);
     let number = |t: &Token<'_>, what: &str| -> Result<usize, ParseError> {
         t.text
@@ -112,25 +119,30 @@ pub fn parse_blt(text: &str) -> Result<ParsedBallots, ParseError> {
         if rest.is_empty() {
             break;
         }
-        let c = number(t, "a withdrawn candidate number")?;
-        let _ = rest;
+        let c: usize = rest.parse().map_err(|_| {
+            err(
+                t,
+                format!("expected a withdrawn candidate number, found `{}`", t.text),
+            )
+        })?;
         if c == 0 || c > n {
             return Err(err(t, format!("withdrawn candidate {c} is not in 1..={n}")));
         }
         withdrawn[c - 1] = true;
         it.next();
     }
-    // `number` parsed the token including the '-' as usize, which fails; redo properly.
     let mut ballots: Vec<(Vec<Vec<usize>>, u32, usize)> = Vec::new();
     loop {
         let mut t = it.next().ok_or_else(|| eof("a ballot weight or 0"))?;
         if t.text.starts_with('(') && t.text.ends_with(')') {
             t = it.next().ok_or_else(|| eof("a ballot weight"))?;
         }
-        let weight: u32 = t
-            .text
-            .parse()
-            .map_err(|_| err(t, format!("expected a ballot weight (integer), found `{}`", t.text)))?;
+        let weight: u32 = t.text.parse().map_err(|_| {
+            err(
+                t,
+                format!("expected a ballot weight (integer), found `{}`", t.text),
+            )
+        })?;
         if weight == 0 {
             break;
         }
@@ -221,6 +233,7 @@ pub fn parse_blt(text: &str) -> Result<ParsedBallots, ParseError> {
     let profile = build_profile(FORMAT, ids, ballots)?;
     Ok(ParsedBallots {
         format: super::Format::Blt,
+        names: profile.candidates().to_vec(),
         profile,
         seats: Some(seats),
         title,
@@ -256,7 +269,10 @@ mod tests {
         let prof = &p.profile;
         assert_eq!(prof.candidates(), &["Adam", "Basil", "Charlotte"]);
         assert_eq!(prof.num_ballots(), 10);
-        assert_eq!(prof.line(0), (crate::count::Ballot::new(vec![Some(1), Some(2), None]), 3));
+        assert_eq!(
+            prof.line(0),
+            (crate::count::Ballot::new(vec![Some(1), Some(2), None]), 3)
+        );
         assert_eq!(prof.line(1).0.ranks(), &[Some(1), Some(2), Some(2)]);
         assert_eq!(prof.line(2).0.ranks(), &[Some(2), None, Some(1)]);
         // Ballot for the withdrawn Donald only: blank.

@@ -79,6 +79,8 @@ pub struct ParsedBallots {
     pub format: Format,
     /// Candidates and ballots.
     pub profile: Profile,
+    /// Display name of every candidate (profile order); the ID when the file has none.
+    pub names: Vec<String>,
     /// Number of seats, when the file says (BLT).
     pub seats: Option<usize>,
     /// Title, when the file has one.
@@ -133,7 +135,11 @@ pub fn detect_format(text: &str) -> Option<Format> {
             None => false,
         }
     };
-    if lines.iter().filter(|l| !l.starts_with('#')).any(|l| abif_line(l)) {
+    if lines
+        .iter()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| abif_line(l))
+    {
         return Some(Format::Abif);
     }
     if !first.starts_with('#') && !first.contains(':') {
@@ -145,12 +151,16 @@ pub fn detect_format(text: &str) -> Option<Format> {
 /// Parses `text` in the given format.
 pub fn parse_ballots(text: &str, format: Format) -> Result<ParsedBallots, ParseError> {
     match format {
-        Format::ElektoCsv => Ok(ParsedBallots {
-            format,
-            profile: parse_elekto_csv(text)?,
-            seats: None,
-            title: None,
-        }),
+        Format::ElektoCsv => {
+            let profile = parse_elekto_csv(text)?;
+            Ok(ParsedBallots {
+                format,
+                names: profile.candidates().to_vec(),
+                profile,
+                seats: None,
+                title: None,
+            })
+        }
         Format::Blt => parse_blt(text),
         Format::PrefLib => parse_preflib(text),
         Format::Abif => parse_abif(text),

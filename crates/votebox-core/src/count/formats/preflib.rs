@@ -1,0 +1,325 @@
+//! PrefLib ordinal files: `.soc` (strict, complete), `.soi` (strict, incomplete), `.toc`
+//! (ties, complete), `.toi` (ties, incomplete).
+//!
+//! Current format (2022+): `#` header lines (`# DATA TYPE: toi`, `# NUMBER ALTERNATIVES: 3`,
+//! `# ALTERNATIVE NAME 1: Alice`, `# TITLE: …`), then one line per distinct order:
+//! `count: 1,{2,3},4` (braces = tie). The older format is also read: a first line with the
+//! number of alternatives, `i,name` lines, a `voters,sum,unique` line, then `count,1,{2,3}`.
+//!
+//! Candidate IDs are the alternative names (the number when a name is missing). The data
+//! type is enforced: `soc`/`soi` allow no ties, `soc`/`toc` must rank everyone.
+
+use super::{ParseError, ParsedBallots, build_profile};
+use crate::count::elekto_csv::numbered_lines;
+
+const FORMAT: &str = "preflib";
+
+/// Parses a PrefLib file (either generation of the format).
+pub fn parse_preflib(text: &str) -> Result<ParsedBallots, ParseError> {
+    let lines: Vec<(usize, &str)> = numbered_lines(text)
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let Some(&(_, first)) = lines.first() else {
+        return Err(ParseError::new(FORMAT, 1, 1, "empty file"));
+    };
+    if first.trim_start().starts_with('#') {
+        parse_current(&lines)
+    } else {
+        parse_old(&lines)
+    }
+}
+
+/// Column (1-based, characters) of byte offset `at` in `line`.
+fn col(line: &str, at: usize) -> usize {
+    line[..at].chars().count() + 1
+}
+
+fn parse_current(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
+    let mut n: Option<usize> = None;
+    let mut names: Vec<(usize, String)> = Vec::new();
+    let mut data_type: Option<String> = None;
+    let mut title = None;
+    let mut data = Vec::new();
+    for &(line_no, line) in lines {
+        let Some(h) = line.trim_start().strip_prefix('#') else {
+            data.push((line_no, line));
+            continue;
+        };
+        let Some((key, value)) = h.split_once(':') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let after = line.find(':').map_or(0, |c| c + 1);
+        let value_col = col(
+            line,
+            after + (line[after..].len() - line[after..].trim_start().len()),
+        );
+        if key == "NUMBER ALTERNATIVES" {
+            n = Some(value.parse().map_err(|_| {
+                ParseError::new(
+                    FORMAT,
+                    line_no,
+                    value_col,
+                    format!("expected a number of alternatives, found `{value}`"),
+                )
+            })?);
+        } else if let Some(i) = key.strip_prefix("ALTERNATIVE NAME ") {
+            let i: usize = i.trim().parse().map_err(|_| {
+                ParseError::new(FORMAT, line_no, 1, format!("bad alternative number `{i}`"))
+            })?;
+            names.push((i, value.to_owned()));
+        } else if key == "DATA TYPE" {
+            data_type = Some(value.to_ascii_lowercase());
+        } else if key == "TITLE" && !value.is_empty() {
+            title = Some(value.to_owned());
+        }
+    }
+    let Some(n) = n else {
+        return Err(ParseError::new(
+            FORMAT,
+            1,
+            1,
+            "missing `# NUMBER ALTERNATIVES:` header",
+        ));
+    };
+    let mut ids: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    for (i, name) in names {
+        if i == 0 || i > n {
+            return Err(ParseError::new(
+                FORMAT,
+                1,
+                1,
+                format!("alternative {i} is not in 1..={n}"),
+            ));
+        }
+        ids[i - 1] = name;
+    }
+    let ballots = data
+        .into_iter()
+        .map(|(line_no, line)| {
+            let Some(colon) = line.find(':') else {
+                return Err(ParseError::new(
+                    FORMAT,
+                    line_no,
+                    1,
+                    "expected `count: order`",
+                ));
+            };
+            let count = parse_count(line_no, line, 0, &line[..colon])?;
+            let tiers = parse_order(line_no, line, colon + 1, n, data_type.as_deref())?;
+            Ok((tiers, count, line_no))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let profile = build_profile(FORMAT, ids, ballots)?;
+    Ok(ParsedBallots {
+        format: super::Format::PrefLib,
+        names: profile.candidates().to_vec(),
+        profile,
+        seats: None,
+        title,
+    })
+}
+
+fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
+    let (line_no, first) = lines[0];
+    let n: usize = first.trim().parse().map_err(|_| {
+        ParseError::new(
+            FORMAT,
+            line_no,
+            1,
+            format!(
+                "expected the number of alternatives, found `{}`",
+                first.trim()
+            ),
+        )
+    })?;
+    if lines.len() < n + 2 {
+        let (l, _) = lines[lines.len() - 1];
+        return Err(ParseError::new(
+            FORMAT,
+            l + 1,
+            1,
+            "expected the alternatives and a `voters,sum,unique` line",
+        ));
+    }
+    let mut ids = Vec::with_capacity(n);
+    for (k, &(line_no, line)) in lines[1..=n].iter().enumerate() {
+        let Some((num, name)) = line.split_once(',') else {
+            return Err(ParseError::new(
+                FORMAT,
+                line_no,
+                1,
+                "expected `number,name`",
+            ));
+        };
+        if num.trim().parse::<usize>() != Ok(k + 1) {
+            return Err(ParseError::new(
+                FORMAT,
+                line_no,
+                1,
+                format!("expected alternative {}", k + 1),
+            ));
+        }
+        ids.push(name.trim().to_owned());
+    }
+    let ballots = lines[n + 2..]
+        .iter()
+        .map(|&(line_no, line)| {
+            let comma = line.find(',').unwrap_or(line.len());
+            let count = parse_count(line_no, line, 0, &line[..comma])?;
+            let tiers = parse_order(line_no, line, (comma + 1).min(line.len()), n, None)?;
+            Ok((tiers, count, line_no))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let profile = build_profile(FORMAT, ids, ballots)?;
+    Ok(ParsedBallots {
+        format: super::Format::PrefLib,
+        names: profile.candidates().to_vec(),
+        profile,
+        seats: None,
+        title: None,
+    })
+}
+
+fn parse_count(line_no: usize, line: &str, at: usize, s: &str) -> Result<u32, ParseError> {
+    let lead = s.len() - s.trim_start().len();
+    s.trim().parse().map_err(|_| {
+        ParseError::new(
+            FORMAT,
+            line_no,
+            col(line, at + lead),
+            format!("expected a count, found `{}`", s.trim()),
+        )
+    })
+}
+
+/// Parses `1,{2,3},4` starting at byte `start` of `line`.
+fn parse_order(
+    line_no: usize,
+    line: &str,
+    start: usize,
+    n: usize,
+    data_type: Option<&str>,
+) -> Result<Vec<Vec<usize>>, ParseError> {
+    let err = |at: usize, msg: String| ParseError::new(FORMAT, line_no, col(line, at), msg);
+    let mut tiers: Vec<Vec<usize>> = Vec::new();
+    let mut seen = vec![false; n];
+    let mut in_tie = false;
+    let mut current: Vec<usize> = Vec::new();
+    let bytes = line.as_bytes();
+    let mut i = start;
+    while i < line.len() {
+        let c = bytes[i];
+        match c {
+            b' ' | b'\t' | b',' => i += 1,
+            b'{' => {
+                if in_tie {
+                    return Err(err(i, "nested `{`".into()));
+                }
+                in_tie = true;
+                i += 1;
+            }
+            b'}' => {
+                if !in_tie {
+                    return Err(err(i, "`}` without `{`".into()));
+                }
+                in_tie = false;
+                if !current.is_empty() {
+                    tiers.push(std::mem::take(&mut current));
+                }
+                i += 1;
+            }
+            b'0'..=b'9' => {
+                let s = i;
+                while i < line.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let a: usize = line[s..i]
+                    .parse()
+                    .map_err(|_| err(s, "number too large".into()))?;
+                if a == 0 || a > n {
+                    return Err(err(s, format!("alternative {a} is not in 1..={n}")));
+                }
+                if seen[a - 1] {
+                    return Err(err(s, format!("alternative {a} appears twice")));
+                }
+                seen[a - 1] = true;
+                if in_tie {
+                    current.push(a - 1);
+                } else {
+                    tiers.push(vec![a - 1]);
+                }
+            }
+            _ => {
+                let ch = line[i..].chars().next().unwrap_or(' ');
+                return Err(err(i, format!("unexpected `{ch}`")));
+            }
+        }
+    }
+    if in_tie {
+        return Err(err(line.len(), "missing `}`".into()));
+    }
+    if let Some(t) = data_type {
+        let ties = tiers.iter().any(|t| t.len() > 1);
+        let complete = seen.iter().all(|&s| s);
+        if (t == "soc" || t == "soi") && ties {
+            return Err(err(start, format!("`{t}` data may not contain ties")));
+        }
+        if (t == "soc" || t == "toc") && !complete {
+            return Err(err(
+                start,
+                format!("`{t}` data must rank every alternative"),
+            ));
+        }
+    }
+    Ok(tiers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_format() {
+        let text = "# FILE NAME: 00001-00000001.toi\n# TITLE: Test\n# DATA TYPE: toi\n\
+                    # NUMBER ALTERNATIVES: 3\n# NUMBER VOTERS: 6\n\
+                    # ALTERNATIVE NAME 1: Alice\n# ALTERNATIVE NAME 2: Bob\n\
+                    # ALTERNATIVE NAME 3: Carol\n4: 1,{2,3}\n2: 3\n";
+        let p = parse_preflib(text).unwrap();
+        assert_eq!(p.title.as_deref(), Some("Test"));
+        assert_eq!(p.profile.candidates(), &["Alice", "Bob", "Carol"]);
+        assert_eq!(p.profile.num_ballots(), 6);
+        assert_eq!(p.profile.line(0).0.ranks(), &[Some(1), Some(2), Some(2)]);
+        assert_eq!(p.profile.line(1).0.ranks(), &[None, None, Some(1)]);
+    }
+
+    #[test]
+    fn old_format() {
+        let text = "3\n1,Alice\n2,Bob\n3,Carol\n5,5,2\n3,1,2,3\n2,{2,3},1\n";
+        let p = parse_preflib(text).unwrap();
+        assert_eq!(p.profile.candidates(), &["Alice", "Bob", "Carol"]);
+        assert_eq!(p.profile.line(1).0.ranks(), &[Some(2), Some(1), Some(1)]);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let h = "# DATA TYPE: soc\n# NUMBER ALTERNATIVES: 3\n";
+        let e = parse_preflib(&format!("{h}2: 1,{{2,3}}\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 3));
+        assert!(e.message.contains("ties"), "{e}");
+        let e = parse_preflib(&format!("{h}2: 1,2\n")).unwrap_err();
+        assert!(e.message.contains("every alternative"), "{e}");
+        let e = parse_preflib(&format!("{h}2: 1,4,2\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 6));
+        let e = parse_preflib(&format!("{h}x: 1,2,3\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 1));
+        let e = parse_preflib(&format!("{h}1: 1,2,3\n1: 1,2,2\n")).unwrap_err();
+        assert_eq!((e.line, e.column), (4, 8));
+        let e = parse_preflib("# DATA TYPE: toi\n# NUMBER ALTERNATIVES: 2\n1: {1,2\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 8));
+        let e = parse_preflib("# DATA TYPE: toi\n1: 1\n").unwrap_err();
+        assert!(e.message.contains("NUMBER ALTERNATIVES"), "{e}");
+        let e = parse_preflib("2\n1,A\n").unwrap_err();
+        assert_eq!(e.line, 3);
+    }
+}
