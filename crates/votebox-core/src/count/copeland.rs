@@ -48,6 +48,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn count_ranks_by_score() {
+        use crate::count::{Ballot, count};
+        let ids: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let mut p = Profile::new(ids).unwrap();
+        p.push_weighted(&Ballot::new(vec![Some(1), Some(2), Some(3)]), 2)
+            .unwrap();
+        p.push(&Ballot::new(vec![Some(3), Some(1), Some(2)]))
+            .unwrap();
+        let o = count(&p, &CountOptions::new(Method::Copeland, 2)).unwrap();
+        assert_eq!(o.winners, vec!["a", "b"]);
+        let s: Vec<f64> = o.scores.unwrap().iter().map(|s| s.score).collect();
+        assert_eq!(s, vec![2.0, 1.0, 0.0]);
+    }
+
+    #[test]
     fn wins_and_ties() {
         let d = Matrix::from_rows(&[vec![0, 3, 2], vec![2, 0, 2], vec![2, 2, 0]]);
         assert_eq!(copeland_double_scores(&d), vec![3, 1, 2]);

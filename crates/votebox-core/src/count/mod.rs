@@ -82,7 +82,7 @@ use serde::{Deserialize, Serialize};
 pub use elekto_csv::{ParseError, parse_elekto_csv};
 pub use minimax::{MinimaxScore, minimax_outcome};
 pub use outcome::{
-    CandidateScore, Matrix, Outcome, Round, Tally, TieBreakRecord, TieKind, TieRecord,
+    CandidateScore, KeepValue, Matrix, Outcome, Round, Tally, TieBreakRecord, TieKind, TieRecord,
     TieResolution,
 };
 pub use pairwise::{condorcet_winner, pairwise_matrix, schwartz_set, smith_set};
@@ -522,6 +522,29 @@ mod tests {
             assert!(rec.used, "{m}");
             assert_eq!(rec.order, ids(&["c", "a", "b"]));
         }
+    }
+
+    /// Checklist 52: the seat cut is flagged when a tie straddles it, and only a candidate who
+    /// beats every other pairwise is the Condorcet winner.
+    #[test]
+    fn checklist_52_seat_cut_and_condorcet_winner() {
+        let mut p = Profile::new(ids(&["a", "b", "c"])).unwrap();
+        p.push_weighted(&Ballot::new(vec![Some(1), Some(2), Some(2)]), 2)
+            .unwrap();
+        let o = count(&p, &CountOptions::new(Method::Schulze, 2)).unwrap();
+        assert_eq!(o.winners, ids(&["a"]));
+        assert_eq!(o.ties_at_last_seat, ids(&["b", "c"]));
+        assert!(!o.is_decided());
+        assert_eq!(o.ties[0].kind, TieKind::LastSeat);
+        assert_eq!(o.condorcet_winner.as_deref(), Some("a"));
+        let o = count(&p, &CountOptions::new(Method::Schulze, 3)).unwrap();
+        assert_eq!(o.winners, ids(&["a", "b", "c"]));
+        assert!(o.is_decided() && o.ties.is_empty());
+        // A tied top group is not a Condorcet winner.
+        let p = p.without_candidates(&[0]);
+        let o = count(&p, &CountOptions::new(Method::Schulze, 1)).unwrap();
+        assert_eq!(o.ranking, vec![ids(&["b", "c"])]);
+        assert_eq!(o.condorcet_winner, None);
     }
 
     #[test]

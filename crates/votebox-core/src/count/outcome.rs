@@ -94,6 +94,15 @@ pub struct Tally {
     pub votes: f64,
 }
 
+/// An elected candidate's Meek keep value (fraction of each vote it keeps).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeepValue {
+    /// Candidate ID.
+    pub candidate: String,
+    /// Keep factor, 0 to 1.
+    pub keep: f64,
+}
+
 /// One round of IRV or STV.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Round {
@@ -107,7 +116,7 @@ pub struct Round {
     pub quota: Option<f64>,
     /// STV Meek keep values of elected candidates (candidate, keep factor).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub keep_values: Vec<Tally>,
+    pub keep_values: Vec<KeepValue>,
     /// Candidates elected at the end of this round.
     pub elected: Vec<String>,
     /// Candidates excluded at the end of this round.

@@ -30,7 +30,7 @@
 //! [`super::runoff`]) and reported when they matter.
 
 use super::bitset::BitSet;
-use super::outcome::{Outcome, Round, Tally};
+use super::outcome::{KeepValue, Outcome, Round, Tally};
 use super::pairwise::pairwise_matrix;
 use super::profile::TierBallots;
 use super::runoff::{self, Advance, Possible, Runoff};
@@ -228,9 +228,9 @@ impl Runoff for Meek<'_> {
                     keep_values: s
                         .elected
                         .iter()
-                        .map(|&c| Tally {
+                        .map(|&c| KeepValue {
                             candidate: self.ids[c].clone(),
-                            votes: s.keep[c] as f64 / UNIT as f64,
+                            keep: s.keep[c] as f64 / UNIT as f64,
                         })
                         .collect(),
                     elected: Vec::new(),

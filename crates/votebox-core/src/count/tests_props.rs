@@ -31,10 +31,7 @@ fn profiles() -> impl Strategy<Value = Profile> {
 /// Strict (no equal ranks), possibly truncated ballots over up to 5 candidates.
 fn strict_profiles() -> impl Strategy<Value = Profile> {
     (2usize..=5).prop_flat_map(|m| {
-        let ballot = (
-            Just((0..m).collect::<Vec<usize>>()).prop_shuffle(),
-            1..=m,
-        );
+        let ballot = (Just((0..m).collect::<Vec<usize>>()).prop_shuffle(), 1..=m);
         prop::collection::vec((ballot, 1u32..=4), 0..20).prop_map(move |lines| {
             let ids = (0..m).map(|i| format!("c{i}")).collect();
             let mut p = Profile::new(ids).unwrap();

@@ -114,27 +114,25 @@ pub(crate) async fn demo_login(
     Ok(found(&target))
 }
 
-/// `GET /logout`: clears the user's token and the session, then 302 `/login`.
-pub(crate) async fn logout_get(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-) -> Response {
-    logout(&state, &session, &user).await
+/// `GET /logout`: clears the user's token and the session, then 302 `/login`. Without a login it
+/// goes straight to `/login` (Elekto's `/login?r=<…/logout>` would log out again after login).
+pub(crate) async fn logout_get(State(state): State<AppState>, session: Session) -> Response {
+    logout(&state, &session).await
 }
 
 /// `POST /logout` (CSRF-checked).
 pub(crate) async fn logout_post(
-    user: CurrentUser,
     State(state): State<AppState>,
     session: Session,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
-    logout(&state, &session, &user).await
+    logout(&state, &session).await
 }
 
-async fn logout(state: &AppState, session: &Session, user: &CurrentUser) -> Response {
-    if let Err(e) = users::clear_token(state.db(), user.id).await {
+async fn logout(state: &AppState, session: &Session) -> Response {
+    if let Some(user) = session.user()
+        && let Err(e) = users::clear_token(state.db(), user.id).await
+    {
         // Logging out must work even when the database does not.
         tracing::error!(error = %e, user_id = user.id, "could not clear the user's token");
     }
