@@ -51,8 +51,9 @@
 //!
 //! Ballots are stored as a flat `u16` array; [`pairwise_matrix`] is a branch-free
 //! O(lines × candidates²) loop, and [`strongest_paths`] is O(candidates³), so a million
-//! 20-candidate ballots count in a few tens of milliseconds. [`Profile::aggregate`] merges
-//! identical ballots; IRV and STV do that internally.
+//! 20-candidate ballots count (pairwise matrix + Schulze) in under 0.1 s on one core.
+//! [`Profile::aggregate`] merges identical ballots; IRV and STV merge ballots with the same
+//! tiers internally.
 
 mod bitset;
 pub mod copeland;
