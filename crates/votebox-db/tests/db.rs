@@ -29,7 +29,7 @@ macro_rules! on_every_engine {
 
 on_every_engine!(
     connect_and_ping,
-    migrate_creates_elekto_schema_once,
+    checklist_56_migrate_creates_elekto_schema_once,
     migrate_status_lists_versions,
     concurrent_migrations_apply_each_once,
     migrate_waits_for_a_held_lock,
@@ -192,7 +192,7 @@ async fn connect_and_ping(backend: Backend) {
     again.close().await;
 }
 
-async fn migrate_creates_elekto_schema_once(backend: Backend) {
+async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     let (db, _url, _guard) = testing::fresh_database(backend).await;
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Empty);
 

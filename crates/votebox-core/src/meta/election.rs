@@ -654,7 +654,7 @@ condorcet_method: schulze
     }
 
     #[test]
-    fn candidate_files_any_extension_and_duplicate_ids() {
+    fn checklist_16_candidate_files_any_extension_and_duplicate_ids() {
         let c = load_catalog(
             &files(&[
                 ("e/x/election.yaml", &minimal("N")),
@@ -686,7 +686,7 @@ condorcet_method: schulze
     }
 
     #[test]
-    fn candidate_id_differs_from_file_name() {
+    fn checklist_16_candidate_id_differs_from_file_name() {
         let c = load_catalog(
             &files(&[
                 ("e/x/election.yaml", &minimal("N")),

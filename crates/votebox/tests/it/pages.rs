@@ -457,7 +457,7 @@ db_test!(officer_dashboard, |app| {
 });
 
 db_test!(
-    candidate_page_fields,
+    checklist_16_candidate_page_fields,
     Options::default().with_file(
         "elections/2021/GB/candidate-oldname.md",
         "---\nname: Renamed Person\nID: newid\ninfo:\n  employer: Mapping Corp\n---\n\nHello **there**.\n",
