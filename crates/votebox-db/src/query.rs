@@ -71,6 +71,15 @@ pub(crate) enum VoteboxElectionState {
     OrphanedAt,
 }
 
+/// GitHub numeric id of a user row (migration 0003).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxUserIdentity {
+    Table,
+    UserId,
+    GithubId,
+    CreatedAt,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The dispatch.
 

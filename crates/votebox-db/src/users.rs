@@ -15,7 +15,7 @@ pub struct UserRow {
     pub created_at: Option<Timestamp>,
 }
 
-fn select_users() -> SelectStatement {
+pub(crate) fn select_users() -> SelectStatement {
     Query::select()
         .columns([
             User::Id,
@@ -117,7 +117,7 @@ pub async fn find_by_id(db: &Db, id: i32) -> Result<Option<UserRow>> {
     find_by_id_in(&mut db.acquire().await?.conn(), id).await
 }
 
-async fn find_by_id_in(conn: &mut Conn<'_>, id: i32) -> Result<Option<UserRow>> {
+pub(crate) async fn find_by_id_in(conn: &mut Conn<'_>, id: i32) -> Result<Option<UserRow>> {
     let stmt = select_users()
         .and_where(Expr::col(User::Id).eq(id))
         .to_owned();

@@ -12,7 +12,8 @@ use votebox_db::elections::SyncReport;
 use votebox_meta::{GitError, MetaRepo, Snapshot};
 
 /// Web settings, read by the binary from Elekto's environment variables.
-#[derive(Debug, Clone)]
+/// [`WebConfig::new`] gives the defaults (GitHub login not configured).
+#[derive(Clone)]
 pub struct WebConfig {
     /// `APP_NAME`: shown in the breadcrumb `elekto (<APP_NAME>)`, page titles and error pages.
     pub app_name: String,
@@ -30,6 +31,70 @@ pub struct WebConfig {
     pub min_passcode_length: usize,
     /// Offer a login form without GitHub (demo instances and tests only).
     pub demo_login: bool,
+    /// `GITHUB_CLIENT_ID`: the OAuth App. `None`: GitHub login answers 501 "not configured".
+    pub github_client_id: Option<String>,
+    /// `GITHUB_CLIENT_SECRET`.
+    pub github_client_secret: Option<String>,
+    /// `GITHUB_AUTHORIZE_URL` (default [`DEFAULT_GITHUB_AUTHORIZE_URL`]).
+    pub github_authorize_url: String,
+    /// `GITHUB_ACCESS_TOKEN_URL` (default [`DEFAULT_GITHUB_ACCESS_TOKEN_URL`]).
+    pub github_access_token_url: String,
+    /// `GITHUB_API_URL` (default [`DEFAULT_GITHUB_API_URL`]); the user is read from `<it>/user`.
+    pub github_api_url: String,
+    /// `VOTEBOX_KDF_CONCURRENCY`: how many ballot KDFs (Argon2i, 512 MiB each) may run at once
+    /// (at least 1). The binary defaults it from cores and memory ([`crate::kdf_concurrency_for`]).
+    pub kdf_concurrency: usize,
+}
+
+pub const DEFAULT_GITHUB_REDIRECT: &str = "/oauth/github/callback";
+pub const DEFAULT_GITHUB_AUTHORIZE_URL: &str = "https://github.com/login/oauth/authorize";
+pub const DEFAULT_GITHUB_ACCESS_TOKEN_URL: &str = "https://github.com/login/oauth/access_token";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+
+impl WebConfig {
+    /// Elekto's defaults for everything but the name and key: no `APP_URL`, no webhook secret,
+    /// callback `/oauth/github/callback`, `MIN_PASSCODE_LENGTH` 6, no demo login, GitHub login
+    /// not configured (github.com endpoints).
+    pub fn new(app_name: impl Into<String>, app_key: impl Into<String>) -> WebConfig {
+        WebConfig {
+            app_name: app_name.into(),
+            app_key: app_key.into(),
+            app_url: None,
+            debug: false,
+            meta_secret: None,
+            github_redirect: DEFAULT_GITHUB_REDIRECT.to_owned(),
+            min_passcode_length: 6,
+            demo_login: false,
+            github_client_id: None,
+            github_client_secret: None,
+            github_authorize_url: DEFAULT_GITHUB_AUTHORIZE_URL.to_owned(),
+            github_access_token_url: DEFAULT_GITHUB_ACCESS_TOKEN_URL.to_owned(),
+            github_api_url: DEFAULT_GITHUB_API_URL.to_owned(),
+            kdf_concurrency: 1,
+        }
+    }
+}
+
+/// Secrets (`APP_KEY`, `META_SECRET`, `GITHUB_CLIENT_SECRET`) are not printed.
+impl fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |s: &Option<String>| s.as_ref().map(|_| "***");
+        f.debug_struct("WebConfig")
+            .field("app_name", &self.app_name)
+            .field("app_url", &self.app_url)
+            .field("debug", &self.debug)
+            .field("meta_secret", &hidden(&self.meta_secret))
+            .field("github_redirect", &self.github_redirect)
+            .field("min_passcode_length", &self.min_passcode_length)
+            .field("demo_login", &self.demo_login)
+            .field("github_client_id", &self.github_client_id)
+            .field("github_client_secret", &hidden(&self.github_client_secret))
+            .field("github_authorize_url", &self.github_authorize_url)
+            .field("github_access_token_url", &self.github_access_token_url)
+            .field("github_api_url", &self.github_api_url)
+            .field("kdf_concurrency", &self.kdf_concurrency)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where "now" comes from. Election status is computed from it; tests pin it.
@@ -63,7 +128,11 @@ pub(crate) struct Inner {
     clock: Clock,
     cookie_key: Key,
     secure_cookies: bool,
+    /// The GitHub OAuth App (`None`: not configured).
+    github: Option<crate::github::Github>,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
+    /// Bounds the ballot KDF (global semaphore, one per user).
+    kdf: crate::kdf::KdfLimiter,
     /// Serialises syncs: two webhooks never fetch into the mirror at once.
     sync_lock: tokio::sync::Mutex<()>,
 }
@@ -135,10 +204,15 @@ pub enum SyncError {
 impl AppState {
     pub fn new(config: WebConfig, db: Db, meta: MetaRepo, clock: Clock) -> AppState {
         let cookie_key = derive_cookie_key(&config.app_key);
+        let kdf_concurrency = config.kdf_concurrency;
         let secure_cookies = config
             .app_url
             .as_deref()
             .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
+        let github = crate::github::Github::from_config(&config).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "GitHub login disabled: bad configuration");
+            None
+        });
         AppState(Arc::new(Inner {
             config,
             db,
@@ -146,7 +220,9 @@ impl AppState {
             clock,
             cookie_key,
             secure_cookies,
+            github,
             snapshot: RwLock::new(None),
+            kdf: crate::kdf::KdfLimiter::new(kdf_concurrency),
             sync_lock: tokio::sync::Mutex::new(()),
         }))
     }
@@ -174,6 +250,14 @@ impl AppState {
 
     pub(crate) fn secure_cookies(&self) -> bool {
         self.0.secure_cookies
+    }
+
+    pub(crate) fn kdf(&self) -> &crate::kdf::KdfLimiter {
+        &self.0.kdf
+    }
+
+    pub(crate) fn github(&self) -> Option<&crate::github::Github> {
+        self.0.github.as_ref()
     }
 
     /// The snapshot being served, if one has been loaded.
@@ -204,6 +288,7 @@ impl AppState {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "meta sync failed; still serving the previous snapshot");
+                crate::metrics::record_meta_sync(crate::metrics::SyncResult::GitError);
                 return Err(e.into());
             }
         };
@@ -216,6 +301,7 @@ impl AppState {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "database sync failed; still serving the previous snapshot");
+                crate::metrics::record_meta_sync(crate::metrics::SyncResult::DbError);
                 return Err(e.into());
             }
         };
@@ -246,7 +332,9 @@ impl AppState {
             added,
             broken: snapshot.catalog.broken().cloned().collect(),
         };
+        self.conclude_ended_elections(&snapshot.catalog).await;
         self.install_snapshot(snapshot);
+        crate::metrics::record_meta_sync(crate::metrics::SyncResult::Ok);
         Ok(outcome)
     }
 }

@@ -9,17 +9,26 @@
 //! state-changing POST except the webhook carries a per-session `csrf_token`.
 
 mod app;
+mod conclusion;
 mod csrf;
 mod error;
+mod github;
+mod kdf;
+pub mod metrics;
 mod router;
 mod routes;
 mod session;
 mod static_files;
+mod trace;
 mod views;
 
-pub use app::{AppState, Clock, SyncError, SyncOutcome, WebConfig};
+pub use app::{
+    AppState, Clock, DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL,
+    DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, SyncError, SyncOutcome, WebConfig,
+};
 pub use csrf::CsrfForm;
 pub use error::AppError;
+pub use kdf::kdf_concurrency_for;
 pub use router::router;
 pub use session::{CurrentUser, Session};
 
@@ -35,4 +44,40 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// How [`serve_with_grace`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request in flight when shutdown began was answered.
+    Drained,
+    /// The grace period ran out; the connections still open were dropped.
+    GraceExpired,
+}
+
+/// [`serve`] with a bound on the drain: once `shutdown` completes the listener stops accepting,
+/// requests in flight (a ballot cast waiting on the KDF included) may finish for at most
+/// `grace`, then the remaining connections are dropped.
+pub async fn serve_with_grace(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) -> std::io::Result<Stopped> {
+    let (began_tx, began_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = began_tx.send(());
+    };
+    let server = serve(listener, state, signal);
+    let deadline = async move {
+        match began_rx.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        result = server => result.map(|()| Stopped::Drained),
+        () = deadline => Ok(Stopped::GraceExpired),
+    }
 }

@@ -1,6 +1,8 @@
 //! Every route and layer, in one place.
 //!
-//! Layers, outermost first: trace (one span per request) → session cookie → error pages (renders
+//! Layers, outermost first: metrics (count and time by matched route) → request id
+//! (`x-request-id`, generated if absent, echoed back) → trace (one span per request, see
+//! `trace.rs`) → session cookie → error pages (renders
 //! [`ErrorPage`] responses with the layout) → catch panics (500 page) → request body limit.
 //! The HTML routes also get `tower_http::csrf::CsrfLayer` (cross-site POSTs refused); the
 //! webhook is exempt from every CSRF check and authenticates by HMAC instead.
@@ -8,18 +10,20 @@
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
 use crate::error::{ErrorPage, error_response};
-use crate::routes::{app, auth, health, not_found, public, webhook};
+use crate::metrics;
+use crate::routes::{app, auth, health, not_found, public, results, webhook};
 use crate::session::{Session, session_middleware};
 use crate::static_files::static_file;
 use crate::views::{Layout, bare_error_html, error_page_html, set_html};
@@ -43,7 +47,16 @@ pub fn router(state: AppState) -> Router {
         .route("/app/elections/{eid}/results/", get(app::results))
         .route("/app/elections/{eid}/admin", get(app::slash_redirect))
         .route("/app/elections/{eid}/admin/", get(app::admin))
+        .route("/app/elections/{eid}/admin/results", get(results::results_page))
+        .route("/app/elections/{eid}/admin/results.md", get(results::results_md))
+        .route("/app/elections/{eid}/admin/download", get(results::download))
         .route("/static/{*path}", get(static_file));
+    let callback = state.config().github_redirect.as_str();
+    if auth::usable_callback_path(callback) {
+        pages = pages.route(callback, get(auth::github_callback));
+    } else {
+        tracing::error!(path = callback, "GITHUB_REDIRECT is not a usable path; GitHub login cannot complete");
+    }
     if state.config().demo_login {
         tracing::warn!("demo login is enabled: anyone can sign in as anyone (not for production)");
         pages = pages.route("/demo/login", post(auth::demo_login));
@@ -52,9 +65,15 @@ pub fn router(state: AppState) -> Router {
 
     let machine = Router::new()
         .route("/health", get(health::health))
+        .route("/healthz/live", get(health::live))
+        .route("/healthz/ready", get(health::ready))
         .route("/v1/webhooks/meta/sync", post(webhook::sync));
 
-    with_layers(Router::new().merge(machine).merge(pages), state)
+    let routes = Router::new()
+        .merge(machine)
+        .merge(pages)
+        .route_layer(from_fn(metrics::mark_route));
+    with_layers(routes, state)
 }
 
 /// The layers every route gets (see the module docs for the order).
@@ -62,7 +81,15 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .layer(
             ServiceBuilder::new()
-                .layer(TraceLayer::new_for_http())
+                .layer(from_fn(metrics::track_http))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(crate::trace::request_span)
+                        .on_request(())
+                        .on_response(crate::trace::on_response()),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn_with_state(state.clone(), session_middleware))
                 .layer(from_fn_with_state(state.clone(), render_error_pages))
                 .layer(CatchPanicLayer::custom(panic_response))
@@ -158,16 +185,7 @@ mod tests {
     async fn state() -> AppState {
         let db = votebox_db::Db::connect("sqlite::memory:").await.unwrap();
         let meta = votebox_meta::MetaRepo::new("/nonexistent", "/nonexistent", "main", "elections");
-        let config = WebConfig {
-            app_name: "unit.elections".to_owned(),
-            app_key: "unit-test-key".to_owned(),
-            app_url: None,
-            debug: false,
-            meta_secret: None,
-            github_redirect: "/oauth/github/callback".to_owned(),
-            min_passcode_length: 6,
-            demo_login: false,
-        };
+        let config = WebConfig::new("unit.elections", "unit-test-key");
         AppState::new(config, db, meta, Clock::System)
     }
 

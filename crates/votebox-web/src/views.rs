@@ -284,6 +284,8 @@ pub(crate) struct AdminPage {
     pub no_winners: String,
     pub voter_count: i64,
     pub synced: bool,
+    /// Completed: show the results and export links.
+    pub completed: bool,
 }
 
 // ----------------------------------------------------------------------------------------------

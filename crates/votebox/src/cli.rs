@@ -22,6 +22,8 @@ the environment, as in Elekto. An empty value counts as unset. The main ones:
   VOTEBOX_DATA_DIR  votebox's own files (generated APP_KEY, default SQLite file) [default: data]
   VOTEBOX_DEMO_LOGIN  sign in as any user without GitHub (loopback only; demos, tests)
   RUST_LOG          log filter [default: info];  LOG_FORMAT=json for JSON logs
+  VOTEBOX_METRICS_ADDR  host:port for Prometheus GET /metrics (separate listener) [default: off]
+  VOTEBOX_SHUTDOWN_GRACE_SECONDS  on SIGTERM, time left to requests in flight [default: 30]
 
 Every variable, its default and Elekto's behaviour: docs/configuration.md.
 Exit status: 0 success, 1 failure, 2 configuration or usage error.";
@@ -90,6 +92,14 @@ pub enum Command {
     /// 127.0.0.1 with a demo login that lets you pick a sample user. Ignores the DB_*, META_*
     /// and APP_* variables except APP_PORT.
     Demo(DemoArgs),
+
+    /// Count a ballots file offline (no database, server or network needed).
+    ///
+    /// Reads Elekto's ballots.csv, BLT, PrefLib (.soc/.soi/.toc/.toi) or ABIF, detecting the
+    /// format from the content, and prints the ranking (tiers, best first), the winners and any
+    /// tie at the last seat, as text, JSON or a results.md draft. A malformed file is reported
+    /// with its line and column (exit status 2).
+    Tally(crate::tally::TallyArgs),
 }
 
 #[derive(Debug, Clone, Args)]

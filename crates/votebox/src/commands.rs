@@ -86,9 +86,10 @@ pub struct Context {
 /// Runs one command to completion.
 pub async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
     match command {
-        // These two need no deployment configuration.
+        // These need no deployment configuration.
         Command::GenerateKey(args) => generate_key(&args, ctx),
         Command::Demo(args) => run_demo(&args, ctx).await,
+        Command::Tally(args) => crate::tally::run(&args),
         Command::Serve(args) => {
             let config = load_config(ctx)?;
             let host = args
@@ -156,6 +157,11 @@ fn web_config(config: &Config, app_key: String, demo_login: bool) -> WebConfig {
         github_redirect: config.github.redirect.clone(),
         min_passcode_length: config.min_passcode_length,
         demo_login,
+        github_client_id: config.github.client_id.clone(),
+        github_client_secret: config.github.client_secret.clone(),
+        github_authorize_url: config.github.authorize_url.clone(),
+        github_access_token_url: config.github.access_token_url.clone(),
+        github_api_url: config.github.api_url.clone(),
     }
 }
 
@@ -361,15 +367,43 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
         announce_demo(addr, paths);
     }
 
+    let metrics = spawn_metrics(config).await?;
     let resync = spawn_resync(state.clone(), options.resync_seconds);
-    let served = votebox_web::serve(listener, state, shutdown_signal()).await;
-    if let Some(task) = resync {
+    let grace = config.shutdown_grace;
+    let served = votebox_web::serve_with_grace(listener, state, shutdown_signal(grace), grace).await;
+    for task in [resync, metrics].into_iter().flatten() {
         task.abort();
     }
     db.close().await;
-    served.context("the web server failed")?;
-    tracing::info!("stopped");
+    match served.context("the web server failed")? {
+        votebox_web::Stopped::Drained => tracing::info!("stopped"),
+        votebox_web::Stopped::GraceExpired => tracing::warn!(
+            grace_seconds = grace.as_secs(),
+            "stopped: requests still in flight after the grace period were dropped (VOTEBOX_SHUTDOWN_GRACE_SECONDS)"
+        ),
+    }
     Ok(())
+}
+
+/// Serves Prometheus `/metrics` on `VOTEBOX_METRICS_ADDR` (if set) until aborted.
+async fn spawn_metrics(config: &Config) -> Result<Option<tokio::task::JoinHandle<()>>, Error> {
+    let Some(addr) = config.metrics_addr.as_deref() else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on VOTEBOX_METRICS_ADDR={addr}"))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the metrics address")?;
+    tracing::info!("metrics on http://{bound}/metrics");
+    Ok(Some(tokio::spawn(async move {
+        if let Err(e) =
+            votebox_web::metrics::serve_metrics(listener, std::future::pending()).await
+        {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    })))
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -455,7 +489,7 @@ fn spawn_resync(state: AppState, seconds: u64) -> Option<tokio::task::JoinHandle
     }))
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(grace: Duration) {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -476,7 +510,10 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "shutting down: no new connections; finishing requests in flight"
+    );
 }
 
 // ----- elections, prune-orphan ---------------------------------------------------------------

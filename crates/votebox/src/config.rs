@@ -43,6 +43,8 @@ pub const DEFAULT_GITHUB_ACCESS_TOKEN_URL: &str = "https://github.com/login/oaut
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 /// votebox-only: where votebox keeps files it owns (generated `APP_KEY`, default SQLite file).
 pub const DEFAULT_DATA_DIR: &str = "data";
+/// `VOTEBOX_SHUTDOWN_GRACE_SECONDS` default: how long SIGTERM waits for requests in flight.
+pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
 /// File name of the SQLite database under the data dir when `DB_PATH` is unset.
 pub const DEFAULT_SQLITE_FILE: &str = "votebox.db";
 /// File name of the generated session key under the data dir.
@@ -228,6 +230,10 @@ pub struct Config {
     /// a loopback listener; for demos, tests and benchmarks.
     pub demo_login: bool,
     pub log_format: LogFormat,
+    /// `VOTEBOX_METRICS_ADDR` (`host:port`): where to serve Prometheus `/metrics`; off when unset.
+    pub metrics_addr: Option<String>,
+    /// `VOTEBOX_SHUTDOWN_GRACE_SECONDS`: on SIGTERM/SIGINT, how long requests in flight may finish.
+    pub shutdown_grace: std::time::Duration,
     /// Non-fatal remarks to log at start-up.
     pub warnings: Vec<String>,
 }
@@ -358,6 +364,31 @@ impl Config {
             }
         };
 
+        let metrics_addr = var(env, "VOTEBOX_METRICS_ADDR").map(|a| a.trim().to_owned());
+        if let Some(a) = &metrics_addr
+            && a.rsplit_once(':').is_none_or(|(_, p)| parse_port(p).is_none())
+        {
+            return Err(ConfigError::new(
+                "VOTEBOX_METRICS_ADDR",
+                format!("not a host:port address: {a:?} (e.g. 127.0.0.1:9090)"),
+            ));
+        }
+        let shutdown_grace = match var(env, "VOTEBOX_SHUTDOWN_GRACE_SECONDS") {
+            None => std::time::Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECONDS),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map(std::time::Duration::from_secs)
+                .map_err(|_| {
+                    ConfigError::new(
+                        "VOTEBOX_SHUTDOWN_GRACE_SECONDS",
+                        format!(
+                            "not a whole number of seconds: {v:?} (default {DEFAULT_SHUTDOWN_GRACE_SECONDS})"
+                        ),
+                    )
+                })?,
+        };
+
         Ok(Config {
             app_name,
             app_key,
@@ -378,6 +409,8 @@ impl Config {
             data_dir,
             demo_login,
             log_format,
+            metrics_addr,
+            shutdown_grace,
             warnings,
         })
     }
@@ -1226,6 +1259,41 @@ mod tests {
         assert_eq!(
             cfg(&[("APP_KEY", "a-real-secret")]).app_key,
             AppKey::Set("a-real-secret".into())
+        );
+    }
+
+    // ----- operations: metrics listener and shutdown grace -----
+
+    #[test]
+    fn metrics_addr_and_shutdown_grace() {
+        let c = cfg(&[]);
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(
+            c.shutdown_grace,
+            std::time::Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECONDS)
+        );
+        let c = cfg(&[
+            ("VOTEBOX_METRICS_ADDR", "127.0.0.1:9090"),
+            ("VOTEBOX_SHUTDOWN_GRACE_SECONDS", "5"),
+        ]);
+        assert_eq!(c.metrics_addr.as_deref(), Some("127.0.0.1:9090"));
+        assert_eq!(c.shutdown_grace, std::time::Duration::from_secs(5));
+        assert_eq!(
+            cfg(&[("VOTEBOX_METRICS_ADDR", "[::1]:0")])
+                .metrics_addr
+                .as_deref(),
+            Some("[::1]:0")
+        );
+        for bad in ["9090", "localhost", "127.0.0.1:http", "127.0.0.1:70000"] {
+            assert_eq!(
+                err(&[("VOTEBOX_METRICS_ADDR", bad)]).var,
+                "VOTEBOX_METRICS_ADDR",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            err(&[("VOTEBOX_SHUTDOWN_GRACE_SECONDS", "soon")]).var,
+            "VOTEBOX_SHUTDOWN_GRACE_SECONDS"
         );
     }
 }

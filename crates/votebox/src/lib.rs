@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dotenv;
 pub mod keys;
 pub mod logging;
+pub mod tally;
 
 use std::process::ExitCode;
 

@@ -206,5 +206,6 @@ pub(crate) async fn admin(
         no_winners: e.no_winners.map(|n| n.to_string()).unwrap_or_default(),
         voter_count,
         synced: row.is_some(),
+        completed: e.status(now) == Status::Completed,
     })
 }

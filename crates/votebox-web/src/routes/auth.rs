@@ -1,17 +1,19 @@
-//! Login page, GitHub login (not configured yet), demo login, logout.
+//! Login page, GitHub login (OAuth authorization-code flow), demo login, logout.
 
 use std::collections::BTreeMap;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use votebox_db::users;
+use votebox_db::{identity, users};
 
 use super::{QueryParams, found};
 use crate::app::AppState;
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, AppResult};
-use crate::session::{CurrentUser, Session, decode_redirect};
+use crate::github::GithubError;
+use crate::session::{CurrentUser, Session, decode_redirect, random_token};
 use crate::views::{Layout, LoginPage, render_ok};
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,9 +69,176 @@ fn demo_logins(state: &AppState) -> Vec<String> {
     all.into_values().collect()
 }
 
-/// `POST /oauth/github/login`: the OAuth flow is not built yet.
-pub(crate) async fn github_login(CsrfForm(_): CsrfForm<EmptyForm>) -> AppError {
-    AppError::NotConfigured("GitHub login is not configured on this instance.".to_owned())
+fn github_not_configured() -> AppError {
+    AppError::NotConfigured(
+        "GitHub login is not configured on this instance (GITHUB_CLIENT_ID is not set).".to_owned(),
+    )
+}
+
+/// `POST /oauth/github/login` (CSRF-checked): a fresh OAuth `state` in the session, the `r`
+/// target in the session if it is a same-origin path (anything else is ignored), then 302 to
+/// GitHub's authorize URL (`response_type=code`, `client_id`, `state`, `scope=read:user`; no
+/// `redirect_uri`, as Elekto).
+pub(crate) async fn github_login(
+    State(state): State<AppState>,
+    session: Session,
+    QueryParams(q): QueryParams<LoginQuery>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<Response> {
+    let github = state.github().ok_or_else(github_not_configured)?;
+    let oauth_state = random_token();
+    session.set_oauth_state(Some(oauth_state.clone()));
+    session.set_redirect(q.r.as_deref().and_then(decode_redirect));
+    Ok(found(&github.authorize_url(&oauth_state)))
+}
+
+/// Query of the OAuth callback (GitHub sends `code` and `state`, or `error`, `error_description`
+/// and `state` when the user cancels).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CallbackQuery {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Elekto's flash for a missing or wrong OAuth `state`.
+const BAD_STATE: &str = "Missing or Invalid csrf token";
+
+/// `GET <GITHUB_REDIRECT>`: checks `state` against the session (else flash and 302 `/login`),
+/// exchanges the code, reads `GET /user`, finds or creates the user row by GitHub id, then login
+/// (votebox_db::identity), logs the session in and sends 302 to the saved target or `/app`.
+/// Cancelled consent, refused codes and an unreachable GitHub give a page saying so.
+pub(crate) async fn github_callback(
+    State(state): State<AppState>,
+    session: Session,
+    QueryParams(q): QueryParams<CallbackQuery>,
+) -> AppResult<Response> {
+    let github = state.github().ok_or_else(github_not_configured)?;
+    // One use only: the state is gone from the session whatever happens next.
+    let expected = session.take_oauth_state();
+    let state_ok = match (q.state.as_deref(), expected.as_deref()) {
+        (Some(got), Some(want)) if !got.is_empty() => {
+            use subtle::ConstantTimeEq as _;
+            bool::from(got.as_bytes().ct_eq(want.as_bytes()))
+        }
+        _ => false,
+    };
+    if !state_ok {
+        tracing::info!("OAuth callback with a missing or wrong state");
+        session.flash(BAD_STATE);
+        return Ok(found("/login"));
+    }
+    if let Some(error) = q.error.as_deref().filter(|e| !e.is_empty()) {
+        tracing::info!(error, "GitHub login not granted");
+        if error == "access_denied" {
+            return Err(AppError::message(
+                StatusCode::FORBIDDEN,
+                "GitHub login was cancelled",
+                "You did not authorize this application on GitHub, so you are not signed in. \
+                 Sign in again from the login page to continue.",
+            ));
+        }
+        let detail = q
+            .error_description
+            .as_deref()
+            .map(|d| format!("{error}: {d}"))
+            .unwrap_or_else(|| error.to_owned());
+        return Err(login_failed(
+            StatusCode::BAD_REQUEST,
+            format!("GitHub did not grant the login ({detail})."),
+        ));
+    }
+    let Some(code) = q.code.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(login_failed(
+            StatusCode::BAD_REQUEST,
+            "GitHub did not send an authorization code.".to_owned(),
+        ));
+    };
+
+    let token = github.exchange_code(code).await.map_err(github_failure)?;
+    let user = github.user(&token).await.map_err(github_failure)?;
+    let expires = votebox_db::utc_now() + time::Duration::days(1);
+    let row = identity::login_github(
+        state.db(),
+        user.id,
+        &user.login,
+        user.name.as_deref(),
+        Some(&token),
+        Some(expires),
+    )
+    .await?;
+    tracing::info!(user_id = row.id, github_id = user.id, login = %user.login, "GitHub login");
+    session.log_in(CurrentUser {
+        id: row.id,
+        login: row.username.clone().unwrap_or(user.login),
+        name: row.name.clone(),
+    });
+    let target = session
+        .take_redirect()
+        .unwrap_or_else(|| "/app".to_owned());
+    Ok(found(&target))
+}
+
+fn login_failed(status: StatusCode, message: String) -> AppError {
+    AppError::message(
+        status,
+        "GitHub login failed",
+        format!("{message} You are not signed in; please sign in again from the login page."),
+    )
+}
+
+/// The page for a failed exchange or user lookup: a refused code is the user's to retry (400);
+/// GitHub unreachable or answering nonsense is a gateway failure (502).
+fn github_failure(e: GithubError) -> AppError {
+    match &e {
+        GithubError::Refused { .. } => {
+            tracing::warn!(error = %e, "GitHub login failed");
+            login_failed(StatusCode::BAD_REQUEST, format!("{e}."))
+        }
+        GithubError::Unreachable(_) => {
+            tracing::error!(error = %e, "GitHub login failed");
+            login_failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub could not be reached. Please try again in a moment.".to_owned(),
+            )
+        }
+        GithubError::BadResponse(_) => {
+            tracing::error!(error = %e, "GitHub login failed");
+            login_failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub gave an unexpected answer; the error has been logged.".to_owned(),
+            )
+        }
+    }
+}
+
+/// Paths the OAuth callback (`GITHUB_REDIRECT`) may not take: votebox's own routes.
+const RESERVED_PATHS: &[&str] = &[
+    "/",
+    "/elections",
+    "/login",
+    "/logout",
+    "/health",
+    "/oauth/github/login",
+    "/demo/login",
+];
+const RESERVED_PREFIXES: &[&str] = &["/app", "/elections/", "/static/", "/v1/", "/healthz", "/metrics"];
+
+/// Whether `path` can be routed as the OAuth callback: a plain path (letters, digits, `/-_.~`)
+/// that is none of votebox's own routes. (axum would panic on a clash or on `{…}`/`*` segments.)
+pub(crate) fn usable_callback_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b))
+        && !RESERVED_PATHS.contains(&path)
+        && !RESERVED_PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
 #[derive(Debug, Deserialize)]

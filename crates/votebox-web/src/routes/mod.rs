@@ -4,6 +4,7 @@ pub(crate) mod app;
 pub(crate) mod auth;
 pub(crate) mod health;
 pub(crate) mod public;
+pub(crate) mod results;
 pub(crate) mod webhook;
 
 use std::sync::Arc;

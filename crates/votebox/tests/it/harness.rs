@@ -32,6 +32,8 @@ use votebox_db::Db;
 use votebox_meta::MetaRepo;
 use votebox_web::{AppState, Clock, WebConfig};
 
+use crate::fake_github::{self, FakeGithub, FakeUser};
+
 /// Expands a test body into one `#[tokio::test]` per database engine:
 /// `db_test!(name, |app| async_body)` or `db_test!(name, options_expr, |app| async_body)`.
 macro_rules! db_test {
@@ -92,6 +94,8 @@ pub struct Options {
     pub sync_on_start: bool,
     /// Extra files for the meta repository: (path from the repo root, content).
     pub extra_files: Vec<(String, String)>,
+    /// Start a fake GitHub OAuth provider ([`TestApp::github`]) and configure the app with it.
+    pub github: bool,
 }
 
 impl Default for Options {
@@ -105,6 +109,7 @@ impl Default for Options {
             app_url: None,
             sync_on_start: true,
             extra_files: Vec::new(),
+            github: false,
         }
     }
 }
@@ -113,6 +118,14 @@ impl Options {
     pub fn at(now: PrimitiveDateTime) -> Options {
         Options {
             now,
+            ..Options::default()
+        }
+    }
+
+    /// The defaults plus the fake GitHub provider.
+    pub fn github() -> Options {
+        Options {
+            github: true,
             ..Options::default()
         }
     }
@@ -334,6 +347,8 @@ pub struct TestApp {
     pub state: AppState,
     pub meta: MetaFixture,
     pub engine: Engine,
+    /// The fake GitHub provider (with `Options::github`).
+    pub github: Option<FakeGithub>,
     shutdown: Option<oneshot::Sender<()>>,
     /// Last: dropped after the server was told to stop.
     pub test_db: TestDb,
@@ -348,6 +363,10 @@ impl TestApp {
         let test_db = TestDb::create(engine).await;
         let meta = MetaFixture::create(&opts.extra_files);
         let repo = MetaRepo::new(meta.remote_url(), meta.mirror_path(), "main", "elections");
+        let github = match opts.github {
+            true => Some(FakeGithub::start().await),
+            false => None,
+        };
         let config = WebConfig {
             app_name: opts.app_name.clone(),
             app_key: format!("test-key-{}", random_suffix()),
@@ -357,6 +376,20 @@ impl TestApp {
             github_redirect: "/oauth/github/callback".to_owned(),
             min_passcode_length: 6,
             demo_login: opts.demo_login,
+            github_client_id: github.as_ref().map(|_| fake_github::CLIENT_ID.to_owned()),
+            github_client_secret: github.as_ref().map(|_| fake_github::CLIENT_SECRET.to_owned()),
+            github_authorize_url: github.as_ref().map_or_else(
+                || votebox_web::DEFAULT_GITHUB_AUTHORIZE_URL.to_owned(),
+                FakeGithub::authorize_url,
+            ),
+            github_access_token_url: github.as_ref().map_or_else(
+                || votebox_web::DEFAULT_GITHUB_ACCESS_TOKEN_URL.to_owned(),
+                FakeGithub::access_token_url,
+            ),
+            github_api_url: github.as_ref().map_or_else(
+                || votebox_web::DEFAULT_GITHUB_API_URL.to_owned(),
+                FakeGithub::api_url,
+            ),
         };
         let state = AppState::new(config, test_db.db.clone(), repo, Clock::Fixed(opts.now));
         if opts.sync_on_start {
@@ -370,6 +403,9 @@ impl TestApp {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
+        if let Some(gh) = &github {
+            gh.set_callback(format!("http://{addr}/oauth/github/callback"));
+        }
         let (tx, rx) = oneshot::channel::<()>();
         let server_state = state.clone();
         tokio::spawn(async move {
@@ -395,6 +431,7 @@ impl TestApp {
             state,
             meta,
             engine,
+            github,
             shutdown: Some(tx),
             test_db,
         }
@@ -456,6 +493,58 @@ impl TestApp {
             .await;
         assert_eq!(resp.status(), StatusCode::FOUND, "demo login as {login}");
         assert_eq!(location(&resp), "/app");
+    }
+
+    /// The fake GitHub provider; panics unless the app was started with `Options::github`.
+    pub fn fake_github(&self) -> &FakeGithub {
+        self.github
+            .as_ref()
+            .expect("this test app has no fake GitHub (use Options::github())")
+    }
+
+    /// Logs in as `login` through the GitHub OAuth flow (fake provider): login page → POST
+    /// `/oauth/github/login` → authorize → callback. Returns the callback's 302 target.
+    pub async fn login_via_github(&self, login: &str) -> String {
+        self.login_via_github_as(FakeUser::for_login(login), "").await
+    }
+
+    /// The GitHub flow for `user`, with the login page's `r` (raw query value, may be empty).
+    pub async fn login_via_github_as(&self, user: FakeUser, r: &str) -> String {
+        self.fake_github().sign_in_as(user.clone());
+        let login_page = if r.is_empty() {
+            "/login".to_owned()
+        } else {
+            format!("/login?r={r}")
+        };
+        let token = self.csrf_token(&login_page).await;
+        let post = if r.is_empty() {
+            "/oauth/github/login".to_owned()
+        } else {
+            format!("/oauth/github/login?r={r}")
+        };
+        let resp = self.post_form(&post, &[("csrf_token", &token)]).await;
+        assert_eq!(resp.status(), StatusCode::FOUND, "POST {post}");
+        let authorize = location(&resp);
+        let resp = self
+            .client
+            .get(&authorize)
+            .send()
+            .await
+            .expect("fake authorize");
+        assert_eq!(resp.status(), StatusCode::FOUND, "authorize {authorize}");
+        let callback = location(&resp);
+        assert!(callback.starts_with(&self.base), "{callback}");
+        let resp = self.client.get(&callback).send().await.expect("callback");
+        let status = resp.status();
+        let target = location(&resp);
+        assert_eq!(
+            status,
+            StatusCode::FOUND,
+            "GitHub login as {}: {}",
+            user.login,
+            resp.text().await.unwrap_or_default()
+        );
+        target
     }
 
     /// `user.id` of `login` (creating the row if missing).

@@ -1,0 +1,231 @@
+//! The `request` table: voter exception requests (Elekto §4.8, §4.9).
+//!
+//! Every read that an officer page makes is scoped to one election ([`get_in_election`],
+//! [`toggle_reviewed`]); Elekto looked requests up by id alone, so an officer of one election could
+//! read and toggle every other election's requests.
+
+use sea_query::{Expr, ExprTrait, Iden, LockType, Order, Query};
+
+use crate::query::ts_value;
+use crate::{Backend, Db, Result, Timestamp, utc_now};
+
+#[derive(Iden, Clone, Copy)]
+enum RequestCol {
+    #[iden = "request"]
+    Table,
+    Id,
+    UserId,
+    ElectionId,
+    Name,
+    Email,
+    Chat,
+    Description,
+    Comments,
+    Reviewed,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+enum UserCol {
+    #[iden = "user"]
+    Table,
+    Id,
+    Username,
+}
+
+/// One exception request, with the requester's login.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: i32,
+    pub user_id: Option<i32>,
+    pub election_id: Option<i32>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub chat: Option<String>,
+    pub description: Option<String>,
+    pub comments: Option<String>,
+    /// NULL (never written by Elekto or votebox) reads as not reviewed.
+    pub reviewed: Option<bool>,
+    pub created_at: Option<Timestamp>,
+    /// `user.username` of the requester (`None` if the user row is gone).
+    pub username: Option<String>,
+}
+
+impl RequestRow {
+    pub fn is_reviewed(&self) -> bool {
+        self.reviewed.unwrap_or(false)
+    }
+}
+
+/// The fields of the exception form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub chat: &'a str,
+    pub description: &'a str,
+    pub comments: &'a str,
+}
+
+/// What [`create`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// Inserted, with this id.
+    Created(i32),
+    /// The user already has a request in this election; nothing was written.
+    AlreadyRequested,
+}
+
+fn select_requests() -> sea_query::SelectStatement {
+    Query::select()
+        .columns([
+            (RequestCol::Table, RequestCol::Id),
+            (RequestCol::Table, RequestCol::UserId),
+            (RequestCol::Table, RequestCol::ElectionId),
+            (RequestCol::Table, RequestCol::Name),
+            (RequestCol::Table, RequestCol::Email),
+            (RequestCol::Table, RequestCol::Chat),
+            (RequestCol::Table, RequestCol::Description),
+            (RequestCol::Table, RequestCol::Comments),
+            (RequestCol::Table, RequestCol::Reviewed),
+            (RequestCol::Table, RequestCol::CreatedAt),
+        ])
+        .column((UserCol::Table, UserCol::Username))
+        .from(RequestCol::Table)
+        .left_join(
+            UserCol::Table,
+            Expr::col((UserCol::Table, UserCol::Id)).equals((RequestCol::Table, RequestCol::UserId)),
+        )
+        .to_owned()
+}
+
+/// The user's request in this election, if any (Elekto ≥ 0.6.2 scopes the check per election).
+pub async fn find_for(db: &Db, user_id: i32, election_id: i32) -> Result<Option<RequestRow>> {
+    let stmt = select_requests()
+        .and_where(Expr::col((RequestCol::Table, RequestCol::UserId)).eq(user_id))
+        .and_where(Expr::col((RequestCol::Table, RequestCol::ElectionId)).eq(election_id))
+        .order_by((RequestCol::Table, RequestCol::Id), Order::Asc)
+        .limit(1)
+        .to_owned();
+    db.fetch_optional(&stmt).await
+}
+
+/// Inserts a request (`reviewed = false`, `created_at = updated_at = now`) unless the user
+/// already has one in this election. Check and insert are one transaction, serialised per user
+/// (like [`crate::ballots::cast`]), so a double submit cannot create two.
+pub async fn create(
+    db: &Db,
+    user_id: i32,
+    election_id: i32,
+    form: &NewRequest<'_>,
+) -> Result<CreateOutcome> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let backend = conn.backend();
+    let lock = match backend {
+        Backend::Postgres => Some(LockType::NoKeyUpdate),
+        Backend::MySql => Some(LockType::Update),
+        Backend::Sqlite => None, // BEGIN IMMEDIATE already serialises writers
+    };
+    if let Some(lock) = lock {
+        let stmt = Query::select()
+            .column(UserCol::Id)
+            .from(UserCol::Table)
+            .and_where(Expr::col(UserCol::Id).eq(user_id))
+            .lock(lock)
+            .to_owned();
+        if conn.fetch_optional::<(i32,)>(&stmt).await?.is_none() {
+            return Err(sqlx::Error::RowNotFound.into());
+        }
+    }
+    let stmt = Query::select()
+        .column(RequestCol::Id)
+        .from(RequestCol::Table)
+        .and_where(Expr::col(RequestCol::UserId).eq(user_id))
+        .and_where(Expr::col(RequestCol::ElectionId).eq(election_id))
+        .limit(1)
+        .to_owned();
+    if conn.fetch_optional::<(i32,)>(&stmt).await?.is_some() {
+        return Ok(CreateOutcome::AlreadyRequested);
+    }
+    let now = Some(utc_now());
+    let stmt = Query::insert()
+        .into_table(RequestCol::Table)
+        .columns([
+            RequestCol::UserId,
+            RequestCol::ElectionId,
+            RequestCol::Name,
+            RequestCol::Email,
+            RequestCol::Chat,
+            RequestCol::Description,
+            RequestCol::Comments,
+            RequestCol::Reviewed,
+            RequestCol::CreatedAt,
+            RequestCol::UpdatedAt,
+        ])
+        .values_panic([
+            user_id.into(),
+            election_id.into(),
+            form.name.into(),
+            form.email.into(),
+            form.chat.into(),
+            form.description.into(),
+            form.comments.into(),
+            false.into(),
+            ts_value(backend, now).into(),
+            ts_value(backend, now).into(),
+        ])
+        .to_owned();
+    let id = conn.insert_id(&stmt).await?;
+    tx.commit().await?;
+    Ok(CreateOutcome::Created(id))
+}
+
+/// Every request of an election, oldest first (Elekto shows them in database order).
+pub async fn list_for_election(db: &Db, election_id: i32) -> Result<Vec<RequestRow>> {
+    let stmt = select_requests()
+        .and_where(Expr::col((RequestCol::Table, RequestCol::ElectionId)).eq(election_id))
+        .order_by((RequestCol::Table, RequestCol::Id), Order::Asc)
+        .to_owned();
+    db.fetch_all(&stmt).await
+}
+
+/// Request `rid` if it belongs to election `election_id`; `None` otherwise (also when it exists
+/// in another election).
+pub async fn get_in_election(db: &Db, election_id: i32, rid: i32) -> Result<Option<RequestRow>> {
+    let stmt = select_requests()
+        .and_where(Expr::col((RequestCol::Table, RequestCol::Id)).eq(rid))
+        .and_where(Expr::col((RequestCol::Table, RequestCol::ElectionId)).eq(election_id))
+        .to_owned();
+    db.fetch_optional(&stmt).await
+}
+
+/// Flips `reviewed` of request `rid` in election `election_id` (NULL counts as false) and returns
+/// the new value; `None` if there is no such request in that election. `updated_at` is left
+/// alone, as Elekto does.
+pub async fn toggle_reviewed(db: &Db, election_id: i32, rid: i32) -> Result<Option<bool>> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx.conn();
+    let mut stmt = Query::select()
+        .column(RequestCol::Reviewed)
+        .from(RequestCol::Table)
+        .and_where(Expr::col(RequestCol::Id).eq(rid))
+        .and_where(Expr::col(RequestCol::ElectionId).eq(election_id))
+        .to_owned();
+    if conn.backend() != Backend::Sqlite {
+        stmt.lock(LockType::Update);
+    }
+    let Some((reviewed,)) = conn.fetch_optional::<(Option<bool>,)>(&stmt).await? else {
+        return Ok(None);
+    };
+    let new = !reviewed.unwrap_or(false);
+    let stmt = Query::update()
+        .table(RequestCol::Table)
+        .value(RequestCol::Reviewed, new)
+        .and_where(Expr::col(RequestCol::Id).eq(rid))
+        .to_owned();
+    conn.execute(&stmt).await?;
+    tx.commit().await?;
+    Ok(Some(new))
+}

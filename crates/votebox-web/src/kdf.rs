@@ -1,0 +1,155 @@
+//! Bounding the ballot KDF (checklist 62): every cast, view and revoke runs one Argon2i with
+//! 512 MiB of memory and several seconds of CPU.
+//!
+//! * A global [`tokio::sync::Semaphore`] sized from the configuration (`VOTEBOX_KDF_CONCURRENCY`,
+//!   by default what the machine's cores and memory allow) limits how many run at once; a burst of
+//!   voters queues instead of exhausting memory.
+//! * At most one KDF per user is queued or running: a second request while the first is still
+//!   being processed is refused at once (429), so one voter cannot fill the queue.
+//! * The KDF runs on tokio's blocking pool (`spawn_blocking`). The semaphore permit and the
+//!   per-user claim move into the blocking task, so a client that disconnects mid-way frees
+//!   neither before the KDF has really finished.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
+
+use crate::error::AppError;
+
+/// Memory one KDF needs, with headroom: Argon2i's 512 MiB work area plus the rest of the process.
+pub const KDF_MEMORY_BUDGET: u64 = 768 * 1024 * 1024;
+
+/// The default number of concurrent KDFs: one per core, as many as `available_memory_bytes`
+/// holds at [`KDF_MEMORY_BUDGET`] each, at least one.
+pub fn kdf_concurrency_for(cores: usize, available_memory_bytes: u64) -> usize {
+    let by_memory = usize::try_from(available_memory_bytes / KDF_MEMORY_BUDGET).unwrap_or(usize::MAX);
+    cores.min(by_memory).max(1)
+}
+
+/// The global and per-user limits on concurrent key derivations.
+pub(crate) struct KdfLimiter {
+    permits: Arc<Semaphore>,
+    in_flight: Arc<Mutex<HashSet<i32>>>,
+}
+
+/// A user's claim on their single KDF slot; released on drop.
+pub(crate) struct UserClaim {
+    user_id: i32,
+    in_flight: Arc<Mutex<HashSet<i32>>>,
+}
+
+impl Drop for UserClaim {
+    fn drop(&mut self) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.user_id);
+    }
+}
+
+impl KdfLimiter {
+    /// `concurrency` KDFs at once (at least one).
+    pub fn new(concurrency: usize) -> KdfLimiter {
+        KdfLimiter {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            in_flight: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// Claims the user's KDF slot, or `None` when one of their requests is still being processed.
+    pub fn claim(&self, user_id: i32) -> Option<UserClaim> {
+        let mut set = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(user_id).then(|| UserClaim {
+            user_id,
+            in_flight: self.in_flight.clone(),
+        })
+    }
+
+    /// Waits for a global permit, then runs `work` on the blocking pool, holding the permit and
+    /// `claim` until it returns.
+    pub async fn run<T, F>(&self, claim: UserClaim, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        // kdf_queue_depth / kdf_wait_seconds (metrics.rs).
+        let permit = crate::metrics::acquire_kdf_slot_owned(self.permits.clone())
+            .await
+            .map_err(|e| AppError::internal(format!("KDF semaphore closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _claim = claim;
+            work()
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("KDF task failed: {e}")))
+    }
+}
+
+/// The 429 page for a second request while the user's first is still running the KDF.
+pub(crate) fn busy() -> AppError {
+    AppError::message(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "Your ballot is already being processed",
+        "A request of yours is already processing a passphrase (this takes a few seconds). \
+         Please wait for it to finish, then reload the election page.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_concurrency_from_cores_and_memory() {
+        const GIB: u64 = 1024 * 1024 * 1024;
+        assert_eq!(kdf_concurrency_for(2, 22 * GIB), 2);
+        assert_eq!(kdf_concurrency_for(16, 2 * GIB), 2);
+        assert_eq!(kdf_concurrency_for(8, GIB / 2), 1);
+        assert_eq!(kdf_concurrency_for(0, 0), 1);
+    }
+
+    #[tokio::test]
+    async fn one_claim_per_user() {
+        let limiter = KdfLimiter::new(0);
+        let a = limiter.claim(1).expect("first claim");
+        assert!(limiter.claim(1).is_none());
+        let b = limiter.claim(2).expect("another user");
+        drop(a);
+        let again = limiter.claim(1).expect("released on drop");
+        // The claim is held until the work is done.
+        let v = limiter.run(again, || 41 + 1).await.unwrap();
+        assert_eq!(v, 42);
+        assert!(limiter.claim(1).is_some());
+        drop(b);
+    }
+
+    #[tokio::test]
+    async fn permits_bound_concurrency() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let limiter = Arc::new(KdfLimiter::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for user in 0..6 {
+            let (limiter, running, peak) = (limiter.clone(), running.clone(), peak.clone());
+            tasks.push(tokio::spawn(async move {
+                let claim = limiter.claim(user).unwrap();
+                limiter
+                    .run(claim, move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+}

@@ -1,0 +1,730 @@
+//! Casting, viewing and revoking a ballot (Elekto §4.6, §4.7; checklist 36–47, 62).
+//!
+//! URLs and form fields are Elekto's: `GET|POST /app/elections/<eid>/vote` with one
+//! `candidate@<ID>=<rank>` field per candidate (rank 1…N, or 100000000 for "No opinion"),
+//! `password` and `csrf_token`; `POST …/vote/view` and `POST …/vote/edit` with `password`;
+//! `GET …/confirmation`.
+//!
+//! Guards, in order: logged in (302 to the login page) → election exists (404) → CSRF token
+//! (POSTs, 400) → eligible (403 "Not Eligible") → running (403; vote and revoke only, a ballot
+//! can be viewed at any time) → has / has not voted. Every check that can fail runs **before**
+//! the KDF, so only an eligible voter with a well-formed request ever costs 512 MiB.
+//!
+//! Differences from Elekto (all listed in docs/compatibility.md):
+//! * the ballot is validated: unknown candidates, ranks outside {1…N, 100000000}, a candidate
+//!   ranked twice, or "No opinion" where `allow_no_opinion: false` → 400 with the form re-displayed
+//!   with the voter's ranking kept; nothing is written;
+//! * a candidate missing from the POST is stored as a "No opinion" row (every ballot has one row
+//!   per candidate); where No opinion is not allowed, a missing candidate is an error instead;
+//! * the form's default is "No opinion" (Elekto: N, so an untouched ballot ranked everyone tied
+//!   last, #95); where No opinion is not allowed there is no default and the browser asks for a
+//!   rank. A ballot that ranks every candidate equally (including all "No opinion") is
+//!   re-displayed once with a warning and a checkbox (`confirm_all_equal`) to confirm it;
+//! * an optional `password_confirm` field must match `password` (#86);
+//! * the passphrase length is checked with the ballot, keeping the ranking (#86);
+//! * view and revoke with an empty passphrase fail without running the KDF: an empty passphrase
+//!   can never open a ballot (a ballot cast without one is sealed with a random passcode).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use rand::Rng as _;
+use serde::Deserialize;
+use votebox_core::crypto;
+use votebox_core::meta::{Election, Status};
+use votebox_db::ballots::{self, CastOutcome, NO_OPINION, RevokeOutcome};
+use votebox_db::elections;
+use zeroize::Zeroizing;
+
+use super::{PathParams, found, parsed_election, snapshot};
+use crate::app::AppState;
+use crate::csrf::CsrfForm;
+use crate::error::{AppError, AppResult};
+use crate::kdf;
+use crate::session::{CurrentUser, Session};
+use crate::views::{ElectionHead, Layout, render, render_ok, shuffled_candidates};
+
+pub(crate) const MSG_NOT_VOTED: &str = "You have not voted yet";
+pub(crate) const MSG_WRONG_PASSPHRASE: &str =
+    "Incorrect password, the password must match with the one used before";
+pub(crate) const MSG_REVOKED: &str =
+    "The old ballot is successfully deleted, please re-cast the ballot.";
+
+// ----------------------------------------------------------------------------------------------
+// Shared guards
+
+fn election_url(e: &Election) -> String {
+    format!("/app/elections/{}", e.key)
+}
+
+/// The election's `election.id`, or `None` when sync has not added it yet.
+pub(crate) async fn election_row_id(state: &AppState, e: &Election) -> AppResult<Option<i32>> {
+    Ok(elections::find_by_key(state.db(), &e.key)
+        .await?
+        .map(|r| r.id))
+}
+
+/// [`election_row_id`] for pages that must write: a missing row is a 503 page.
+pub(crate) async fn require_row_id(state: &AppState, e: &Election) -> AppResult<i32> {
+    election_row_id(state, e).await?.ok_or_else(|| {
+        AppError::message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This election is not ready yet",
+            "The election has not been added to the database yet. Please try again in a minute.",
+        )
+    })
+}
+
+#[derive(Template)]
+#[template(path = "not_eligible.html")]
+struct NotEligiblePage {
+    layout: Layout,
+    key: String,
+    name: String,
+}
+
+/// Elekto's "Not Eligible | <name>" page, with status 403.
+fn not_eligible(state: &AppState, session: &Session, e: &Election) -> AppResult<Response> {
+    render(
+        StatusCode::FORBIDDEN,
+        &NotEligiblePage {
+            layout: Layout::new(state, session, format!("Not Eligible | {}", e.name)),
+            key: e.key.clone(),
+            name: e.name.clone(),
+        },
+    )
+}
+
+/// The election is not running: no voting and no revoking.
+fn voting_closed(e: &Election, status: Status) -> AppError {
+    let (title, message) = match status {
+        Status::Upcoming => (
+            "Voting has not started yet",
+            format!(
+                "Voting in {} starts at {}.",
+                e.name,
+                crate::views::utc(e.start)
+            ),
+        ),
+        _ => (
+            "Voting is closed",
+            format!(
+                "Voting in {} ended at {}; ballots can no longer be cast or changed.",
+                e.name,
+                crate::views::utc(e.end)
+            ),
+        ),
+    };
+    AppError::message(StatusCode::FORBIDDEN, title, message)
+}
+
+fn already_voted(status: StatusCode) -> AppError {
+    AppError::message(
+        status,
+        "You have already voted",
+        "To re-cast your vote, please visit the election page.",
+    )
+}
+
+// ----------------------------------------------------------------------------------------------
+// The vote form
+
+struct RankOption {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+struct BallotLine {
+    id: String,
+    name: String,
+    options: Vec<RankOption>,
+}
+
+#[derive(Template)]
+#[template(path = "vote.html")]
+struct VotePage {
+    layout: Layout,
+    election: ElectionHead,
+    lines: Vec<BallotLine>,
+    allow_no_opinion: bool,
+    min_passcode_length: usize,
+    csrf_token: String,
+    errors: Vec<String>,
+    /// Show the "I mean it" checkbox for a ballot that ranks every candidate equally.
+    ask_all_equal: bool,
+}
+
+/// The form's lines, in `order` (candidate ids), each with `selected[id]` (or the default)
+/// selected. Default: "No opinion" where allowed; else the empty "Choose a rank" option.
+fn ballot_lines(e: &Election, order: &[String], selected: &[(String, String)]) -> Vec<BallotLine> {
+    let n = e.candidates.len();
+    order
+        .iter()
+        .filter_map(|id| e.candidate(id))
+        .map(|c| {
+            let chosen = selected
+                .iter()
+                .find(|(id, _)| *id == c.id)
+                .map(|(_, v)| v.as_str());
+            let default = if e.allow_no_opinion {
+                NO_OPINION.to_string()
+            } else {
+                String::new()
+            };
+            let chosen = chosen.unwrap_or(&default);
+            let mut options = Vec::with_capacity(n + 1);
+            if e.allow_no_opinion {
+                options.push(RankOption {
+                    value: NO_OPINION.to_string(),
+                    label: "No opinion".to_owned(),
+                    selected: chosen == NO_OPINION.to_string(),
+                });
+            } else {
+                options.push(RankOption {
+                    value: String::new(),
+                    label: "Choose a rank".to_owned(),
+                    selected: chosen.is_empty(),
+                });
+            }
+            for r in 1..=n {
+                let value = r.to_string();
+                options.push(RankOption {
+                    selected: chosen == value,
+                    label: value.clone(),
+                    value,
+                });
+            }
+            BallotLine {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                options,
+            }
+        })
+        .collect()
+}
+
+fn vote_page(
+    state: &AppState,
+    session: &Session,
+    e: &Election,
+    lines: Vec<BallotLine>,
+    errors: Vec<String>,
+    ask_all_equal: bool,
+) -> VotePage {
+    VotePage {
+        layout: Layout::new(state, session, format!("Vote | {}", e.name)),
+        election: ElectionHead::new(e, state.now()),
+        lines,
+        allow_no_opinion: e.allow_no_opinion,
+        min_passcode_length: state.config().min_passcode_length,
+        csrf_token: session.csrf_token(),
+        errors,
+        ask_all_equal,
+    }
+}
+
+/// `GET /app/elections/<eid>/vote`.
+pub(crate) async fn vote_form(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    if !e.is_eligible(&user.login) {
+        return not_eligible(&state, &session, e);
+    }
+    let status = e.status(state.now());
+    if status != Status::Running {
+        return Err(voting_closed(e, status));
+    }
+    if let Some(id) = election_row_id(&state, e).await?
+        && votebox_db::voters::has_voted(state.db(), user.id, id).await?
+    {
+        return Err(already_voted(StatusCode::OK));
+    }
+    let order: Vec<String> = shuffled_candidates(e).into_iter().map(|c| c.id).collect();
+    let lines = ballot_lines(e, &order, &[]);
+    render_ok(&vote_page(&state, &session, e, lines, Vec::new(), false))
+}
+
+/// The vote POST, split into the ranking (in submission order), the passphrase and its
+/// confirmation. Passphrases are wiped when dropped.
+struct Submission {
+    ranks: Vec<(String, String)>,
+    password: Option<Zeroizing<String>>,
+    password_confirm: Option<Zeroizing<String>>,
+    confirm_all_equal: bool,
+    /// Fields named `candidate@…` whose part after the last `@` was given twice.
+    duplicates: Vec<String>,
+}
+
+fn split_submission(fields: Vec<(String, String)>) -> Submission {
+    let mut s = Submission {
+        ranks: Vec::new(),
+        password: None,
+        password_confirm: None,
+        confirm_all_equal: false,
+        duplicates: Vec::new(),
+    };
+    for (key, value) in fields {
+        match key.as_str() {
+            "password" => s.password = Some(Zeroizing::new(value)),
+            "password_confirm" => s.password_confirm = Some(Zeroizing::new(value)),
+            "confirm_all_equal" => s.confirm_all_equal = !value.is_empty(),
+            _ => {
+                // Elekto: the part before the first `@` must be `candidate`; the candidate is
+                // the part after the last `@`.
+                let Some((prefix, _)) = key.split_once('@') else {
+                    continue;
+                };
+                if prefix != "candidate" {
+                    continue;
+                }
+                let id = key.rsplit('@').next().unwrap_or_default().to_owned();
+                if s.ranks.iter().any(|(seen, _)| *seen == id) {
+                    s.duplicates.push(id);
+                } else {
+                    s.ranks.push((id, value));
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Checks the ranking against the election; returns one `(candidate, rank)` per candidate in
+/// meta order, or the problems found.
+fn validate_ranking(e: &Election, s: &Submission) -> Result<Vec<(String, i32)>, Vec<String>> {
+    let n = e.candidates.len();
+    let mut errors = Vec::new();
+    for id in &s.duplicates {
+        errors.push(format!("The candidate {id} was ranked more than once."));
+    }
+    let mut rows = Vec::with_capacity(n);
+    for (id, raw) in &s.ranks {
+        if e.candidate(id).is_none() {
+            errors.push(format!("Unknown candidate: {id}."));
+            continue;
+        }
+        let rank = if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            None
+        } else {
+            raw.parse::<i32>().ok()
+        };
+        match rank {
+            Some(NO_OPINION) if e.allow_no_opinion => rows.push((id.clone(), NO_OPINION)),
+            Some(NO_OPINION) => errors.push(format!(
+                "\"No opinion\" is not allowed in this election: please rank {id}."
+            )),
+            Some(r) if r >= 1 && (r as usize) <= n => rows.push((id.clone(), r)),
+            _ if raw.is_empty() && !e.allow_no_opinion => {
+                errors.push(format!("Please choose a rank for {id}."));
+            }
+            _ => errors.push(format!(
+                "Invalid rank for {id}: choose a number from 1 to {n}{}.",
+                if e.allow_no_opinion {
+                    " or \"No opinion\""
+                } else {
+                    ""
+                }
+            )),
+        }
+    }
+    // One row per candidate, in meta order; a missing candidate is "No opinion" where allowed.
+    let mut ordered = Vec::with_capacity(n);
+    for c in &e.candidates {
+        match rows.iter().find(|(id, _)| *id == c.id) {
+            Some(row) => ordered.push(row.clone()),
+            None if s.ranks.iter().any(|(id, _)| *id == c.id) => {} // invalid, reported above
+            None if e.allow_no_opinion => ordered.push((c.id.clone(), NO_OPINION)),
+            None => errors.push(format!("Please choose a rank for {}.", c.id)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(ordered)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The message when every candidate got the same rank (including all "No opinion").
+fn all_equal_warning(rows: &[(String, i32)]) -> Option<String> {
+    let first = rows.first()?.1;
+    if rows.len() < 2 || rows.iter().any(|(_, r)| *r != first) {
+        return None;
+    }
+    Some(if first == NO_OPINION {
+        "Your ballot gives every candidate \"No opinion\", so it expresses no preference at all. \
+         If that is what you want, tick the confirmation box and submit again."
+            .to_owned()
+    } else {
+        "Your ballot gives every candidate the same rank, so it expresses no preference between \
+         them. If that is what you want, tick the confirmation box and submit again."
+            .to_owned()
+    })
+}
+
+/// A 6-digit passcode nobody will ever see, for a ballot cast without a passphrase (Elekto).
+fn hidden_passcode() -> Zeroizing<String> {
+    Zeroizing::new(format!("{:06}", rand::rng().random_range(0..1_000_000u32)))
+}
+
+/// `POST /app/elections/<eid>/vote`.
+pub(crate) async fn vote_submit(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    let submission = split_submission(fields);
+    if !e.is_eligible(&user.login) {
+        return not_eligible(&state, &session, e);
+    }
+    let status = e.status(state.now());
+    if status != Status::Running {
+        return Err(voting_closed(e, status));
+    }
+    let election_id = require_row_id(&state, e).await?;
+    if votebox_db::voters::has_voted(state.db(), user.id, election_id).await? {
+        return Err(already_voted(StatusCode::CONFLICT));
+    }
+    let Some(password) = submission.password.as_ref() else {
+        return Err(AppError::BadRequest(
+            "The form has no password field.".to_owned(),
+        ));
+    };
+
+    // Validate everything, report every problem at once, keep the ranking.
+    let mut errors = Vec::new();
+    let min = state.config().min_passcode_length;
+    let length = password.chars().count();
+    if length > 0 && length < min {
+        errors.push(format!(
+            "Please enter a passphrase with minimum {min} characters"
+        ));
+    }
+    if submission
+        .password_confirm
+        .as_ref()
+        .is_some_and(|c| c.as_str() != password.as_str())
+    {
+        errors.push("The two passphrases do not match.".to_owned());
+    }
+    let rows = match validate_ranking(e, &submission) {
+        Ok(rows) => Some(rows),
+        Err(mut problems) => {
+            errors.append(&mut problems);
+            None
+        }
+    };
+    let redisplay = |errors: Vec<String>, status: StatusCode, ask: bool| {
+        let mut order: Vec<String> = submission.ranks.iter().map(|(id, _)| id.clone()).collect();
+        for c in shuffled_candidates(e) {
+            if !order.contains(&c.id) {
+                order.push(c.id);
+            }
+        }
+        let lines = ballot_lines(e, &order, &submission.ranks);
+        render(
+            status,
+            &vote_page(&state, &session, e, lines, errors, ask),
+        )
+    };
+    let rows = match rows {
+        Some(rows) if errors.is_empty() => rows,
+        _ => return redisplay(errors, StatusCode::BAD_REQUEST, false),
+    };
+    if !submission.confirm_all_equal
+        && let Some(warning) = all_equal_warning(&rows)
+    {
+        return redisplay(vec![warning], StatusCode::UNPROCESSABLE_ENTITY, true);
+    }
+
+    // Seal the ballot link (one Argon2i, off the async runtime, bounded).
+    let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
+    let passcode = if password.is_empty() {
+        hidden_passcode()
+    } else {
+        password.clone()
+    };
+    drop(submission);
+    let salt = crypto::random_salt();
+    let nonce = crypto::random_nonce();
+    let ballot_voter = ballots::new_ballot_voter();
+    let target = ballot_voter.clone();
+    let blob = state
+        .kdf()
+        .run(claim, move || {
+            crypto::encrypt_link(&passcode, &salt, &nonce, &target)
+        })
+        .await?
+        .map_err(AppError::internal)?;
+
+    match ballots::cast(
+        state.db(),
+        election_id,
+        user.id,
+        &rows,
+        &ballot_voter,
+        &salt,
+        &blob,
+    )
+    .await?
+    {
+        CastOutcome::Cast => {
+            tracing::info!(election = %e.key, "ballot cast");
+            Ok(found(&format!("{}/confirmation", election_url(e))))
+        }
+        CastOutcome::AlreadyVoted => Err(already_voted(StatusCode::CONFLICT)),
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Confirmation
+
+#[derive(Template)]
+#[template(path = "confirmation.html")]
+struct ConfirmationPage {
+    layout: Layout,
+    key: String,
+    name: String,
+}
+
+/// `GET /app/elections/<eid>/confirmation`: the thank-you page once voted, else 302 to the
+/// election page.
+pub(crate) async fn confirmation(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    let voted = match election_row_id(&state, e).await? {
+        Some(id) => votebox_db::voters::has_voted(state.db(), user.id, id).await?,
+        None => false,
+    };
+    if !voted {
+        return Ok(found(&election_url(e)));
+    }
+    render_ok(&ConfirmationPage {
+        layout: Layout::new(&state, &session, format!("Thank you for voting in {}", e.name)),
+        key: e.key.clone(),
+        name: e.name.clone(),
+    })
+}
+
+// ----------------------------------------------------------------------------------------------
+// View and revoke
+
+#[derive(Deserialize)]
+pub(crate) struct PassphraseForm {
+    password: Option<String>,
+}
+
+struct BallotEntry {
+    id: String,
+    name: String,
+    known: bool,
+    rank: String,
+}
+
+#[derive(Template)]
+#[template(path = "ballot.html")]
+struct BallotPage {
+    layout: Layout,
+    election: ElectionHead,
+    entries: Vec<BallotEntry>,
+    can_revoke: bool,
+    csrf_token: String,
+}
+
+/// What opening the voter's link gave.
+enum Opened {
+    /// The ballot-voter uuid and the voter row it came from.
+    Ok { uuid: String, voter_row: i32 },
+    /// Flash this and go back to the election page.
+    Refused(&'static str),
+}
+
+/// Common to view and revoke: the voter row, then the passphrase through the KDF.
+async fn open_ballot(
+    state: &AppState,
+    user: &CurrentUser,
+    election_id: i32,
+    password: Option<String>,
+) -> AppResult<Opened> {
+    let Some(link) = ballots::voter_link(state.db(), user.id, election_id).await? else {
+        return Ok(Opened::Refused(MSG_NOT_VOTED));
+    };
+    let password = Zeroizing::new(password.ok_or_else(|| {
+        AppError::BadRequest("The form has no password field.".to_owned())
+    })?);
+    // Legacy (v1) rows have no salt; an empty passphrase never sealed a ballot. Neither needs the KDF.
+    let (Some(salt), Some(blob)) = (link.salt, link.ballot_id) else {
+        return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
+    };
+    if password.is_empty() {
+        return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
+    }
+    let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
+    let opened = state
+        .kdf()
+        .run(claim, move || crypto::decrypt_link(&password, &salt, &blob))
+        .await?;
+    Ok(match opened {
+        Ok(uuid) => Opened::Ok {
+            uuid,
+            voter_row: link.id,
+        },
+        Err(err) => {
+            tracing::info!(error = %err, "ballot link did not open");
+            Opened::Refused(MSG_WRONG_PASSPHRASE)
+        }
+    })
+}
+
+fn refuse(session: &Session, e: &Election, message: &str) -> Response {
+    session.flash(message);
+    found(&election_url(e))
+}
+
+/// `POST /app/elections/<eid>/vote/view`: "Your Ballot", with the right passphrase.
+pub(crate) async fn view(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+    CsrfForm(form): CsrfForm<PassphraseForm>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    if !e.is_eligible(&user.login) {
+        return not_eligible(&state, &session, e);
+    }
+    let Some(election_id) = election_row_id(&state, e).await? else {
+        return Ok(refuse(&session, e, MSG_NOT_VOTED));
+    };
+    let uuid = match open_ballot(&state, &user, election_id, form.password).await? {
+        Opened::Ok { uuid, .. } => uuid,
+        Opened::Refused(message) => return Ok(refuse(&session, e, message)),
+    };
+    let rows = ballots::ballot_rows(state.db(), election_id, &uuid).await?;
+    let entries = rows
+        .into_iter()
+        .map(|(id, rank)| {
+            let candidate = e.candidate(&id);
+            BallotEntry {
+                name: candidate.map(|c| c.name.clone()).unwrap_or_default(),
+                known: candidate.is_some(),
+                rank: match rank {
+                    Some(NO_OPINION) | None => "No opinion".to_owned(),
+                    Some(r) => r.to_string(),
+                },
+                id,
+            }
+        })
+        .collect();
+    let now = state.now();
+    render_ok(&BallotPage {
+        layout: Layout::new(&state, &session, format!("Your Ballot | {}", e.name)),
+        election: ElectionHead::new(e, now),
+        entries,
+        can_revoke: e.status(now) == Status::Running,
+        csrf_token: session.csrf_token(),
+    })
+}
+
+/// `POST /app/elections/<eid>/vote/edit`: revokes the ballot (while running), with the right
+/// passphrase; the voter may then vote again.
+pub(crate) async fn revoke(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+    CsrfForm(form): CsrfForm<PassphraseForm>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    if !e.is_eligible(&user.login) {
+        return not_eligible(&state, &session, e);
+    }
+    let status = e.status(state.now());
+    if status != Status::Running {
+        return Err(voting_closed(e, status));
+    }
+    let Some(election_id) = election_row_id(&state, e).await? else {
+        return Ok(refuse(&session, e, MSG_NOT_VOTED));
+    };
+    let (uuid, voter_row) = match open_ballot(&state, &user, election_id, form.password).await? {
+        Opened::Ok { uuid, voter_row } => (uuid, voter_row),
+        Opened::Refused(message) => return Ok(refuse(&session, e, message)),
+    };
+    match ballots::revoke(state.db(), election_id, user.id, voter_row, &uuid).await? {
+        RevokeOutcome::Revoked { ballots } => {
+            tracing::info!(election = %e.key, rows = ballots, "ballot revoked");
+            Ok(refuse(&session, e, MSG_REVOKED))
+        }
+        RevokeOutcome::NotVoted => Ok(refuse(&session, e, MSG_NOT_VOTED)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn submission_follows_elektos_field_rules() {
+        let s = split_submission(fields(&[
+            ("csrf_token", "t"),
+            ("candidate@a", "1"),
+            ("candidate@x@b", "2"),
+            ("candidatex@c", "3"),
+            ("other", "4"),
+            ("candidate@a", "2"),
+            ("password", "secret"),
+        ]));
+        assert_eq!(
+            s.ranks,
+            vec![
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "2".to_owned())
+            ]
+        );
+        assert_eq!(s.duplicates, vec!["a".to_owned()]);
+        assert_eq!(s.password.as_deref().map(String::as_str), Some("secret"));
+        assert!(s.password_confirm.is_none());
+    }
+
+    #[test]
+    fn all_equal_ballots_are_flagged() {
+        let row = |c: &str, r: i32| (c.to_owned(), r);
+        assert!(all_equal_warning(&[row("a", NO_OPINION), row("b", NO_OPINION)]).is_some());
+        assert!(all_equal_warning(&[row("a", 2), row("b", 2)]).is_some());
+        assert!(all_equal_warning(&[row("a", 1), row("b", 2)]).is_none());
+        assert!(all_equal_warning(&[row("a", 1)]).is_none());
+    }
+
+    #[test]
+    fn hidden_passcodes_are_six_digits() {
+        for _ in 0..100 {
+            let p = hidden_passcode();
+            assert_eq!(p.len(), 6);
+            assert!(p.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+}
