@@ -28,7 +28,8 @@
 //!   so the clustered order is random. `voter.id` is AUTO_INCREMENT (ordered like `created_at`,
 //!   which reveals the same thing).
 //! - **PostgreSQL**: heap order (`ctid`) follows insertion order and cannot be chosen by the
-//!   writer; see `docs/security.md` for what that leaks and how an operator can scrub it.
+//!   writer, and every row's `xmin` names its inserting transaction (the same for a vote's ballot
+//!   rows and voter row); see `docs/security.md` for what that leaks and how to scrub it.
 //!
 //! Reads here never depend on storage order: they sort explicitly.
 

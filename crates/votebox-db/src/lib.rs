@@ -16,6 +16,7 @@ pub mod ballots;
 pub mod conclusion;
 pub mod elections;
 pub mod identity;
+pub mod legacy;
 pub mod migrate;
 pub mod requests;
 pub mod users;

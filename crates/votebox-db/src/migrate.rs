@@ -36,9 +36,18 @@
 //!
 //! # Legacy Elekto databases
 //! A database with Elekto's `election` table but no `_sqlx_migrations` is a legacy Elekto
-//! database ([`SchemaKind::LegacyElekto`]). Adopting one (v1 → v2 upgrade, index names, SQLite
-//! orphans) is a later step that will run under the same lock before the migrator; until then
-//! [`run`] refuses such a database and changes nothing.
+//! database ([`SchemaKind::LegacyElekto`]): schema 1 (Elekto 0.5, no `schema_version`) or 2
+//! (0.6+, fresh or upgraded by Elekto's PostgreSQL migration). [`run`] adopts it under the same
+//! lock, before the migrator, on every engine: schema 1 → 2 as Elekto 0.6 does it (PostgreSQL in
+//! one transaction; SQLite by a table rebuild inside the one transaction, after a `VACUUM INTO`
+//! backup; MySQL in idempotent, resumable single statements), then the history is recorded with
+//! 0001 as the baseline. See `migrate/legacy.rs` for the details. A `schema_version` above 2, a
+//! database migrated by a newer votebox (unknown migration versions) or a hand-modified Elekto
+//! schema missing Elekto's columns is refused before anything is changed.
+//!
+//! [`run_with_progress`] reports what it found and each step ([`Progress`]); when the user may
+//! not change the tables it reports the SQL an owner can run ([`Progress::ManualSql`], also
+//! [`print_sql`]) and fails with nothing changed.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -47,8 +56,36 @@ use sea_query::{Asterisk, Expr, ExprTrait, Order, Query};
 use sqlx::migrate::{Migration, Migrator};
 use sqlx::{Connection, MySqlConnection, PgConnection};
 
-use crate::query::Conn;
+use crate::query::{Conn, trusted_sql};
 use crate::{Backend, Db, DbError, Result};
+
+mod legacy;
+
+pub use legacy::{ELEKTO_SCHEMA_VERSION, MARKER_TABLE, PAUSE_ENV, print_sql};
+
+/// What [`run_with_progress`] reports as it works (`votebox migrate` prints each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// What the database holds, before anything is changed.
+    Found(String),
+    /// A step about to be applied.
+    Step(String),
+    /// Worth knowing, changes nothing: the backup file, kept orphan rows or unknown objects.
+    Note(String),
+    /// SQL for an operator to run by hand (several lines); [`run_with_progress`] then fails
+    /// with nothing changed (or, on MySQL, resumably part-way).
+    ManualSql(String),
+}
+
+/// Logs [`Progress`] with `tracing` (what [`run`] does).
+fn log_progress(p: Progress) {
+    match p {
+        Progress::Found(m) => tracing::info!("migrate: found {m}"),
+        Progress::Step(m) => tracing::info!("migrate: {m}"),
+        Progress::Note(m) => tracing::warn!("migrate: {m}"),
+        Progress::ManualSql(sql) => tracing::warn!("migrate: SQL for the owner of the tables:\n{sql}"),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationState {
@@ -97,20 +134,31 @@ fn up_migrations(m: &Migrator) -> impl Iterator<Item = &Migration> {
     m.iter().filter(|m| !m.migration_type.is_down_migration())
 }
 
-/// Applies every pending migration under a database-wide lock. Returns the ones applied now
-/// (empty when up to date). Idempotent.
+/// Applies every pending migration under a database-wide lock, adopting a legacy Elekto
+/// database first. Returns the ones applied now (empty when up to date). Idempotent. Progress
+/// goes to the log; see [`run_with_progress`].
 ///
-/// Errors with [`DbError::Migrate`] for a legacy Elekto database (not adopted yet), a dirty
-/// migration that is not re-runnable, an edited or unknown applied migration, or a lock wait
-/// longer than [`LOCK_WAIT`].
+/// Errors with [`DbError::Migrate`] for a database newer than this binary (Elekto
+/// `schema_version` above 2, or migrations this binary does not know), a hand-modified Elekto
+/// schema, missing privileges, a dirty migration that is not re-runnable, an edited migration,
+/// or a lock wait longer than [`LOCK_WAIT`].
 pub async fn run(db: &Db) -> Result<Vec<MigrationState>> {
+    run_with_progress(db, &log_progress).await
+}
+
+/// [`run`], reporting what it finds and does to `progress` as it goes.
+pub async fn run_with_progress(
+    db: &Db,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Vec<MigrationState>> {
+    let reporter = legacy::Reporter::new(progress);
     match db {
         Db::Pg(pool) => {
             // Detached: the advisory lock is per session and must not go back to the pool.
             let mut conn = pool.acquire().await?.detach();
             let result = async {
                 lock_pg(&mut conn).await?;
-                run_locked(&mut Conn::Pg(&mut conn)).await
+                run_locked(&mut Conn::Pg(&mut conn), &reporter).await
             }
             .await;
             // Ending the session releases the lock (also when the process dies).
@@ -121,18 +169,56 @@ pub async fn run(db: &Db) -> Result<Vec<MigrationState>> {
             let mut conn = pool.acquire().await?.detach();
             let result = async {
                 lock_mysql(&mut conn).await?;
-                run_locked(&mut Conn::My(&mut conn)).await
+                run_locked(&mut Conn::My(&mut conn), &reporter).await
             }
             .await;
             let _ = conn.close().await;
             result
         }
         Db::Lite(pool) => {
-            let mut tx = begin_immediate(pool).await?;
-            let applied = run_locked(&mut Conn::Lite(&mut tx)).await?;
-            tx.commit().await?;
-            Ok(applied)
+            // A legacy file is adopted with foreign keys off on this connection (the ballot
+            // rebuild copies orphan rows, which Elekto left on SQLite); the pragma cannot change
+            // inside the transaction, so it is decided from a first look without the lock
+            // (the decision is re-checked under it). The connection never returns to the pool.
+            let legacy = matches!(detect(db).await?, SchemaKind::LegacyElekto { .. });
+            let mut conn = pool.acquire().await?.detach();
+            let result = async {
+                if legacy {
+                    sqlx::query("PRAGMA foreign_keys = OFF")
+                        .execute(&mut conn)
+                        .await?;
+                }
+                let mut tx = begin_immediate_on(&mut conn).await?;
+                let applied = run_locked(&mut Conn::Lite(&mut tx), &reporter).await?;
+                tx.commit().await?;
+                Ok(applied)
+            }
+            .await;
+            let _ = conn.close().await;
+            result
         }
+    }
+}
+
+/// Fails unless the database is ready to be served: not a legacy Elekto database (or a
+/// half-done upgrade of one) that `votebox migrate` has not adopted yet. Read-only; pending
+/// additive migrations are not an error here.
+pub async fn ensure_adopted(db: &Db) -> Result<()> {
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    let unfinished = legacy::unfinished_upgrade(&mut conn).await?;
+    match detect_in(&mut conn).await? {
+        SchemaKind::LegacyElekto { schema_version } => Err(DbError::Migrate(format!(
+            "the database holds Elekto's tables (schema {}) that votebox has not adopted yet: \
+             run `votebox migrate` first",
+            schema_version.unwrap_or(1)
+        ))),
+        _ if unfinished => Err(DbError::Migrate(
+            "an upgrade of this Elekto database by `votebox migrate` was interrupted: run \
+             `votebox migrate` again to finish it"
+                .into(),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -195,19 +281,27 @@ async fn detect_in(conn: &mut Conn<'_>) -> Result<SchemaKind> {
 }
 
 /// The migration run proper; the caller holds the lock.
-async fn run_locked(conn: &mut Conn<'_>) -> Result<Vec<MigrationState>> {
+async fn run_locked(
+    conn: &mut Conn<'_>,
+    reporter: &legacy::Reporter<'_>,
+) -> Result<Vec<MigrationState>> {
     let migrator = migrator(conn.backend());
-    match detect_in(conn).await? {
-        SchemaKind::LegacyElekto { schema_version } => {
-            return Err(DbError::Migrate(format!(
-                "this database holds Elekto's tables (schema_version {}) but no votebox \
-                 migration history ({MIGRATIONS_TABLE}); adopting a legacy Elekto database is not \
-                 supported yet, so nothing was changed",
-                schema_version.map_or_else(|| "absent".to_owned(), |v| v.to_string()),
-            )));
-        }
-        SchemaKind::Managed => clear_rerunnable_dirty(conn, &migrator).await?,
-        SchemaKind::Empty => {}
+    let kind = detect_in(conn).await?;
+    if kind == SchemaKind::Managed {
+        refuse_newer(conn, &migrator).await?;
+    }
+    let adopted = legacy::adopt(conn, reporter).await?;
+    match kind {
+        SchemaKind::Empty => reporter.emit(Progress::Found(
+            "an empty database: creating Elekto's tables (schema 2) and votebox's".to_owned(),
+        )),
+        SchemaKind::Managed if !adopted => reporter.emit(Progress::Found(
+            "a database managed by votebox".to_owned(),
+        )),
+        _ => {}
+    }
+    if detect_in(conn).await? == SchemaKind::Managed {
+        clear_rerunnable_dirty(conn, &migrator).await?;
     }
 
     let recorded = recorded_migrations(conn).await?;
@@ -219,17 +313,59 @@ async fn run_locked(conn: &mut Conn<'_>) -> Result<Vec<MigrationState>> {
             applied: true,
         })
         .collect();
-
+    reporter.point("before:migrations").await;
     let result = match conn {
         Conn::Pg(c) => migrator.run_direct(None, &mut **c, false).await,
         Conn::My(c) => migrator.run_direct(None, &mut **c, false).await,
         Conn::Lite(c) => migrator.run_direct(None, &mut **c, false).await,
     };
     result.map_err(|e| DbError::Migrate(e.to_string()))?;
+    reporter.point("after:migrations").await;
     for m in &pending {
         tracing::info!(version = m.version, description = %m.description, "migration applied");
     }
     Ok(pending)
+}
+
+/// Refuses, before anything is written, a database that a newer votebox migrated (history rows
+/// for versions this binary does not know) or whose Elekto `schema_version` is above 2.
+async fn refuse_newer(conn: &mut Conn<'_>, migrator: &Migrator) -> Result<()> {
+    let recorded = recorded_migrations(conn).await?;
+    let mut unknown: Vec<(i64, String)> = recorded
+        .iter()
+        .filter(|(v, _)| !migrator.version_exists(**v))
+        .map(|(v, (d, _))| (*v, d.clone()))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort();
+        let known = up_migrations(migrator).map(|m| m.version).max().unwrap_or(0);
+        return Err(DbError::Migrate(format!(
+            "this database was migrated by a newer votebox: migration(s) {} are unknown to this \
+             binary, which knows up to {known:04}; run the newer votebox (nothing was changed)",
+            unknown
+                .iter()
+                .map(|(v, d)| format!("{v:04} ({d})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if has_table(conn, "schema_version").await? {
+        let stmt = Query::select()
+            .column("version")
+            .from("schema_version")
+            .order_by("version", Order::Desc)
+            .limit(1)
+            .to_owned();
+        if let Some((v,)) = conn.fetch_optional::<(i32,)>(&stmt).await?
+            && i64::from(v) > ELEKTO_SCHEMA_VERSION
+        {
+            return Err(DbError::Migrate(format!(
+                "Elekto's schema_version is {v}, newer than the version this votebox knows \
+                 ({ELEKTO_SCHEMA_VERSION}); nothing was changed"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `version -> (description, success)` from `_sqlx_migrations`; empty when the table is missing.
@@ -372,23 +508,27 @@ async fn lock_mysql(conn: &mut MySqlConnection) -> Result<()> {
     }
 }
 
-/// `BEGIN IMMEDIATE` on a pooled SQLite connection, retrying while another connection or
-/// process holds the write lock.
-async fn begin_immediate(
-    pool: &sqlx::SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    let mut wait = LockWait::new("the SQLite write lock");
-    loop {
-        match pool.begin_with("BEGIN IMMEDIATE").await {
-            Ok(tx) => return Ok(tx),
-            Err(e) if sqlite_busy(&e) => {
-                wait.still_waiting()?;
-                // The busy handler already waited; this only spaces out SQLITE_LOCKED retries.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => return Err(e.into()),
+/// `BEGIN IMMEDIATE` on a SQLite connection of [`run`]'s own (closed afterwards), waiting up to
+/// [`LOCK_WAIT`] while another connection or process holds the write lock: the connection's
+/// busy handler does the waiting.
+async fn begin_immediate_on(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
+    sqlx::query(trusted_sql(format!(
+        "PRAGMA busy_timeout = {}",
+        LOCK_WAIT.as_millis()
+    )))
+    .execute(&mut *conn)
+    .await?;
+    conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| {
+        if sqlite_busy(&e) {
+            DbError::Migrate(format!(
+                "gave up waiting for the SQLite write lock after {LOCK_WAIT:?}"
+            ))
+        } else {
+            e.into()
         }
-    }
+    })
 }
 
 /// SQLITE_BUSY (5) or SQLITE_LOCKED (6), including their extended codes.

@@ -31,6 +31,9 @@ use crate::{Backend, Db, Result, migrate, redact_url};
 /// The sea-query version this crate builds statements with, for seeding rows in tests.
 pub use sea_query;
 
+/// Legacy Elekto databases from `shared/fixtures/legacy-db`: loading, manifests, snapshots.
+pub mod legacy;
+
 pub const POSTGRES_URL_ENV: &str = "VOTEBOX_TEST_POSTGRES_URL";
 pub const MYSQL_URL_ENV: &str = "VOTEBOX_TEST_MYSQL_URL";
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

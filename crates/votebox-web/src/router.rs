@@ -23,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::error::{ErrorPage, error_response};
 use crate::metrics;
-use crate::routes::{app, auth, health, not_found, public, results, webhook};
+use crate::routes::{app, auth, ballot, exception, health, not_found, public, results, webhook};
 use crate::session::{Session, session_middleware};
 use crate::static_files::static_file;
 use crate::views::{Layout, bare_error_html, error_page_html, set_html};
@@ -47,6 +47,15 @@ pub fn router(state: AppState) -> Router {
         .route("/app/elections/{eid}/results/", get(app::results))
         .route("/app/elections/{eid}/admin", get(app::slash_redirect))
         .route("/app/elections/{eid}/admin/", get(app::admin))
+        .route("/app/elections/{eid}/vote", get(ballot::vote_form).post(ballot::vote_submit))
+        .route("/app/elections/{eid}/vote/view", post(ballot::view))
+        .route("/app/elections/{eid}/vote/edit", post(ballot::revoke))
+        .route("/app/elections/{eid}/confirmation", get(ballot::confirmation))
+        .route("/app/elections/{eid}/exception", get(exception::form).post(exception::submit))
+        .route(
+            "/app/elections/{eid}/admin/exception/{rid}",
+            get(exception::review).post(exception::toggle),
+        )
         .route("/app/elections/{eid}/admin/results", get(results::results_page))
         .route("/app/elections/{eid}/admin/results.md", get(results::results_md))
         .route("/app/elections/{eid}/admin/download", get(results::download))

@@ -286,6 +286,8 @@ pub(crate) struct AdminPage {
     pub synced: bool,
     /// Completed: show the results and export links.
     pub completed: bool,
+    /// "Exception Requests" of this election, oldest first.
+    pub requests: Vec<crate::routes::exception::RequestItem>,
 }
 
 // ----------------------------------------------------------------------------------------------

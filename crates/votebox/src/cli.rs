@@ -100,6 +100,17 @@ pub enum Command {
     /// tie at the last seat, as text, JSON or a results.md draft. A malformed file is reported
     /// with its line and column (exit status 2).
     Tally(crate::tally::TallyArgs),
+
+    /// Time the ballot KDF (Argon2i, 512 MiB, as Elekto) on this machine (for benches/cast.sh).
+    #[command(hide = true)]
+    BenchKdf(BenchKdfArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchKdfArgs {
+    /// How many key derivations to time.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -90,6 +90,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::GenerateKey(args) => generate_key(&args, ctx),
         Command::Demo(args) => run_demo(&args, ctx).await,
         Command::Tally(args) => crate::tally::run(&args),
+        Command::BenchKdf(args) => crate::kdf::bench(&args),
         Command::Serve(args) => {
             let config = load_config(ctx)?;
             let host = args
@@ -162,6 +163,9 @@ fn web_config(config: &Config, app_key: String, demo_login: bool) -> WebConfig {
         github_authorize_url: config.github.authorize_url.clone(),
         github_access_token_url: config.github.access_token_url.clone(),
         github_api_url: config.github.api_url.clone(),
+        kdf_concurrency: config
+            .kdf_concurrency
+            .unwrap_or_else(crate::kdf::default_concurrency),
     }
 }
 

@@ -229,6 +229,9 @@ pub struct Config {
     /// `VOTEBOX_DEMO_LOGIN`: offer the demo login (sign in as anyone, no GitHub). Only honoured on
     /// a loopback listener; for demos, tests and benchmarks.
     pub demo_login: bool,
+    /// `VOTEBOX_KDF_CONCURRENCY`: ballot KDFs (512 MiB each) allowed at once; `None`: automatic
+    /// (cores and available memory, see `crate::kdf::default_concurrency`).
+    pub kdf_concurrency: Option<usize>,
     pub log_format: LogFormat,
     /// `VOTEBOX_METRICS_ADDR` (`host:port`): where to serve Prometheus `/metrics`; off when unset.
     pub metrics_addr: Option<String>,
@@ -345,6 +348,18 @@ impl Config {
         };
 
         let demo_login = var(env, "VOTEBOX_DEMO_LOGIN").is_some_and(parse_bool);
+        let kdf_concurrency = match var(env, "VOTEBOX_KDF_CONCURRENCY") {
+            None => None,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "VOTEBOX_KDF_CONCURRENCY",
+                        format!("not a positive integer: {v:?} (unset: automatic)"),
+                    ));
+                }
+            },
+        };
 
         let log_format = match var(env, "LOG_FORMAT") {
             None => LogFormat::Human,
@@ -408,6 +423,7 @@ impl Config {
             github,
             data_dir,
             demo_login,
+            kdf_concurrency,
             log_format,
             metrics_addr,
             shutdown_grace,

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod dotenv;
+pub mod kdf;
 pub mod keys;
 pub mod logging;
 pub mod tally;

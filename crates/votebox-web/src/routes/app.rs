@@ -207,5 +207,6 @@ pub(crate) async fn admin(
         voter_count,
         synced: row.is_some(),
         completed: e.status(now) == Status::Completed,
+        requests: super::exception::dashboard_items(&state, row.as_ref().map(|r| r.id)).await?,
     })
 }

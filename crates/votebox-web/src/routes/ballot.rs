@@ -54,8 +54,17 @@ pub(crate) const MSG_REVOKED: &str =
 // ----------------------------------------------------------------------------------------------
 // Shared guards
 
-fn election_url(e: &Election) -> String {
-    format!("/app/elections/{}", e.key)
+/// `/app/elections/<key>`, the key percent-encoded as a path segment (a `Location` must be ASCII).
+pub(crate) fn election_url(e: &Election) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    format!(
+        "/app/elections/{}",
+        percent_encoding::utf8_percent_encode(&e.key, SEGMENT)
+    )
 }
 
 /// The election's `election.id`, or `None` when sync has not added it yet.
@@ -479,6 +488,7 @@ pub(crate) async fn vote_submit(
     .await?
     {
         CastOutcome::Cast => {
+            crate::metrics::record_ballot_cast();
             tracing::info!(election = %e.key, "ballot cast");
             Ok(found(&format!("{}/confirmation", election_url(e))))
         }
@@ -675,6 +685,10 @@ pub(crate) async fn revoke(
         RevokeOutcome::NotVoted => Ok(refuse(&session, e, MSG_NOT_VOTED)),
     }
 }
+
+#[cfg(test)]
+#[path = "ballot_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,8 @@
 
 pub(crate) mod app;
 pub(crate) mod auth;
+pub(crate) mod ballot;
+pub(crate) mod exception;
 pub(crate) mod health;
 pub(crate) mod public;
 pub(crate) mod results;

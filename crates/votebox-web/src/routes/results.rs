@@ -76,6 +76,17 @@ impl ResultsQuery {
     }
 }
 
+/// Characters escaped in URL path segments and query values built here.
+const URL_PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, URL_PART).to_string()
+}
+
 fn random_seed() -> String {
     let bytes: [u8; 8] = rand::random();
     hex::encode(bytes)
@@ -439,11 +450,8 @@ pub(crate) async fn results_page(
     let configured_key = configured.as_ref().ok().map(winners_key);
     let names = Names::of(e);
 
-    let key_enc = percent_encoding::utf8_percent_encode(&e.key, percent_encoding::NON_ALPHANUMERIC)
-        .to_string();
-    let base = format!("/app/elections/{key_enc}/admin");
-    let seed_enc =
-        percent_encoding::utf8_percent_encode(&seed, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let base = format!("/app/elections/{}/admin", enc(&e.key));
+    let seed_enc = enc(&seed);
 
     let what_if: Vec<WhatIfRow> = all
         .iter()
@@ -728,8 +736,7 @@ pub(crate) async fn results_md(
             err.to_string(),
         )
     })?;
-    let key_enc = percent_encoding::utf8_percent_encode(&e.key, percent_encoding::NON_ALPHANUMERIC);
-    let seed_enc = percent_encoding::utf8_percent_encode(&seed, percent_encoding::NON_ALPHANUMERIC);
+    let (key_enc, seed_enc) = (enc(&e.key), enc(&seed));
     let mut notes = counting.warnings.clone();
     notes.push(format!(
         "The ballots file is the officers' export `/app/elections/{key_enc}/admin/download?seed={seed_enc}` (the same seed gives the same file)."

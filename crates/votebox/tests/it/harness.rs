@@ -390,6 +390,7 @@ impl TestApp {
                 || votebox_web::DEFAULT_GITHUB_API_URL.to_owned(),
                 FakeGithub::api_url,
             ),
+            kdf_concurrency: 2,
         };
         let state = AppState::new(config, test_db.db.clone(), repo, Clock::Fixed(opts.now));
         if opts.sync_on_start {

@@ -2,6 +2,13 @@
 
 mod auth;
 mod cli;
+mod dockerfile;
+mod e2e;
+mod e2e_support;
 mod fake_github;
 mod harness;
+mod ops;
 mod pages;
+mod results;
+mod tally;
+mod voting;

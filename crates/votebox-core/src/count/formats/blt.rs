@@ -108,6 +108,16 @@ pub fn parse_blt(text: &str) -> Result<ParsedBallots, ParseError> {
     if n == 0 {
         return Err(err(t, "there must be at least one candidate".into()));
     }
+    if n > crate::count::MAX_CANDIDATES {
+        // Before `vec![…; n]` (found by tests/fuzz.rs: `usize::MAX` overflowed).
+        return Err(err(
+            t,
+            format!(
+                "too many candidates ({n}; at most {})",
+                crate::count::MAX_CANDIDATES
+            ),
+        ));
+    }
     let t = it.next().ok_or_else(|| eof("the number of seats"))?;
     let seats = number(t, "the number of seats")?;
 

@@ -10,6 +10,7 @@
 //! type is enforced: `soc`/`soi` allow no ties, `soc`/`toc` must rank everyone.
 
 use super::{ParseError, ParsedBallots, build_profile};
+use crate::count::MAX_CANDIDATES;
 use crate::count::elekto_csv::numbered_lines;
 
 const FORMAT: &str = "preflib";
@@ -82,6 +83,7 @@ fn parse_current(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
             "missing `# NUMBER ALTERNATIVES:` header",
         ));
     };
+    check_alternatives(n, 1)?;
     let mut ids: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
     for (i, name) in names {
         if i == 0 || i > n {
@@ -120,6 +122,20 @@ fn parse_current(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
     })
 }
 
+/// Refuses a declared number of alternatives above [`MAX_CANDIDATES`] before allocating for it
+/// (found by `tests/fuzz.rs`: `usize::MAX` overflowed).
+fn check_alternatives(n: usize, line_no: usize) -> Result<(), ParseError> {
+    if n > MAX_CANDIDATES {
+        return Err(ParseError::new(
+            FORMAT,
+            line_no,
+            1,
+            format!("too many alternatives ({n}; at most {MAX_CANDIDATES})"),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
     let (line_no, first) = lines[0];
     let n: usize = first.trim().parse().map_err(|_| {
@@ -133,6 +149,7 @@ fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
             ),
         )
     })?;
+    check_alternatives(n, line_no)?;
     if lines.len() < n + 2 {
         let (l, _) = lines[lines.len() - 1];
         return Err(ParseError::new(

@@ -1,0 +1,442 @@
+//! Property-based fuzzing of every parser that reads untrusted bytes (issue 7, item 6):
+//!
+//! * the meta parsers through [`load_catalog`]: `election.yaml`, `voters.yaml`, candidate files
+//!   (front matter + Markdown), `election_desc.md` / `results.md`;
+//! * the `tally` input readers: Elekto CSV, BLT, PrefLib, ABIF and format detection, and every
+//!   counting method on whatever they accept.
+//!
+//! Inputs are arbitrary bytes, structured YAML-ish noise, and mutations (byte flips, splices,
+//! truncations, YAML-special insertions) of valid files. Properties: never panic; an election
+//! directory with an `election.yaml` always appears in the catalog, `Ok` or `Broken`, and a
+//! broken one never hides a valid sibling; readers return `Ok` or a positioned error.
+//!
+//! Bounded for CI: `VOTEBOX_FUZZ_CASES` cases per property (default 256; `PROPTEST_CASES` is
+//! honoured too). A longer local run: `VOTEBOX_FUZZ_CASES=20000 cargo test -p votebox-core
+//! --test fuzz --release`. Regressions found are pinned as plain `#[test]`s at the bottom, and
+//! proptest keeps failing seeds under `tests/fuzz.proptest-regressions`.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use votebox_core::count::formats::{Format, detect_format, parse_auto, parse_ballots};
+use votebox_core::count::{CountOptions, Method, count, parse_elekto_csv};
+use votebox_core::meta::{CatalogEntry, MetaFiles, load_catalog};
+
+fn cases() -> u32 {
+    std::env::var("VOTEBOX_FUZZ_CASES")
+        .or_else(|_| std::env::var("PROPTEST_CASES"))
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(),
+        // Shrinking a slow input can take long; keep CI bounded.
+        max_shrink_iters: 2_000,
+        ..ProptestConfig::default()
+    }
+}
+
+// ----- seeds: valid files ----------------------------------------------------------------------
+
+const ELECTION_YAML: &str = "name: 2021 Steering Committee Election
+organization: Kubernetes
+start_datetime: 2023-03-14 00:00:01
+end_datetime: 2023-08-04 23:59:00
+no_winners: 4
+allow_no_opinion: True
+delete_after: True
+show_candidate_fields:
+  - employer
+  - slack
+election_officers:
+  - jberkus
+  - alisondy
+eligibility: Kubernetes Org members with 50 or more contributions.
+exception_description: Not all contributions are measured by DevStats.
+exception_due: 2023-10-31 10:00:00
+voting_method: schulze
+";
+
+const VOTERS_YAML: &str = "eligible_voters:
+  - dims
+  - liggitt
+  - jberkus
+  - 'quoted'
+";
+
+const CANDIDATE_MD: &str = "-------------------------------------------------------------
+name: Josh Berkus
+ID: jberkus
+info:
+  - employer: Elekto
+  - slack: jberkus
+-------------------------------------------------------------
+
+## SIGS
+
+- SIGS/WG/UGs you're a member of <script>alert(1)</script>
+
+[link](javascript:alert(1))
+";
+
+const DESC_MD: &str = "# Election\n\nSome *markdown* with <b>html</b> and a table:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n";
+
+const CSV: &str = "alice,bob,carol\n1,2,3\n2,No opinion,1\n100000000,1,1\n\"1\",2,3\n";
+const BLT: &str = "3 1\n1 1 2 3 0\n2 2 1 0\n1 3 0\n0\n\"Alice\"\n\"Bob\"\n\"Carol\"\n\"Title\"\n";
+const PREFLIB: &str = "# FILE NAME: x.soc\n# DATA TYPE: soc\n# NUMBER ALTERNATIVES: 3\n# ALTERNATIVE NAME 1: A\n# ALTERNATIVE NAME 2: B\n# ALTERNATIVE NAME 3: C\n# NUMBER VOTERS: 3\n# NUMBER UNIQUE ORDERS: 2\n2: 1,2,3\n1: 3,{1,2}\n";
+const ABIF: &str = "{\"title\": \"x\"}\n=a:[Alice]\n=b:[Bob]\n=c:[Carol]\n3:a>b>c\n2:b=c>a\n1:c\n";
+
+/// Fragments that stress YAML and Markdown parsers.
+const SPECIAL: &[&str] = &[
+    "\n", ":", ": ", "- ", "---\n", "...\n", "&a ", "*a", "!!binary ", "!!python/object ", "? ",
+    "|\n", ">\n", "{", "}", "[", "]", "\"", "'", "#", "%YAML 1.1\n", "<<: *a\n", "\t", "\u{feff}",
+    "\0", "\r\n", "~", "null", "True", "0x1F", "1e999", "-1", "99999999999999999999", "2023-02-30 25:61:61",
+    "2023-03-14T00:00:01.123456Z", "\u{202e}", "<script>", "](javascript:", "|---|", "    ",
+    "-------------------------------------------------------------\n",
+];
+
+/// A valid text, mutated: each step flips a byte, inserts a special fragment, deletes or
+/// duplicates a range, or truncates.
+fn mutated(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    let step = (0u8..5, any::<usize>(), any::<usize>(), any::<u8>());
+    prop::collection::vec(step, 0..12).prop_map(move |steps| {
+        let mut b = seed.as_bytes().to_vec();
+        for (kind, at, len, byte) in steps {
+            let at = if b.is_empty() { 0 } else { at % (b.len() + 1) };
+            match kind {
+                0 => {
+                    if at < b.len() {
+                        b[at] = byte;
+                    }
+                }
+                1 => {
+                    let frag = SPECIAL[len % SPECIAL.len()].as_bytes();
+                    b.splice(at..at, frag.iter().copied());
+                }
+                2 => {
+                    let end = (at + len % 64).min(b.len());
+                    b.drain(at..end);
+                }
+                3 => {
+                    let end = (at + len % 64).min(b.len());
+                    let dup: Vec<u8> = b[at..end].to_vec();
+                    b.splice(at..at, dup);
+                }
+                _ => b.truncate(at),
+            }
+        }
+        b
+    })
+}
+
+/// YAML-looking noise: lines of `key: value` / `- item` with random indentation and scalars.
+fn yamlish() -> impl Strategy<Value = Vec<u8>> {
+    let key = prop::sample::select(vec![
+        "name", "organization", "start_datetime", "end_datetime", "no_winners",
+        "allow_no_opinion", "delete_after", "show_candidate_fields", "election_officers",
+        "eligibility", "exception_description", "exception_due", "exceptions_due",
+        "eligible_voters", "voting_method", "unranked", "tie_break_seed", "ID", "info", "x",
+    ]);
+    let scalar = prop_oneof![
+        Just(String::new()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| f.to_string()),
+        "[a-zA-Z0-9 _:./'\"-]{0,24}",
+        prop::sample::select(SPECIAL.to_vec()).prop_map(str::to_owned),
+        Just("2023-03-14 00:00:01".to_owned()),
+        Just("[a, b, {c: d}]".to_owned()),
+    ];
+    let line = (0usize..6, prop::bool::ANY, key, scalar).prop_map(|(indent, item, k, v)| {
+        let pad = " ".repeat(indent);
+        if item {
+            format!("{pad}- {v}\n")
+        } else {
+            format!("{pad}{k}: {v}\n")
+        }
+    });
+    prop::collection::vec(line, 0..24).prop_map(|lines| lines.concat().into_bytes())
+}
+
+fn any_file(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => mutated(seed),
+        2 => yamlish(),
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => Just(seed.as_bytes().to_vec()),
+    ]
+}
+
+/// A valid sibling election that must survive whatever happens next to it.
+fn sibling(files: &mut MetaFiles) {
+    files.insert(
+        "elections/good/election.yaml".into(),
+        ELECTION_YAML.as_bytes().to_vec(),
+    );
+    files.insert(
+        "elections/good/voters.yaml".into(),
+        VOTERS_YAML.as_bytes().to_vec(),
+    );
+    files.insert(
+        "elections/good/candidate-jberkus.md".into(),
+        CANDIDATE_MD.as_bytes().to_vec(),
+    );
+}
+
+fn check_catalog(files: &MetaFiles) {
+    let started = Instant::now();
+    let catalog = load_catalog(files, "elections");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "load_catalog took {:?}",
+        started.elapsed()
+    );
+    match catalog.get("good") {
+        Some(CatalogEntry::Ok(e)) => assert_eq!(e.key, "good"),
+        other => panic!(
+            "the valid sibling election is not Ok: {:?}",
+            other.map(|e| e.key().to_owned())
+        ),
+    }
+    // The fuzzed election is reported, parsed or broken, never dropped.
+    assert!(catalog.get("fuzz").is_some(), "election `fuzz` vanished");
+    // Every broken entry names its file and a message.
+    for b in catalog.broken() {
+        assert!(!b.error.message.is_empty());
+        assert!(!b.error.file.is_empty());
+    }
+    // Rendering a parsed election's text must not panic either (done inside load_catalog for
+    // descriptions and candidate bodies); list helpers too.
+    let _ = catalog.elections_newest_first();
+}
+
+// ----- meta -------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn election_yaml_never_panics(election in any_file(ELECTION_YAML)) {
+        let mut files = MetaFiles::new();
+        sibling(&mut files);
+        files.insert("elections/fuzz/election.yaml".into(), election);
+        files.insert("elections/fuzz/voters.yaml".into(), VOTERS_YAML.as_bytes().to_vec());
+        check_catalog(&files);
+    }
+
+    #[test]
+    fn voters_yaml_never_panics(voters in any_file(VOTERS_YAML)) {
+        let mut files = MetaFiles::new();
+        sibling(&mut files);
+        files.insert("elections/fuzz/election.yaml".into(), ELECTION_YAML.as_bytes().to_vec());
+        files.insert("elections/fuzz/voters.yaml".into(), voters);
+        check_catalog(&files);
+    }
+
+    #[test]
+    fn candidate_file_never_panics(
+        candidate in any_file(CANDIDATE_MD),
+        name in "[a-z0-9._-]{0,12}",
+    ) {
+        let mut files = MetaFiles::new();
+        sibling(&mut files);
+        files.insert("elections/fuzz/election.yaml".into(), ELECTION_YAML.as_bytes().to_vec());
+        files.insert("elections/fuzz/voters.yaml".into(), VOTERS_YAML.as_bytes().to_vec());
+        files.insert(format!("elections/fuzz/candidate-{name}.md"), candidate);
+        check_catalog(&files);
+    }
+
+    #[test]
+    fn markdown_files_never_panic(desc in any_file(DESC_MD), results in any_file(DESC_MD)) {
+        let mut files = MetaFiles::new();
+        sibling(&mut files);
+        files.insert("elections/fuzz/election.yaml".into(), ELECTION_YAML.as_bytes().to_vec());
+        files.insert("elections/fuzz/voters.yaml".into(), VOTERS_YAML.as_bytes().to_vec());
+        files.insert("elections/fuzz/election_desc.md".into(), desc);
+        files.insert("elections/fuzz/results.md".into(), results);
+        check_catalog(&files);
+    }
+
+    #[test]
+    fn whole_election_directory_never_panics(
+        election in any_file(ELECTION_YAML),
+        voters in any_file(VOTERS_YAML),
+        candidates in prop::collection::vec(any_file(CANDIDATE_MD), 0..4),
+    ) {
+        let mut files = MetaFiles::new();
+        sibling(&mut files);
+        files.insert("elections/fuzz/election.yaml".into(), election);
+        files.insert("elections/fuzz/voters.yaml".into(), voters);
+        for (i, c) in candidates.into_iter().enumerate() {
+            files.insert(format!("elections/fuzz/candidate-c{i}.md"), c);
+        }
+        check_catalog(&files);
+    }
+}
+
+// ----- tally input readers ----------------------------------------------------------------------
+
+/// Counts whatever a reader accepted with every method (small inputs only), checking nothing
+/// panics and errors are errors.
+fn count_everything(profile: &votebox_core::count::Profile) {
+    if profile.candidates().len() > 12 {
+        return;
+    }
+    for method in Method::ALL {
+        let _ = count(profile, &CountOptions::new(method, 1));
+        let _ = count(profile, &CountOptions::new(method, 2));
+    }
+}
+
+fn check_reader(text: &str) {
+    let started = Instant::now();
+    let _ = detect_format(text);
+    if let Ok(parsed) = parse_auto(text) {
+        count_everything(&parsed.profile);
+    }
+    for format in [Format::ElektoCsv, Format::Blt, Format::PrefLib, Format::Abif] {
+        match parse_ballots(text, format) {
+            Ok(parsed) => {
+                assert_eq!(parsed.names.len(), parsed.profile.candidates().len());
+                count_everything(&parsed.profile);
+            }
+            Err(e) => {
+                assert!(e.line >= 1 && e.column >= 1, "{e}");
+                assert!(!e.message.is_empty());
+            }
+        }
+    }
+    let _ = parse_elekto_csv(text);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "readers took {:?}",
+        started.elapsed()
+    );
+}
+
+fn text_of(seed: &'static str) -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => mutated(seed).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        1 => ".{0,256}",
+        1 => "[0-9,:;=>{}\\[\\]\"# \\n-]{0,200}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn elekto_csv_reader_never_panics(text in text_of(CSV)) {
+        check_reader(&text);
+    }
+
+    #[test]
+    fn blt_reader_never_panics(text in text_of(BLT)) {
+        check_reader(&text);
+    }
+
+    #[test]
+    fn preflib_reader_never_panics(text in text_of(PREFLIB)) {
+        check_reader(&text);
+    }
+
+    #[test]
+    fn abif_reader_never_panics(text in text_of(ABIF)) {
+        check_reader(&text);
+    }
+}
+
+// ----- hostile inputs found by hand or by the properties above ----------------------------------
+
+fn one_election(election: &[u8]) -> MetaFiles {
+    let mut files = MetaFiles::new();
+    sibling(&mut files);
+    files.insert("elections/fuzz/election.yaml".into(), election.to_vec());
+    files.insert(
+        "elections/fuzz/voters.yaml".into(),
+        VOTERS_YAML.as_bytes().to_vec(),
+    );
+    files
+}
+
+#[test]
+fn deeply_nested_yaml_is_an_error_not_a_stack_overflow() {
+    for depth in [1_000, 100_000] {
+        let flow = format!("name: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+        check_catalog(&one_election(flow.as_bytes()));
+        let block: String = (0..depth.min(5_000))
+            .map(|i| format!("{}- \n", " ".repeat(i)))
+            .collect();
+        check_catalog(&one_election(block.as_bytes()));
+        let maps = format!("name: {}1{}\n", "{a: ".repeat(depth), "}".repeat(depth));
+        check_catalog(&one_election(maps.as_bytes()));
+    }
+}
+
+#[test]
+fn alias_bomb_is_bounded() {
+    // "Billion laughs": each level references the previous one ten times.
+    let mut y = String::from("a0: &a0 [\"lol\"]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        y.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    y.push_str("name: *a9\nstart_datetime: 2023-03-14 00:00:01\nend_datetime: 2023-08-04 23:59:00\n");
+    check_catalog(&one_election(y.as_bytes()));
+    let mut voters = one_election(ELECTION_YAML.as_bytes());
+    voters.insert(
+        "elections/fuzz/voters.yaml".into(),
+        y.replace("name:", "eligible_voters:").into_bytes(),
+    );
+    check_catalog(&voters);
+}
+
+#[test]
+fn huge_numbers_and_odd_scalars_are_errors() {
+    for (key, value) in [
+        ("no_winners", "99999999999999999999999999"),
+        ("no_winners", "-1"),
+        ("no_winners", "1e999"),
+        ("no_winners", ".nan"),
+        ("start_datetime", "9999-99-99 99:99:99"),
+        ("start_datetime", "-271821-04-20 00:00:00"),
+        ("start_datetime", "+275760-09-13 00:00:00"),
+        ("allow_no_opinion", "!!binary aGVsbG8="),
+        ("name", "!!python/object:os.system ['id']"),
+        ("election_officers", "{a: b}"),
+    ] {
+        let y = ELECTION_YAML
+            .lines()
+            .filter(|l| !l.starts_with(key))
+            .chain(std::iter::once(format!("{key}: {value}").as_str()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        check_catalog(&one_election(y.as_bytes()));
+    }
+}
+
+#[test]
+fn readers_survive_hostile_sizes() {
+    for text in [
+        "1000000000 1\n1 1 0\n0\n",
+        "3 99999999999999999999\n",
+        "2 1\n4294967296 1 2 0\n0\n\"a\"\n\"b\"\n\"t\"\n",
+        "# NUMBER ALTERNATIVES: 18446744073709551615\n1: 1\n",
+        "18446744073709551615\n1,a\n",
+        "18446744073709551615 1\n1 1 0\n0\n",
+        "# NUMBER ALTERNATIVES: 65535\n1: 1\n",
+        "=a:[A]\n99999999999999999999:a\n",
+        "a,b\n4294967295,-4294967296\n",
+        "\u{feff}\r\n",
+        "",
+    ] {
+        check_reader(text);
+    }
+    let many_candidates = (0..5_000)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    check_reader(&format!("{many_candidates}\n"));
+}

@@ -1,0 +1,375 @@
+//! Voter exception requests (Elekto §4.8) and their review by the election's officers (§4.9;
+//! checklist 48, 49).
+//!
+//! `GET|POST /app/elections/<eid>/exception`: a logged-in user who is not eligible asks to be
+//! added to the voter list, before `exception_due`. `GET|POST …/admin/exception/<rid>`: an officer
+//! **of this election** reads a request **of this election** (404 otherwise; Elekto looked it up by
+//! id alone) and toggles `reviewed`.
+//!
+//! Differences from Elekto: name, email, chat and description must be non-blank; name, email and
+//! chat at most 255 characters (their `VARCHAR(255)`; Elekto failed with a 500 on PostgreSQL and
+//! MySQL), description and comments at most 10 000 characters (MySQL's `TEXT` holds 64 KiB); a
+//! refused form is shown again with what was typed (400).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use votebox_core::meta::{Election, display_datetime};
+use votebox_db::requests::{self, CreateOutcome, NewRequest, RequestRow};
+
+use super::app::require_officer;
+use super::auth::EmptyForm;
+use super::ballot::{election_row_id, election_url, require_row_id};
+use super::{PathParams, found, parsed_election, snapshot};
+use crate::app::AppState;
+use crate::csrf::CsrfForm;
+use crate::error::{AppError, AppResult};
+use crate::session::{CurrentUser, Session};
+use crate::views::{ElectionHead, Layout, render, render_ok};
+
+/// Largest `name`, `email`, `chat` (their columns are `VARCHAR(255)`), in characters.
+const MAX_SHORT: usize = 255;
+/// Largest `description`, `comments` (MySQL `TEXT` is 65 535 bytes; 4 bytes per character).
+const MAX_LONG: usize = 10_000;
+
+const MSG_CLOSED: &str = "Not accepting any exception request.";
+const MSG_ELIGIBLE: &str = "You are already eligible to vote in the election.";
+const MSG_SUBMITTED: &str = "Request successfully submitted.";
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ExceptionForm {
+    name: Option<String>,
+    email: Option<String>,
+    chat: Option<String>,
+    description: Option<String>,
+    comments: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "exception.html")]
+struct ExceptionPage {
+    layout: Layout,
+    election: ElectionHead,
+    exception_description: String,
+    errors: Vec<String>,
+    csrf_token: String,
+    name: String,
+    email: String,
+    chat: String,
+    description: String,
+    comments: String,
+}
+
+fn exception_page(
+    state: &AppState,
+    session: &Session,
+    e: &Election,
+    form: &ExceptionForm,
+    errors: Vec<String>,
+) -> ExceptionPage {
+    let v = |f: &Option<String>| f.clone().unwrap_or_default();
+    ExceptionPage {
+        layout: Layout::new(state, session, format!("Exception | {}", e.name)),
+        election: ElectionHead::new(e, state.now()),
+        exception_description: e.exception_description.clone().unwrap_or_default(),
+        errors,
+        csrf_token: session.csrf_token(),
+        name: v(&form.name),
+        email: v(&form.email),
+        chat: v(&form.chat),
+        description: v(&form.description),
+        comments: v(&form.comments),
+    }
+}
+
+/// Elekto's guard X: after the deadline, or for an eligible user, flash and go back.
+fn exception_guard(
+    state: &AppState,
+    session: &Session,
+    e: &Election,
+    user: &CurrentUser,
+) -> Option<Response> {
+    let message = if e.exception_due < state.now() {
+        MSG_CLOSED
+    } else if e.is_eligible(&user.login) {
+        MSG_ELIGIBLE
+    } else {
+        return None;
+    };
+    session.flash(message);
+    Some(found(&election_url(e)))
+}
+
+fn already_requested(status: StatusCode) -> AppError {
+    AppError::message(
+        status,
+        "You have already requested an exception.",
+        "You have already requested an exception for this election; Please wait for the admin \
+         to review your request.",
+    )
+}
+
+/// `GET /app/elections/<eid>/exception`.
+pub(crate) async fn form(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    if let Some(redirect) = exception_guard(&state, &session, e, &user) {
+        return Ok(redirect);
+    }
+    if let Some(id) = election_row_id(&state, e).await?
+        && requests::find_for(state.db(), user.id, id).await?.is_some()
+    {
+        return Err(already_requested(StatusCode::OK));
+    }
+    render_ok(&exception_page(
+        &state,
+        &session,
+        e,
+        &ExceptionForm::default(),
+        Vec::new(),
+    ))
+}
+
+/// What is wrong with a submitted exception form.
+fn form_errors(form: &ExceptionForm) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (label, value, required, max) in [
+        ("Name", &form.name, true, MAX_SHORT),
+        ("Email", &form.email, true, MAX_SHORT),
+        ("Chat", &form.chat, true, MAX_SHORT),
+        ("Contributions", &form.description, true, MAX_LONG),
+        ("Comments", &form.comments, false, MAX_LONG),
+    ] {
+        match value {
+            None => errors.push(format!("The field {label} is missing.")),
+            Some(v) if required && v.trim().is_empty() => {
+                errors.push(format!("Please fill in {label}."));
+            }
+            Some(v) if v.chars().count() > max => {
+                errors.push(format!("{label} is too long: at most {max} characters."));
+            }
+            Some(_) => {}
+        }
+    }
+    errors
+}
+
+/// `POST /app/elections/<eid>/exception`.
+pub(crate) async fn submit(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams(eid): PathParams<String>,
+    CsrfForm(form): CsrfForm<ExceptionForm>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    if let Some(redirect) = exception_guard(&state, &session, e, &user) {
+        return Ok(redirect);
+    }
+    let election_id = require_row_id(&state, e).await?;
+    if requests::find_for(state.db(), user.id, election_id)
+        .await?
+        .is_some()
+    {
+        return Err(already_requested(StatusCode::CONFLICT));
+    }
+    let errors = form_errors(&form);
+    if !errors.is_empty() {
+        return render(
+            StatusCode::BAD_REQUEST,
+            &exception_page(&state, &session, e, &form, errors),
+        );
+    }
+    let field = |f: &Option<String>| f.as_deref().unwrap_or_default().trim().to_owned();
+    let (name, email, chat) = (field(&form.name), field(&form.email), field(&form.chat));
+    let new = NewRequest {
+        name: &name,
+        email: &email,
+        chat: &chat,
+        description: form.description.as_deref().unwrap_or_default(),
+        comments: form.comments.as_deref().unwrap_or_default(),
+    };
+    match requests::create(state.db(), user.id, election_id, &new).await? {
+        CreateOutcome::Created(id) => {
+            tracing::info!(election = %e.key, request = id, "exception request filed");
+            session.flash(MSG_SUBMITTED);
+            Ok(found(&election_url(e)))
+        }
+        CreateOutcome::AlreadyRequested => Err(already_requested(StatusCode::CONFLICT)),
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Officer side
+
+/// One line of the officer dashboard's "Exception Requests".
+pub(crate) struct RequestItem {
+    pub id: i32,
+    pub name: String,
+    pub email: String,
+    pub chat: String,
+    pub reviewed: bool,
+    pub created_at: String,
+}
+
+impl From<RequestRow> for RequestItem {
+    fn from(r: RequestRow) -> Self {
+        RequestItem {
+            id: r.id,
+            reviewed: r.is_reviewed(),
+            name: r.name.unwrap_or_default(),
+            email: r.email.unwrap_or_default(),
+            chat: r.chat.unwrap_or_default(),
+            created_at: r.created_at.map(display_datetime).unwrap_or_default(),
+        }
+    }
+}
+
+/// The requests of an election for the officer dashboard (empty when it has no database row).
+pub(crate) async fn dashboard_items(
+    state: &AppState,
+    election_id: Option<i32>,
+) -> AppResult<Vec<RequestItem>> {
+    Ok(match election_id {
+        Some(id) => requests::list_for_election(state.db(), id)
+            .await?
+            .into_iter()
+            .map(RequestItem::from)
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "exception_review.html")]
+struct ReviewPage {
+    layout: Layout,
+    election: ElectionHead,
+    id: i32,
+    requester: String,
+    created_at: String,
+    name: String,
+    email: String,
+    chat: String,
+    reviewed: bool,
+    description: String,
+    comments: String,
+    csrf_token: String,
+}
+
+/// The officer of this election, and request `rid` of this election (404 otherwise).
+async fn officer_request(
+    state: &AppState,
+    user: &CurrentUser,
+    e: &Election,
+    rid: &str,
+) -> AppResult<(i32, RequestRow)> {
+    require_officer(e, user)?;
+    let rid: i32 = rid.parse().map_err(|_| AppError::NotFound)?;
+    let election_id = election_row_id(state, e).await?.ok_or(AppError::NotFound)?;
+    let row = requests::get_in_election(state.db(), election_id, rid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((election_id, row))
+}
+
+fn review_page(
+    state: &AppState,
+    session: &Session,
+    e: &Election,
+    r: RequestRow,
+) -> AppResult<Response> {
+    let name = r.name.clone().unwrap_or_default();
+    render_ok(&ReviewPage {
+        layout: Layout::new(state, session, format!("Exception Request for {name}")),
+        election: ElectionHead::new(e, state.now()),
+        id: r.id,
+        requester: r.username.clone().unwrap_or_default(),
+        created_at: r.created_at.map(display_datetime).unwrap_or_default(),
+        reviewed: r.is_reviewed(),
+        name,
+        email: r.email.unwrap_or_default(),
+        chat: r.chat.unwrap_or_default(),
+        description: r.description.unwrap_or_default(),
+        comments: r.comments.unwrap_or_default(),
+        csrf_token: session.csrf_token(),
+    })
+}
+
+/// `GET /app/elections/<eid>/admin/exception/<rid>`.
+pub(crate) async fn review(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams((eid, rid)): PathParams<(String, String)>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    let (_, row) = officer_request(&state, &user, e, &rid).await?;
+    review_page(&state, &session, e, row)
+}
+
+/// `POST /app/elections/<eid>/admin/exception/<rid>`: flips `reviewed`, then shows the request
+/// (200, as Elekto).
+pub(crate) async fn toggle(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    session: Session,
+    PathParams((eid, rid)): PathParams<(String, String)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> AppResult<Response> {
+    let snap = snapshot(&state)?;
+    let e = parsed_election(&snap, &eid)?;
+    let (election_id, row) = officer_request(&state, &user, e, &rid).await?;
+    let reviewed = requests::toggle_reviewed(state.db(), election_id, row.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tracing::info!(election = %e.key, request = row.id, reviewed, "exception request reviewed");
+    let row = requests::get_in_election(state.db(), election_id, row.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    review_page(&state, &session, e, row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_rules() {
+        let ok = ExceptionForm {
+            name: Some("A".into()),
+            email: Some("a@example.org".into()),
+            chat: Some("@a".into()),
+            description: Some("docs".into()),
+            comments: Some(String::new()),
+        };
+        assert!(form_errors(&ok).is_empty());
+        let missing = ExceptionForm {
+            comments: None,
+            ..ok
+        };
+        assert_eq!(form_errors(&missing).len(), 1);
+        let long = ExceptionForm {
+            name: Some("é".repeat(256)),
+            chat: Some(" ".into()),
+            comments: Some(String::new()),
+            ..missing
+        };
+        assert_eq!(form_errors(&long).len(), 2);
+        let exactly = ExceptionForm {
+            name: Some("é".repeat(255)),
+            chat: Some("x".into()),
+            ..long
+        };
+        assert!(form_errors(&exactly).is_empty());
+    }
+}

@@ -1,0 +1,210 @@
+//! A headless Chromium for browser tests, driven over WebDriver by `fantoccini`.
+//!
+//! [`Browser::start`] launches Debian's `chromedriver` on a free loopback port and opens a
+//! Chromium session with a throw-away profile (flags: `--headless --no-sandbox --disable-gpu`
+//! and everything that would reach the network off). Both binaries must be installed
+//! (`apt-get install chromium chromium-driver`; `.ci/run` does it): a missing browser fails the
+//! test, it never skips. `CHROMEDRIVER` and `CHROMIUM` override the binaries' paths.
+//! Screenshots go to `<target>/tmp/e2e-output/` ([`output_dir`]).
+//!
+//! ```ignore
+//! let browser = Browser::start().await;
+//! browser.client.goto(&app.url("/login")).await.unwrap();
+//! browser.screenshot("login").await;
+//! browser.close().await;
+//! ```
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use tempfile::TempDir;
+
+/// Where screenshots are saved (created on demand).
+pub fn output_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-output");
+    std::fs::create_dir_all(&dir).expect("create the e2e output folder");
+    dir
+}
+
+fn binary(env: &str, candidates: &[&str]) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    for c in candidates {
+        let p = PathBuf::from(c);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!(
+        "\n\n*** e2e tests need {candidates:?} (Debian: apt-get install chromium chromium-driver; \
+         .ci/run installs them), or set {env}. Browser tests never skip.\n"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// A running chromedriver and one browser session; dropped → both stopped.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let driver_bin = binary(
+            "CHROMEDRIVER",
+            &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        );
+        let chromium = binary("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+        let profile = tempfile::Builder::new()
+            .prefix("vb-chromium-")
+            .tempdir()
+            .expect("profile dir");
+        let port = free_port();
+        let mut driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver_bin.display()));
+        let url = format!("http://127.0.0.1:{port}");
+        let args = [
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-default-apps".to_owned(),
+            "--disable-extensions".to_owned(),
+            "--no-first-run".to_owned(),
+            "--window-size=1280,1800".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({ "binary": chromium, "args": args }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let connected = ClientBuilder::rustls()
+                .expect("rustls client")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await;
+            match connected {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    if let Ok(Some(status)) = driver.try_wait() {
+                        panic!("chromedriver exited ({status}) before accepting a session: {e}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => {
+                    let _ = driver.kill();
+                    panic!("no browser session from chromedriver at {url}: {e}");
+                }
+            }
+        };
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Saves a PNG screenshot of the page as `<output_dir>/<name>.png`; returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = output_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
+    /// The browser's cookies as a `Cookie:` header value (to fetch a link as the browser would).
+    pub async fn cookie_header(&self) -> String {
+        self.client
+            .get_all_cookies()
+            .await
+            .expect("cookies")
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The page's HTML.
+    pub async fn source(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
+    /// Signs in through votebox's demo login form as `login`.
+    pub async fn demo_login(&self, base: &str, login: &str) {
+        self.client
+            .goto(&format!("{base}/login"))
+            .await
+            .expect("open /login");
+        self.client
+            .find(Locator::Css("form[action='/demo/login'] select[name='login']"))
+            .await
+            .expect("demo login select")
+            .select_by_value(login)
+            .await
+            .expect("pick the login");
+        self.client
+            .find(Locator::Css("form[action='/demo/login'] button[type='submit']"))
+            .await
+            .expect("demo login button")
+            .click()
+            .await
+            .expect("submit the demo login");
+        self.wait_for_path("/app").await;
+    }
+
+    /// Waits (up to 10 s) until the current URL's path is `path` (after a click that navigates).
+    pub async fn wait_for_path(&self, path: &str) -> url::Url {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.client.current_url().await.expect("current url");
+            if url.path() == path {
+                return url;
+            }
+            if Instant::now() > deadline {
+                let html = self.source().await;
+                panic!("expected to reach {path}, still at {url}:\n{html}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Ends the session and stops chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
