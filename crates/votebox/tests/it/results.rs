@@ -51,6 +51,29 @@ pub fn results_options(now: PrimitiveDateTime) -> Options {
             "elections/results/seats/voters.yaml",
             "eligible_voters:\n  - v1\n  - v2\n  - v3\n  - v4\n  - v5\n",
         );
+    // Counting options from election.yaml (votebox-only keys), and an unknown value.
+    let options_yaml = format!(
+        "{}voting_method: ranked_pairs\nunranked: last\ntie_break_seed: meta-commit-abc\n",
+        election_yaml("Options", 1, false)
+    );
+    o = o
+        .with_file("elections/results/options/election.yaml", &options_yaml)
+        .with_file(
+            "elections/results/options/voters.yaml",
+            "eligible_voters:\n  - v1\n",
+        )
+        .with_file(
+            "elections/results/badopt/election.yaml",
+            &format!("{}voting_method: borda\n", election_yaml("Bad Options", 1, false)),
+        );
+    for dir in ["options", "badopt"] {
+        for id in ["x", "y"] {
+            o = o.with_file(
+                &format!("elections/results/{dir}/candidate-{id}.md"),
+                &candidate(id, &format!("Candidate {id}")),
+            );
+        }
+    }
     for id in ["A", "B", "C", "D"] {
         o = o.with_file(
             &format!("elections/results/worked/candidate-{id}.md"),
@@ -567,5 +590,37 @@ db_test!(
         app.login_as(OFFICER).await;
         let body = app.ok_page(&admin(WORKED, "results")).await;
         assert_contains(&body, "<span class=\"number\" id=\"ballot-count\">3</span>");
+    }
+);
+
+db_test!(
+    results_counting_options_from_election_yaml,
+    results_options(AFTER_ALL),
+    |app| {
+        // x and y tie exactly: the configured seed decides, and the page says so.
+        seed_ballot(&app, "results---options", Some("v1"), &[("x", 1), ("y", 2)]).await;
+        seed_ballot(&app, "results---options", None, &[("y", 1), ("x", 2)]).await;
+        seed_ballot(&app, "results---badopt", None, &[("y", 1)]).await;
+        app.login_as(OFFICER).await;
+        let body = app.ok_page(&admin("results---options", "results")).await;
+        assert_contains(&body, "Counted with <strong>Ranked Pairs (winning votes)</strong>");
+        assert_contains(&body, "(<code>last</code>)");
+        assert_contains(&body, "This is the election's configured count.");
+        assert_contains(&body, "Tie-break seed &#34;meta-commit-abc&#34;");
+        assert_lacks(&body, "id=\"seat-tie\"");
+        let winners = section(&body, "id=\"winners\"");
+        assert_eq!(winners.matches("<li>").count(), 1, "{winners}");
+        let md = app
+            .get(&admin("results---options", "results.md?seed=1"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_contains(&md, "- Tie-break: seed `meta-commit-abc`");
+        assert_contains(&md, "(`ranked-pairs`)");
+        // An unknown value: a warning, and Elekto's Schulze.
+        let body = app.ok_page(&admin("results---badopt", "results")).await;
+        assert_contains(&body, "election.yaml voting_method: unknown counting method `borda`");
+        assert_contains(&body, "Counted with <strong>Schulze (winning votes)</strong>");
     }
 );
