@@ -137,7 +137,8 @@ async fn login_once(
                 }
                 // 3. New user.
                 None => {
-                    let user_id = insert_user(&mut conn, login, name, token, token_expires_at).await?;
+                    let user_id =
+                        insert_user(&mut conn, login, name, token, token_expires_at).await?;
                     insert_identity(&mut conn, user_id, github_id).await?;
                     tracing::info!(user_id, github_id, login, "new user");
                     user_id

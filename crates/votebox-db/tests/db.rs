@@ -385,7 +385,11 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
         all_applied.extend(versions(&applied));
     }
     all_applied.sort();
-    assert_eq!(all_applied, [1, 2, 3], "each migration applied exactly once");
+    assert_eq!(
+        all_applied,
+        [1, 2, 3],
+        "each migration applied exactly once"
+    );
     assert_eq!(non_empty, 1, "one process did all the work");
 
     let db = &pools[0];

@@ -195,9 +195,7 @@ fn token_error(e: RequestTokenError<reqwest::Error, BasicErrorResponse>) -> Gith
             description: r.error_description().cloned(),
         },
         RequestTokenError::Request(e) => request_error(e),
-        RequestTokenError::Parse(e, _) => {
-            GithubError::BadResponse(format!("token response: {e}"))
-        }
+        RequestTokenError::Parse(e, _) => GithubError::BadResponse(format!("token response: {e}")),
         RequestTokenError::Other(m) => GithubError::BadResponse(format!("token response: {m}")),
     }
 }
@@ -314,7 +312,9 @@ mod tests {
     #[test]
     fn error_field_detection() {
         assert!(has_error_field(br#"{"error":"bad_verification_code"}"#));
-        assert!(!has_error_field(br#"{"access_token":"x","token_type":"bearer"}"#));
+        assert!(!has_error_field(
+            br#"{"access_token":"x","token_type":"bearer"}"#
+        ));
         assert!(!has_error_field(b"<html>"));
     }
 }

@@ -50,8 +50,12 @@ pub enum Command {
 
     /// Create or upgrade the database tables (Elekto's `console --migrate`).
     ///
-    /// Prints each migration applied and then "database is up to date". Safe to run repeatedly
-    /// and from several processes at once.
+    /// Recognises an empty database, a database of Elekto 0.5 (schema 1) or 0.6+ (schema 2) and
+    /// upgrades it in place on every engine, keeping every row (a SQLite file is first copied
+    /// next to itself). Prints what it found, each step and each migration applied, then
+    /// "database is up to date". Safe to run repeatedly, from several processes at once, and
+    /// again after an interruption. When the database user may not change the tables, it
+    /// prints the SQL for an owner and changes nothing.
     Migrate(MigrateArgs),
 
     /// Fetch the meta repository and sync its elections into the database (`console --sync`).
@@ -150,6 +154,20 @@ pub struct MigrateArgs {
     /// List every migration as applied or pending, and change nothing.
     #[arg(long)]
     pub status: bool,
+
+    /// Print the SQL that upgrades an Elekto database to what `votebox migrate` makes, for an
+    /// owner to run by hand, and change nothing (no database connection is needed with --engine).
+    #[arg(long, conflicts_with = "status")]
+    pub print_sql: bool,
+
+    /// Engine for --print-sql: pg, mysql or sqlite [default: from DB_CONNECTION / DATABASE_URL].
+    #[arg(long, value_name = "ENGINE", requires = "print_sql", value_parser = ["pg", "postgres", "postgresql", "mysql", "mariadb", "sqlite"])]
+    pub engine: Option<String>,
+
+    /// Elekto schema the database is at, for --print-sql: 1 (Elekto 0.5.x, no schema_version
+    /// table) or 2 (Elekto 0.6 and later).
+    #[arg(long, value_name = "VERSION", default_value_t = 1, requires = "print_sql", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub from: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -103,6 +103,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
             serve(&config, options).await
         }
         Command::Entrypoint(args) => entrypoint(&load_config(ctx)?, &args.listen).await,
+        Command::Migrate(args) if args.print_sql => print_sql_command(&args, ctx),
         Command::Migrate(args) => migrate_command(&load_config(ctx)?, &args).await,
         Command::Sync => sync_command(&load_config(ctx)?).await,
         Command::Elections => elections_command(&load_config(ctx)?).await,
@@ -181,11 +182,15 @@ pub fn redact_userinfo(s: &str) -> String {
     }
 }
 
-/// Runs the migrations; `print` sends the list to stdout (else to the log).
+/// Runs the migrations; `print` sends what was found, each step and the list of migrations
+/// applied to stdout (else to the log).
 async fn migrate(db: &Db, print: bool) -> Result<(), Error> {
-    let applied = votebox_db::migrate::run(db)
-        .await
-        .context("database migration failed")?;
+    let applied = if print {
+        votebox_db::migrate::run_with_progress(db, &print_progress).await
+    } else {
+        votebox_db::migrate::run(db).await
+    }
+    .context("database migration failed")?;
     // (votebox-db logs each migration it applies; stdout gets them only when asked.)
     if print {
         for m in &applied {
@@ -210,6 +215,40 @@ async fn migrate_command(config: &Config, args: &MigrateArgs) -> Result<(), Erro
     };
     db.close().await;
     result
+}
+
+/// How `votebox migrate` shows the progress of a migration.
+fn print_progress(p: votebox_db::migrate::Progress) {
+    use votebox_db::migrate::Progress;
+    match p {
+        Progress::Found(m) => println!("found {m}"),
+        Progress::Step(m) => println!("step: {m}"),
+        Progress::Note(m) => println!("note: {m}"),
+        Progress::ManualSql(sql) => {
+            println!("----- SQL for the owner of the tables (or `votebox migrate --print-sql`) -----");
+            print!("{sql}");
+            println!("----- end of SQL -----");
+        }
+    }
+}
+
+/// `votebox migrate --print-sql [--engine E] [--from N]`: needs no database.
+fn print_sql_command(args: &MigrateArgs, ctx: &Context) -> Result<(), Error> {
+    let backend = match args.engine.as_deref() {
+        Some("pg" | "postgres" | "postgresql") => votebox_db::Backend::Postgres,
+        Some("mysql" | "mariadb") => votebox_db::Backend::MySql,
+        Some(_) => votebox_db::Backend::Sqlite,
+        None => {
+            let config = load_config(ctx)?;
+            let target = config.database()?;
+            votebox_db::Backend::from_url(&target.url).ok_or_else(|| {
+                ConfigError::new("DB_CONNECTION", "unknown database engine".to_owned())
+            })?
+        }
+    };
+    let sql = votebox_db::migrate::print_sql(backend, args.from).map_err(|e| anyhow!(e))?;
+    print!("{sql}");
+    Ok(())
 }
 
 async fn migrate_status(db: &Db) -> Result<(), Error> {
@@ -344,6 +383,11 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     let db = connect(config).await?;
     if options.migrate {
         migrate(&db, options.print_steps).await?;
+    } else {
+        // An Elekto database not adopted yet (or a half-finished upgrade) is never served.
+        votebox_db::migrate::ensure_adopted(&db)
+            .await
+            .context("the database is not ready")?;
     }
 
     let state = AppState::new(

@@ -178,9 +178,7 @@ pub(crate) async fn github_callback(
         login: row.username.clone().unwrap_or(user.login),
         name: row.name.clone(),
     });
-    let target = session
-        .take_redirect()
-        .unwrap_or_else(|| "/app".to_owned());
+    let target = session.take_redirect().unwrap_or_else(|| "/app".to_owned());
     Ok(found(&target))
 }
 
@@ -227,7 +225,14 @@ const RESERVED_PATHS: &[&str] = &[
     "/oauth/github/login",
     "/demo/login",
 ];
-const RESERVED_PREFIXES: &[&str] = &["/app", "/elections/", "/static/", "/v1/", "/healthz", "/metrics"];
+const RESERVED_PREFIXES: &[&str] = &[
+    "/app",
+    "/elections/",
+    "/static/",
+    "/v1/",
+    "/healthz",
+    "/metrics",
+];
 
 /// Whether `path` can be routed as the OAuth callback: a plain path (letters, digits, `/-_.~`)
 /// that is none of votebox's own routes. (axum would panic on a clash or on `{…}`/`*` segments.)

@@ -30,7 +30,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rand::Rng as _;
-use serde::Deserialize;
 use votebox_core::crypto;
 use votebox_core::meta::{Election, Status};
 use votebox_db::ballots::{self, CastOutcome, NO_OPINION, RevokeOutcome};
@@ -534,9 +533,13 @@ pub(crate) async fn confirmation(
 // ----------------------------------------------------------------------------------------------
 // View and revoke
 
-#[derive(Deserialize)]
-pub(crate) struct PassphraseForm {
-    password: Option<String>,
+/// The `password` field of a view/revoke form: `None` when absent, `Some("")` when empty (serde
+/// would read an empty value as absent, hence the raw pairs).
+fn password_field(fields: Vec<(String, String)>) -> Option<String> {
+    fields
+        .into_iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v)
 }
 
 struct BallotEntry {
@@ -612,8 +615,9 @@ pub(crate) async fn view(
     State(state): State<AppState>,
     session: Session,
     PathParams(eid): PathParams<String>,
-    CsrfForm(form): CsrfForm<PassphraseForm>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
+    let password = password_field(fields);
     let snap = snapshot(&state)?;
     let e = parsed_election(&snap, &eid)?;
     if !e.is_eligible(&user.login) {
@@ -622,7 +626,7 @@ pub(crate) async fn view(
     let Some(election_id) = election_row_id(&state, e).await? else {
         return Ok(refuse(&session, e, MSG_NOT_VOTED));
     };
-    let uuid = match open_ballot(&state, &user, election_id, form.password).await? {
+    let uuid = match open_ballot(&state, &user, election_id, password).await? {
         Opened::Ok { uuid, .. } => uuid,
         Opened::Refused(message) => return Ok(refuse(&session, e, message)),
     };
@@ -659,8 +663,9 @@ pub(crate) async fn revoke(
     State(state): State<AppState>,
     session: Session,
     PathParams(eid): PathParams<String>,
-    CsrfForm(form): CsrfForm<PassphraseForm>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
+    let password = password_field(fields);
     let snap = snapshot(&state)?;
     let e = parsed_election(&snap, &eid)?;
     if !e.is_eligible(&user.login) {
@@ -673,7 +678,7 @@ pub(crate) async fn revoke(
     let Some(election_id) = election_row_id(&state, e).await? else {
         return Ok(refuse(&session, e, MSG_NOT_VOTED));
     };
-    let (uuid, voter_row) = match open_ballot(&state, &user, election_id, form.password).await? {
+    let (uuid, voter_row) = match open_ballot(&state, &user, election_id, password).await? {
         Opened::Ok { uuid, voter_row } => (uuid, voter_row),
         Opened::Refused(message) => return Ok(refuse(&session, e, message)),
     };

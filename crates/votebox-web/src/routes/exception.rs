@@ -15,7 +15,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use votebox_core::meta::{Election, display_datetime};
 use votebox_db::requests::{self, CreateOutcome, NewRequest, RequestRow};
 
@@ -38,13 +37,36 @@ const MSG_CLOSED: &str = "Not accepting any exception request.";
 const MSG_ELIGIBLE: &str = "You are already eligible to vote in the election.";
 const MSG_SUBMITTED: &str = "Request successfully submitted.";
 
-#[derive(Debug, Default, Deserialize)]
+/// The exception form's fields: `None` when absent, `Some("")` when sent empty.
+#[derive(Debug, Default)]
 pub(crate) struct ExceptionForm {
     name: Option<String>,
     email: Option<String>,
     chat: Option<String>,
     description: Option<String>,
     comments: Option<String>,
+}
+
+impl ExceptionForm {
+    /// From the raw form pairs (serde would read an empty value as absent); the first of a
+    /// repeated field wins.
+    fn from_pairs(fields: Vec<(String, String)>) -> ExceptionForm {
+        let mut form = ExceptionForm::default();
+        for (k, v) in fields {
+            let slot = match k.as_str() {
+                "name" => &mut form.name,
+                "email" => &mut form.email,
+                "chat" => &mut form.chat,
+                "description" => &mut form.description,
+                "comments" => &mut form.comments,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(v);
+            }
+        }
+        form
+    }
 }
 
 #[derive(Template)]
@@ -167,8 +189,9 @@ pub(crate) async fn submit(
     State(state): State<AppState>,
     session: Session,
     PathParams(eid): PathParams<String>,
-    CsrfForm(form): CsrfForm<ExceptionForm>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
+    let form = ExceptionForm::from_pairs(fields);
     let snap = snapshot(&state)?;
     let e = parsed_election(&snap, &eid)?;
     if let Some(redirect) = exception_guard(&state, &session, e, &user) {

@@ -114,7 +114,11 @@ db_test!(checklist_25_authorize_redirect, Options::github(), |app| {
         Some(crate::fake_github::CLIENT_ID)
     );
     assert_eq!(param(&q, "scope").as_deref(), Some("read:user"));
-    assert_eq!(param(&q, "redirect_uri"), None, "checklist 4: no redirect_uri");
+    assert_eq!(
+        param(&q, "redirect_uri"),
+        None,
+        "checklist 4: no redirect_uri"
+    );
     let state = param(&q, "state").expect("state");
     assert!(state.len() >= 32, "{state}");
 
@@ -169,72 +173,87 @@ db_test!(checklist_26_state_checked, Options::github(), |app| {
         assert_contains(&app.ok_page("/login").await, BAD_STATE);
     }
     assert!(!logged_in(&app).await);
-    assert!(gh.token_requests().is_empty(), "no exchange without a valid state");
+    assert!(
+        gh.token_requests().is_empty(),
+        "no exchange without a valid state"
+    );
 });
 
-db_test!(checklist_26_login_creates_and_updates_user, Options::github(), |app| {
-    let gh = app.fake_github();
-    let before = votebox_db::utc_now();
-    assert_eq!(app.login_via_github("dims").await, "/app");
-    let after = votebox_db::utc_now();
-    assert!(logged_in(&app).await);
-    assert_contains(&app.ok_page("/app").await, "Name of dims");
+db_test!(
+    checklist_26_login_creates_and_updates_user,
+    Options::github(),
+    |app| {
+        let gh = app.fake_github();
+        let before = votebox_db::utc_now();
+        assert_eq!(app.login_via_github("dims").await, "/app");
+        let after = votebox_db::utc_now();
+        assert!(logged_in(&app).await);
+        assert_contains(&app.ok_page("/app").await, "Name of dims");
 
-    let row = user_row(&app, "dims").await;
-    assert_eq!(row.username.as_deref(), Some("dims"));
-    assert_eq!(row.name.as_deref(), Some("Name of dims"));
-    let token = row.token.clone().expect("token stored");
-    assert!(token.starts_with("gho_fake"), "{token}");
-    let expires = row.token_expires_at.expect("expiry stored");
-    let day = time::Duration::days(1);
-    let slack = time::Duration::seconds(2);
-    assert!(
-        expires >= before + day - slack && expires <= after + day + slack,
-        "{expires} not ≈ now + 1 day"
-    );
-    assert_eq!(
-        identity::github_id_of(app.db(), row.id).await.unwrap(),
-        Some(id_for("dims"))
-    );
+        let row = user_row(&app, "dims").await;
+        assert_eq!(row.username.as_deref(), Some("dims"));
+        assert_eq!(row.name.as_deref(), Some("Name of dims"));
+        let token = row.token.clone().expect("token stored");
+        assert!(token.starts_with("gho_fake"), "{token}");
+        let expires = row.token_expires_at.expect("expiry stored");
+        let day = time::Duration::days(1);
+        let slack = time::Duration::seconds(2);
+        assert!(
+            expires >= before + day - slack && expires <= after + day + slack,
+            "{expires} not ≈ now + 1 day"
+        );
+        assert_eq!(
+            identity::github_id_of(app.db(), row.id).await.unwrap(),
+            Some(id_for("dims"))
+        );
 
-    // What went over the wire, as Elekto sends it.
-    let t = gh.token_requests().pop().unwrap();
-    let basic = t.authorization.expect("HTTP Basic client authentication");
-    assert!(basic.starts_with("Basic "), "{basic}");
-    assert!(t.accept.unwrap().contains("application/json"));
-    assert!(
-        t.content_type
-            .unwrap()
-            .starts_with("application/x-www-form-urlencoded")
-    );
-    assert_eq!(param(&t.form, "grant_type").as_deref(), Some("authorization_code"));
-    assert!(param(&t.form, "code").is_some());
-    assert_eq!(param(&t.form, "redirect_uri"), None);
-    assert_eq!(param(&t.form, "client_secret"), None, "secret only in the header");
-    let u = gh.user_requests().pop().unwrap();
-    assert_eq!(u.authorization, Some(format!("Bearer {token}")));
-    assert_eq!(u.accept.as_deref(), Some("application/vnd.github+json"));
-    assert_eq!(u.user_agent.as_deref(), Some("votebox"));
+        // What went over the wire, as Elekto sends it.
+        let t = gh.token_requests().pop().unwrap();
+        let basic = t.authorization.expect("HTTP Basic client authentication");
+        assert!(basic.starts_with("Basic "), "{basic}");
+        assert!(t.accept.unwrap().contains("application/json"));
+        assert!(
+            t.content_type
+                .unwrap()
+                .starts_with("application/x-www-form-urlencoded")
+        );
+        assert_eq!(
+            param(&t.form, "grant_type").as_deref(),
+            Some("authorization_code")
+        );
+        assert!(param(&t.form, "code").is_some());
+        assert_eq!(param(&t.form, "redirect_uri"), None);
+        assert_eq!(
+            param(&t.form, "client_secret"),
+            None,
+            "secret only in the header"
+        );
+        let u = gh.user_requests().pop().unwrap();
+        assert_eq!(u.authorization, Some(format!("Bearer {token}")));
+        assert_eq!(u.accept.as_deref(), Some("application/vnd.github+json"));
+        assert_eq!(u.user_agent.as_deref(), Some("votebox"));
 
-    // Second login (name changed on GitHub): same row, new token, name kept (as Elekto).
-    app.get("/logout").await;
-    let renamed = FakeUser {
-        name: Some("Dims Renamed".to_owned()),
-        ..FakeUser::for_login("dims")
-    };
-    assert_eq!(app.login_via_github_as(renamed, "").await, "/app");
-    let again = user_row(&app, "dims").await;
-    assert_eq!(again.id, row.id);
-    assert_eq!(again.name.as_deref(), Some("Name of dims"));
-    assert_ne!(again.token.as_deref(), Some(token.as_str()));
-    assert!(again.token.is_some());
-});
+        // Second login (name changed on GitHub): same row, new token, name kept (as Elekto).
+        app.get("/logout").await;
+        let renamed = FakeUser {
+            name: Some("Dims Renamed".to_owned()),
+            ..FakeUser::for_login("dims")
+        };
+        assert_eq!(app.login_via_github_as(renamed, "").await, "/app");
+        let again = user_row(&app, "dims").await;
+        assert_eq!(again.id, row.id);
+        assert_eq!(again.name.as_deref(), Some("Name of dims"));
+        assert_ne!(again.token.as_deref(), Some(token.as_str()));
+        assert!(again.token.is_some());
+    }
+);
 
 db_test!(checklist_26_redirect_target, Options::github(), |app| {
     // A saved same-origin target.
     let r = r_value(&app.url("/app/elections/2021---GB"));
     assert_eq!(
-        app.login_via_github_as(FakeUser::for_login("dims"), &r).await,
+        app.login_via_github_as(FakeUser::for_login("dims"), &r)
+            .await,
         "/app/elections/2021---GB"
     );
     app.get("/logout").await;
@@ -242,7 +261,8 @@ db_test!(checklist_26_redirect_target, Options::github(), |app| {
     // Another site: only its path is kept (no open redirect).
     let r = r_value("https://evil.example/app/elections/xss?x=1");
     assert_eq!(
-        app.login_via_github_as(FakeUser::for_login("dims"), &r).await,
+        app.login_via_github_as(FakeUser::for_login("dims"), &r)
+            .await,
         "/app/elections/xss?x=1"
     );
     app.get("/logout").await;
@@ -290,56 +310,67 @@ db_test!(checklist_27_back_where_you_were, Options::github(), |app| {
 // ------------------------------------------------------------------------------------------------
 // Logout and cookie
 
-db_test!(checklist_28_logout_after_github_login, Options::github(), |app| {
-    app.login_via_github("jberkus").await;
-    let before = user_row(&app, "jberkus").await;
-    assert!(before.token.is_some() && before.token_expires_at.is_some());
+db_test!(
+    checklist_28_logout_after_github_login,
+    Options::github(),
+    |app| {
+        app.login_via_github("jberkus").await;
+        let before = user_row(&app, "jberkus").await;
+        assert!(before.token.is_some() && before.token_expires_at.is_some());
 
-    let resp = app.get("/logout").await;
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    assert_eq!(location(&resp), "/login");
-    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("votebox_session=;"), "cookie removed: {cookie}");
-    assert!(cookie.contains("Max-Age=0"), "{cookie}");
+        let resp = app.get("/logout").await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_eq!(location(&resp), "/login");
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.starts_with("votebox_session=;"),
+            "cookie removed: {cookie}"
+        );
+        assert!(cookie.contains("Max-Age=0"), "{cookie}");
 
-    let after = user_row(&app, "jberkus").await;
-    assert_eq!(after.id, before.id);
-    assert_eq!(after.token, None);
-    assert_eq!(after.token_expires_at, None);
-    assert!(!logged_in(&app).await);
-});
+        let after = user_row(&app, "jberkus").await;
+        assert_eq!(after.id, before.id);
+        assert_eq!(after.token, None);
+        assert_eq!(after.token_expires_at, None);
+        assert!(!logged_in(&app).await);
+    }
+);
 
-db_test!(checklist_29_session_cookie_flags, Options::github(), |app| {
-    app.fake_github().sign_in_as(FakeUser::for_login("dims"));
-    let authorize = start_login(&app).await;
-    let callback = consent(&app, &authorize).await;
-    let resp = app.client.get(&callback).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("votebox_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(cookie.contains("Path=/"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "{cookie}");
-    // Encrypted: neither the login nor the GitHub token can be read from it.
-    let token = user_row(&app, "dims").await.token.unwrap();
-    let value = cookie.split(';').next().unwrap();
-    assert_lacks(value, "dims");
-    assert_lacks(value, &token);
-    // Tampering with it logs out (and never errors).
-    let tampered = format!("{}A", value);
-    let resp = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/app"))
-        .header("cookie", tampered)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    assert!(location(&resp).starts_with("/login?r="));
-});
+db_test!(
+    checklist_29_session_cookie_flags,
+    Options::github(),
+    |app| {
+        app.fake_github().sign_in_as(FakeUser::for_login("dims"));
+        let authorize = start_login(&app).await;
+        let callback = consent(&app, &authorize).await;
+        let resp = app.client.get(&callback).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("votebox_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "{cookie}");
+        // Encrypted: neither the login nor the GitHub token can be read from it.
+        let token = user_row(&app, "dims").await.token.unwrap();
+        let value = cookie.split(';').next().unwrap();
+        assert_lacks(value, "dims");
+        assert_lacks(value, &token);
+        // Tampering with it logs out (and never errors).
+        let tampered = format!("{}A", value);
+        let resp = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(app.url("/app"))
+            .header("cookie", tampered)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert!(location(&resp).starts_with("/login?r="));
+    }
+);
 
 db_test!(
     checklist_29_secure_cookie_over_https,
@@ -376,39 +407,43 @@ db_test!(
 // ------------------------------------------------------------------------------------------------
 // Failures: clear pages, never a 500
 
-db_test!(token_error_with_200_is_a_clear_page, Options::github(), |app| {
-    let gh = app.fake_github();
-    gh.sign_in_as(FakeUser::for_login("dims"));
-    gh.token_error(Some("bad_verification_code"));
-    let callback = consent(&app, &start_login(&app).await).await;
-    let (status, body) = get_abs(&app, &callback).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_contains(&body, "GitHub login failed");
-    assert_contains(&body, "bad_verification_code");
-    assert!(!logged_in(&app).await);
-    assert!(
-        identity::find_by_github_id(app.db(), id_for("dims"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+db_test!(
+    token_error_with_200_is_a_clear_page,
+    Options::github(),
+    |app| {
+        let gh = app.fake_github();
+        gh.sign_in_as(FakeUser::for_login("dims"));
+        gh.token_error(Some("bad_verification_code"));
+        let callback = consent(&app, &start_login(&app).await).await;
+        let (status, body) = get_abs(&app, &callback).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_contains(&body, "GitHub login failed");
+        assert_contains(&body, "bad_verification_code");
+        assert!(!logged_in(&app).await);
+        assert!(
+            identity::find_by_github_id(app.db(), id_for("dims"))
+                .await
+                .unwrap()
+                .is_none()
+        );
 
-    // A code used twice is refused by GitHub the same way.
-    gh.token_error(None);
-    let callback = consent(&app, &start_login(&app).await).await;
-    let (status, _) = get_abs(&app, &callback).await;
-    assert_eq!(status, StatusCode::FOUND);
-    app.get("/logout").await;
-    let state = param(&query_pairs(&start_login(&app).await), "state").unwrap();
-    let code = param(&query_pairs(&callback), "code").unwrap();
-    let (status, body) = get_abs(
-        &app,
-        &app.url(&format!("/oauth/github/callback?code={code}&state={state}")),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_contains(&body, "bad_verification_code");
-});
+        // A code used twice is refused by GitHub the same way.
+        gh.token_error(None);
+        let callback = consent(&app, &start_login(&app).await).await;
+        let (status, _) = get_abs(&app, &callback).await;
+        assert_eq!(status, StatusCode::FOUND);
+        app.get("/logout").await;
+        let state = param(&query_pairs(&start_login(&app).await), "state").unwrap();
+        let code = param(&query_pairs(&callback), "code").unwrap();
+        let (status, body) = get_abs(
+            &app,
+            &app.url(&format!("/oauth/github/callback?code={code}&state={state}")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_contains(&body, "bad_verification_code");
+    }
+);
 
 db_test!(denied_consent_is_a_clear_page, Options::github(), |app| {
     let gh = app.fake_github();
@@ -484,56 +519,60 @@ db_test!(
     }
 );
 
-db_test!(renamed_account_keeps_its_user_row, Options::github(), |app| {
-    let before = FakeUser {
-        id: 4242,
-        login: "dims".to_owned(),
-        name: Some("Davanum".to_owned()),
-    };
-    app.login_via_github_as(before.clone(), "").await;
-    app.mark_voted("dims", "2021---GB").await;
-    let row = identity::find_by_github_id(app.db(), 4242)
-        .await
-        .unwrap()
-        .unwrap();
-    app.get("/logout").await;
+db_test!(
+    renamed_account_keeps_its_user_row,
+    Options::github(),
+    |app| {
+        let before = FakeUser {
+            id: 4242,
+            login: "dims".to_owned(),
+            name: Some("Davanum".to_owned()),
+        };
+        app.login_via_github_as(before.clone(), "").await;
+        app.mark_voted("dims", "2021---GB").await;
+        let row = identity::find_by_github_id(app.db(), 4242)
+            .await
+            .unwrap()
+            .unwrap();
+        app.get("/logout").await;
 
-    // Renamed on GitHub: the same row, the new login, the voting history kept.
-    let after = FakeUser {
-        login: "dims-renamed".to_owned(),
-        ..before.clone()
-    };
-    app.login_via_github_as(after, "").await;
-    let renamed = identity::find_by_github_id(app.db(), 4242)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(renamed.id, row.id);
-    assert_eq!(renamed.username.as_deref(), Some("dims-renamed"));
-    let dashboard = app.ok_page("/app").await;
-    let voted = dashboard
-        .split_once("Previously Voted")
-        .expect("voting history kept")
-        .1;
-    assert_contains(voted, GB);
-    app.get("/logout").await;
+        // Renamed on GitHub: the same row, the new login, the voting history kept.
+        let after = FakeUser {
+            login: "dims-renamed".to_owned(),
+            ..before.clone()
+        };
+        app.login_via_github_as(after, "").await;
+        let renamed = identity::find_by_github_id(app.db(), 4242)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(renamed.id, row.id);
+        assert_eq!(renamed.username.as_deref(), Some("dims-renamed"));
+        let dashboard = app.ok_page("/app").await;
+        let voted = dashboard
+            .split_once("Previously Voted")
+            .expect("voting history kept")
+            .1;
+        assert_contains(voted, GB);
+        app.get("/logout").await;
 
-    // Someone new takes the old login: a new row, not the renamed account's history.
-    let newcomer = FakeUser {
-        id: 777,
-        login: "dims".to_owned(),
-        name: None,
-    };
-    app.login_via_github_as(newcomer, "").await;
-    let fresh = identity::find_by_github_id(app.db(), 777)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_ne!(fresh.id, row.id);
-    assert_eq!(fresh.username.as_deref(), Some("dims"));
-    let body = app.ok_page("/app/elections/2021---GB").await;
-    assert_contains(&body, "You have not yet voted in this election.");
-});
+        // Someone new takes the old login: a new row, not the renamed account's history.
+        let newcomer = FakeUser {
+            id: 777,
+            login: "dims".to_owned(),
+            name: None,
+        };
+        app.login_via_github_as(newcomer, "").await;
+        let fresh = identity::find_by_github_id(app.db(), 777)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(fresh.id, row.id);
+        assert_eq!(fresh.username.as_deref(), Some("dims"));
+        let body = app.ok_page("/app/elections/2021---GB").await;
+        assert_contains(&body, "You have not yet voted in this election.");
+    }
+);
 
 db_test!(identity_matching_rules, |app| {
     let db = app.db();

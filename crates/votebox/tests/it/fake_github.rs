@@ -221,12 +221,7 @@ async fn authorize(
 ) -> Response {
     let mut s = lock(&state);
     s.authorize_requests.push(query.clone());
-    let get = |k: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     if get("client_id").as_deref() != Some(CLIENT_ID) {
         return (StatusCode::NOT_FOUND, "unknown client_id").into_response();
     }
@@ -354,7 +349,10 @@ async fn user(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let mut s = lock(&state);
     s.user_requests.push(request.clone());
     if request.user_agent.is_none() {
-        return (StatusCode::FORBIDDEN, "Request forbidden by administrative rules.")
+        return (
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules.",
+        )
             .into_response();
     }
     let account = request

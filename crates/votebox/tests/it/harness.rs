@@ -377,7 +377,9 @@ impl TestApp {
             min_passcode_length: 6,
             demo_login: opts.demo_login,
             github_client_id: github.as_ref().map(|_| fake_github::CLIENT_ID.to_owned()),
-            github_client_secret: github.as_ref().map(|_| fake_github::CLIENT_SECRET.to_owned()),
+            github_client_secret: github
+                .as_ref()
+                .map(|_| fake_github::CLIENT_SECRET.to_owned()),
             github_authorize_url: github.as_ref().map_or_else(
                 || votebox_web::DEFAULT_GITHUB_AUTHORIZE_URL.to_owned(),
                 FakeGithub::authorize_url,
@@ -506,7 +508,8 @@ impl TestApp {
     /// Logs in as `login` through the GitHub OAuth flow (fake provider): login page → POST
     /// `/oauth/github/login` → authorize → callback. Returns the callback's 302 target.
     pub async fn login_via_github(&self, login: &str) -> String {
-        self.login_via_github_as(FakeUser::for_login(login), "").await
+        self.login_via_github_as(FakeUser::for_login(login), "")
+            .await
     }
 
     /// The GitHub flow for `user`, with the login page's `r` (raw query value, may be empty).

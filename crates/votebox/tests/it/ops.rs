@@ -439,7 +439,10 @@ async fn logs_carry_no_secrets() {
     assert_eq!(location(&resp), "/app/elections/ops/confirmation");
     // A hand-made request with a Cookie and an Authorization header.
     let raw_cookie = "votebox_session=RAW-COOKIE-VALUE-SECRET; other=ANOTHER-COOKIE-SECRET";
-    let resp = reqwest::Client::new()
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
         .post(p.url("/app/elections/ops/vote/view"))
         .header("cookie", raw_cookie)
         .header("authorization", "Bearer AUTH-HEADER-SECRET")

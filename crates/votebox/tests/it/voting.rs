@@ -201,7 +201,7 @@ db_test!(checklist_41_rejects_unknown_candidate, strict(), |app| {
         ),
         (
             &[("candidate@aaron", "4"), ("password", "")],
-            "Invalid rank for aaron: choose a number from 1 to 3 or \"No opinion\".",
+            "Invalid rank for aaron: choose a number from 1 to 3 or &#34;No opinion&#34;.",
         ),
         (&[("candidate@aaron", "0"), ("password", "")], "Invalid rank for aaron"),
         (&[("candidate@aaron", "-1"), ("password", "")], "Invalid rank for aaron"),
@@ -247,7 +247,7 @@ db_test!(checklist_41_rejects_unknown_candidate, strict(), |app| {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_contains(
         &resp.text().await.unwrap(),
-        "\"No opinion\" is not allowed in this election: please rank one.",
+        "&#34;No opinion&#34; is not allowed in this election: please rank one.",
     );
     let resp = strict_vote(&[("candidate@two", "1"), ("password", "")]).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
