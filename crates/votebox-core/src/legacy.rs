@@ -245,7 +245,8 @@ mod tests {
     /// The usual PBKDF2-HMAC-SHA256 vector ("password", "salt", 1 round), as a Werkzeug hash.
     #[test]
     fn known_pbkdf2_sha256_vector() {
-        let stored = "pbkdf2:sha256:1$salt$120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b";
+        let stored =
+            "pbkdf2:sha256:1$salt$120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b";
         assert!(check_werkzeug_hash(stored, "password"));
         assert!(!check_werkzeug_hash(stored, "passwore"));
     }

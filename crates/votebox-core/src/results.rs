@@ -84,9 +84,8 @@ impl StoredBallots {
         let mut stale: BTreeMap<&str, StaleCandidate> = BTreeMap::new();
         let mut ballots_naming_stale = 0;
         for cells in by_uuid.values() {
-            ballots_naming_stale += usize::from(
-                cells.keys().any(|c| !current.contains(c.as_str())),
-            );
+            ballots_naming_stale +=
+                usize::from(cells.keys().any(|c| !current.contains(c.as_str())));
             for (cand, rank) in cells {
                 if !current.contains(cand.as_str()) {
                     let s = stale.entry(cand).or_insert_with(|| StaleCandidate {
@@ -263,8 +262,12 @@ pub fn is_condorcet_method(m: Method) -> bool {
 /// A human description of an unranked rule.
 pub fn unranked_label(u: Unranked) -> &'static str {
     match u {
-        Unranked::NoOpinion => "no opinion (an unranked candidate takes part in no comparison; Elekto's rule)",
-        Unranked::Last => "ranked last (unranked candidates rank below every ranked one; Debian's rule)",
+        Unranked::NoOpinion => {
+            "no opinion (an unranked candidate takes part in no comparison; Elekto's rule)"
+        }
+        Unranked::Last => {
+            "ranked last (unranked candidates rank below every ranked one; Debian's rule)"
+        }
     }
 }
 
@@ -350,7 +353,12 @@ pub fn results_markdown(outcome: &Outcome, info: &MarkdownInfo<'_>) -> String {
         let _ = writeln!(s, "| {label}{tie} | {} |", names.join(" / "));
     }
     let _ = writeln!(s, "\n## Count\n");
-    let _ = writeln!(s, "- Method: {} (`{}`)", method_label(outcome.method), outcome.method);
+    let _ = writeln!(
+        s,
+        "- Method: {} (`{}`)",
+        method_label(outcome.method),
+        outcome.method
+    );
     let _ = writeln!(
         s,
         "- Unranked candidates: {} (`{}`)",
@@ -383,11 +391,7 @@ pub fn results_markdown(outcome: &Outcome, info: &MarkdownInfo<'_>) -> String {
                 .iter()
                 .map(|c| md_candidate(info, c))
                 .collect();
-            let _ = writeln!(
-                s,
-                "- No Condorcet winner; Smith set: {}",
-                smith.join(", ")
-            );
+            let _ = writeln!(s, "- No Condorcet winner; Smith set: {}", smith.join(", "));
         }
         _ => {}
     }
@@ -495,12 +499,14 @@ mod tests {
         lines.sort();
         assert_eq!(
             lines,
-            vec!["1,No opinion,2", "2,1,No opinion", "No opinion,No opinion,No opinion"]
+            vec![
+                "1,No opinion,2",
+                "2,1,No opinion",
+                "No opinion,No opinion,No opinion"
+            ]
         );
         // Some seed orders the lines differently: the order comes from the seed only.
-        let orders: BTreeSet<String> = (0..20)
-            .map(|i| s.to_elekto_csv(&format!("s{i}")))
-            .collect();
+        let orders: BTreeSet<String> = (0..20).map(|i| s.to_elekto_csv(&format!("s{i}"))).collect();
         assert!(orders.len() > 1);
         // Readable back (the stale column included).
         let p = parse_elekto_csv(&csv).unwrap();
@@ -514,10 +520,7 @@ mod tests {
             vec![("u", "x,y", Some(1i64))],
         );
         let csv = s.to_elekto_csv("");
-        assert_eq!(
-            csv.lines().next().unwrap(),
-            "plain,\"q\"\"\",\"x,y\""
-        );
+        assert_eq!(csv.lines().next().unwrap(), "plain,\"q\"\"\",\"x,y\"");
         assert_eq!(
             parse_elekto_csv(&csv).unwrap().candidates(),
             &["plain", "q\"", "x,y"]
@@ -548,11 +551,17 @@ mod tests {
         };
         let md = results_markdown(&o, &info);
         assert!(md.starts_with("# Results: Test \\*election\\*\n"), "{md}");
-        assert!(md.contains("**Tie:** 1 remaining seat(s) between Alice A (`a`), `b`"), "{md}");
+        assert!(
+            md.contains("**Tie:** 1 remaining seat(s) between Alice A (`a`), `b`"),
+            "{md}"
+        );
         assert!(md.contains("| 1 (tie) | Alice A (`a`) / `b` |"), "{md}");
         assert!(md.contains("| 3 | `c` |"), "{md}");
         assert!(md.contains("- Ballots counted: 2"), "{md}");
-        assert!(md.contains("- Turnout: 2 of 4 eligible voters (50.0%)"), "{md}");
+        assert!(
+            md.contains("- Turnout: 2 of 4 eligible voters (50.0%)"),
+            "{md}"
+        );
         assert!(md.contains(&sha256_hex(csv.as_bytes())), "{md}");
         assert!(md.contains("No Condorcet winner; Smith set"), "{md}");
     }

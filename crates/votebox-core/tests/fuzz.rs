@@ -91,10 +91,46 @@ const ABIF: &str = "{\"title\": \"x\"}\n=a:[Alice]\n=b:[Bob]\n=c:[Carol]\n3:a>b>
 
 /// Fragments that stress YAML and Markdown parsers.
 const SPECIAL: &[&str] = &[
-    "\n", ":", ": ", "- ", "---\n", "...\n", "&a ", "*a", "!!binary ", "!!python/object ", "? ",
-    "|\n", ">\n", "{", "}", "[", "]", "\"", "'", "#", "%YAML 1.1\n", "<<: *a\n", "\t", "\u{feff}",
-    "\0", "\r\n", "~", "null", "True", "0x1F", "1e999", "-1", "99999999999999999999", "2023-02-30 25:61:61",
-    "2023-03-14T00:00:01.123456Z", "\u{202e}", "<script>", "](javascript:", "|---|", "    ",
+    "\n",
+    ":",
+    ": ",
+    "- ",
+    "---\n",
+    "...\n",
+    "&a ",
+    "*a",
+    "!!binary ",
+    "!!python/object ",
+    "? ",
+    "|\n",
+    ">\n",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    "'",
+    "#",
+    "%YAML 1.1\n",
+    "<<: *a\n",
+    "\t",
+    "\u{feff}",
+    "\0",
+    "\r\n",
+    "~",
+    "null",
+    "True",
+    "0x1F",
+    "1e999",
+    "-1",
+    "99999999999999999999",
+    "2023-02-30 25:61:61",
+    "2023-03-14T00:00:01.123456Z",
+    "\u{202e}",
+    "<script>",
+    "](javascript:",
+    "|---|",
+    "    ",
     "-------------------------------------------------------------\n",
 ];
 
@@ -135,10 +171,26 @@ fn mutated(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
 /// YAML-looking noise: lines of `key: value` / `- item` with random indentation and scalars.
 fn yamlish() -> impl Strategy<Value = Vec<u8>> {
     let key = prop::sample::select(vec![
-        "name", "organization", "start_datetime", "end_datetime", "no_winners",
-        "allow_no_opinion", "delete_after", "show_candidate_fields", "election_officers",
-        "eligibility", "exception_description", "exception_due", "exceptions_due",
-        "eligible_voters", "voting_method", "unranked", "tie_break_seed", "ID", "info", "x",
+        "name",
+        "organization",
+        "start_datetime",
+        "end_datetime",
+        "no_winners",
+        "allow_no_opinion",
+        "delete_after",
+        "show_candidate_fields",
+        "election_officers",
+        "eligibility",
+        "exception_description",
+        "exception_due",
+        "exceptions_due",
+        "eligible_voters",
+        "voting_method",
+        "unranked",
+        "tie_break_seed",
+        "ID",
+        "info",
+        "x",
     ]);
     let scalar = prop_oneof![
         Just(String::new()),
@@ -296,7 +348,12 @@ fn check_reader(text: &str) {
     if let Ok(parsed) = parse_auto(text) {
         count_everything(&parsed.profile);
     }
-    for format in [Format::ElektoCsv, Format::Blt, Format::PrefLib, Format::Abif] {
+    for format in [
+        Format::ElektoCsv,
+        Format::Blt,
+        Format::PrefLib,
+        Format::Abif,
+    ] {
         match parse_ballots(text, format) {
             Ok(parsed) => {
                 assert_eq!(parsed.names.len(), parsed.profile.candidates().len());
@@ -383,7 +440,9 @@ fn alias_bomb_is_bounded() {
         let refs = vec![format!("*a{}", i - 1); 10].join(", ");
         y.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
     }
-    y.push_str("name: *a9\nstart_datetime: 2023-03-14 00:00:01\nend_datetime: 2023-08-04 23:59:00\n");
+    y.push_str(
+        "name: *a9\nstart_datetime: 2023-03-14 00:00:01\nend_datetime: 2023-08-04 23:59:00\n",
+    );
     check_catalog(&one_election(y.as_bytes()));
     let mut voters = one_election(ELECTION_YAML.as_bytes());
     voters.insert(

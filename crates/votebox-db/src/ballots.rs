@@ -286,9 +286,7 @@ pub async fn ballot_rows(
         .and_where(Expr::col(BallotCol::Voter).eq(ballot_voter))
         .to_owned();
     let mut rows: Vec<(String, Option<i32>)> = db.fetch_all(&stmt).await?;
-    rows.sort_by(|a, b| {
-        (a.1.unwrap_or(i32::MAX), &a.0).cmp(&(b.1.unwrap_or(i32::MAX), &b.0))
-    });
+    rows.sort_by(|a, b| (a.1.unwrap_or(i32::MAX), &a.0).cmp(&(b.1.unwrap_or(i32::MAX), &b.0)));
     Ok(rows)
 }
 

@@ -44,6 +44,30 @@ pub enum DbError {
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
 
+impl DbError {
+    /// The database server could not be reached or went away (connection refused or lost, pool
+    /// timed out waiting for a connection, server shutting down): a 503 and a retry later, not a
+    /// bug. The pool reconnects by itself once the server is back.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Sqlx(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                    // SQLSTATE 08xxx: connection exception; PostgreSQL 57P01–57P03: admin or
+                    // crash shutdown, cannot connect now; MariaDB 70100: connection killed.
+                    c.starts_with("08") || c.starts_with("57P0") || c == "70100"
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// The current time as a naive UTC [`Timestamp`] with microsecond precision (what PostgreSQL and
 /// Python keep). Use it for values such as `token_expires_at = utc_now() + 1 day`.
 pub fn utc_now() -> Timestamp {

@@ -83,7 +83,9 @@ fn log_progress(p: Progress) {
         Progress::Found(m) => tracing::info!("migrate: found {m}"),
         Progress::Step(m) => tracing::info!("migrate: {m}"),
         Progress::Note(m) => tracing::warn!("migrate: {m}"),
-        Progress::ManualSql(sql) => tracing::warn!("migrate: SQL for the owner of the tables:\n{sql}"),
+        Progress::ManualSql(sql) => {
+            tracing::warn!("migrate: SQL for the owner of the tables:\n{sql}")
+        }
     }
 }
 
@@ -295,9 +297,9 @@ async fn run_locked(
         SchemaKind::Empty => reporter.emit(Progress::Found(
             "an empty database: creating Elekto's tables (schema 2) and votebox's".to_owned(),
         )),
-        SchemaKind::Managed if !adopted => reporter.emit(Progress::Found(
-            "a database managed by votebox".to_owned(),
-        )),
+        SchemaKind::Managed if !adopted => {
+            reporter.emit(Progress::Found("a database managed by votebox".to_owned()))
+        }
         _ => {}
     }
     if detect_in(conn).await? == SchemaKind::Managed {
@@ -338,7 +340,10 @@ async fn refuse_newer(conn: &mut Conn<'_>, migrator: &Migrator) -> Result<()> {
         .collect();
     if !unknown.is_empty() {
         unknown.sort();
-        let known = up_migrations(migrator).map(|m| m.version).max().unwrap_or(0);
+        let known = up_migrations(migrator)
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
         return Err(DbError::Migrate(format!(
             "this database was migrated by a newer votebox: migration(s) {} are unknown to this \
              binary, which knows up to {known:04}; run the newer votebox (nothing was changed)",

@@ -95,7 +95,8 @@ fn select_requests() -> sea_query::SelectStatement {
         .from(RequestCol::Table)
         .left_join(
             UserCol::Table,
-            Expr::col((UserCol::Table, UserCol::Id)).equals((RequestCol::Table, RequestCol::UserId)),
+            Expr::col((UserCol::Table, UserCol::Id))
+                .equals((RequestCol::Table, RequestCol::UserId)),
         )
         .to_owned()
 }

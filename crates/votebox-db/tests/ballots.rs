@@ -106,18 +106,28 @@ async fn cast_revoke_recast(backend: Backend) {
             ("c".to_owned(), Some(NO_OPINION))
         ]
     );
-    assert!(ballots::ballot_rows(&db, e2, &uuid).await.unwrap().is_empty());
+    assert!(
+        ballots::ballot_rows(&db, e2, &uuid)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let all = ballots::all_for_election(&db, e1).await.unwrap();
     assert_eq!(all.len(), 3);
     assert!(all.iter().all(|(v, _, _)| *v == uuid));
 
     // Stored ids: 32 lowercase hex digits; voter row timestamps set.
-    let ids: Vec<(String,)> = fetch_all(&db, &Query::select().column("id").from("ballot").to_owned())
-        .await
-        .unwrap();
+    let ids: Vec<(String,)> =
+        fetch_all(&db, &Query::select().column("id").from("ballot").to_owned())
+            .await
+            .unwrap();
     for (id,) in &ids {
         assert_eq!(id.len(), 32, "{id}");
-        assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{id}"
+        );
     }
     let stamps: Vec<(Option<votebox_db::Timestamp>, Option<votebox_db::Timestamp>)> = fetch_all(
         &db,
@@ -141,11 +151,15 @@ async fn cast_revoke_recast(backend: Backend) {
 
     // Revoke deletes exactly this ballot and voter row.
     assert_eq!(
-        ballots::revoke(&db, e1, alice, link.id, &uuid).await.unwrap(),
+        ballots::revoke(&db, e1, alice, link.id, &uuid)
+            .await
+            .unwrap(),
         RevokeOutcome::Revoked { ballots: 3 }
     );
     assert_eq!(
-        ballots::revoke(&db, e1, alice, link.id, &uuid).await.unwrap(),
+        ballots::revoke(&db, e1, alice, link.id, &uuid)
+            .await
+            .unwrap(),
         RevokeOutcome::NotVoted
     );
     assert_eq!(ballots::voter_link(&db, alice, e1).await.unwrap(), None);
@@ -294,7 +308,8 @@ async fn requests_are_scoped_to_their_election(backend: Backend) {
         requests::create(&db, carol, e1, &form).await.unwrap(),
         CreateOutcome::AlreadyRequested
     );
-    let CreateOutcome::Created(rid2) = requests::create(&db, carol, e2, &form).await.unwrap() else {
+    let CreateOutcome::Created(rid2) = requests::create(&db, carol, e2, &form).await.unwrap()
+    else {
         panic!("a request in another election is separate");
     };
     let CreateOutcome::Created(rid3) = requests::create(&db, dave, e1, &form).await.unwrap() else {
@@ -309,13 +324,44 @@ async fn requests_are_scoped_to_their_election(backend: Backend) {
     assert!(found.created_at.is_some());
 
     let list = requests::list_for_election(&db, e1).await.unwrap();
-    assert_eq!(list.iter().map(|r| r.id).collect::<Vec<_>>(), vec![rid, rid3]);
-    assert!(requests::get_in_election(&db, e1, rid2).await.unwrap().is_none());
-    assert!(requests::get_in_election(&db, e2, rid2).await.unwrap().is_some());
+    assert_eq!(
+        list.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![rid, rid3]
+    );
+    assert!(
+        requests::get_in_election(&db, e1, rid2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        requests::get_in_election(&db, e2, rid2)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     assert_eq!(requests::toggle_reviewed(&db, e2, rid).await.unwrap(), None);
-    assert_eq!(requests::toggle_reviewed(&db, e1, rid).await.unwrap(), Some(true));
-    assert!(requests::get_in_election(&db, e1, rid).await.unwrap().unwrap().is_reviewed());
-    assert_eq!(requests::toggle_reviewed(&db, e1, rid).await.unwrap(), Some(false));
-    assert!(!requests::get_in_election(&db, e2, rid2).await.unwrap().unwrap().is_reviewed());
+    assert_eq!(
+        requests::toggle_reviewed(&db, e1, rid).await.unwrap(),
+        Some(true)
+    );
+    assert!(
+        requests::get_in_election(&db, e1, rid)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_reviewed()
+    );
+    assert_eq!(
+        requests::toggle_reviewed(&db, e1, rid).await.unwrap(),
+        Some(false)
+    );
+    assert!(
+        !requests::get_in_election(&db, e2, rid2)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_reviewed()
+    );
 }

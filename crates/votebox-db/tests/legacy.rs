@@ -153,8 +153,7 @@ async fn check_links(db: &Db, manifest: &Value) {
                     let hashes = legacy::v1_ballot_voters(&db, election_id).await.unwrap();
                     let (u, p) = (username.clone(), passphrase.clone());
                     let found = tokio::task::spawn_blocking(move || {
-                        votebox_core::legacy::find_v1_ballot(&hashes, &u, &p, 2)
-                            .map(str::to_owned)
+                        votebox_core::legacy::find_v1_ballot(&hashes, &u, &p, 2).map(str::to_owned)
                     })
                     .await
                     .unwrap();
@@ -163,7 +162,9 @@ async fn check_links(db: &Db, manifest: &Value) {
                 other => panic!("{username}: half a link {other:?}"),
             };
             assert_eq!(opened, expected, "{username} in election {election_id}");
-            let ballot = ballots::ballot_rows(&db, election_id, &opened).await.unwrap();
+            let ballot = ballots::ballot_rows(&db, election_id, &opened)
+                .await
+                .unwrap();
             assert_eq!(ballot.len() as u64, rows, "{username}: ballot rows");
         }));
     }
@@ -180,7 +181,10 @@ async fn assert_elekto_would_start(db: &Db) {
     assert_eq!(versions[0]["version"].as_deref(), Some("2"));
     for (table, cols) in [
         ("voter", vec!["salt", "ballot_id"]),
-        ("ballot", vec!["id", "election_id", "rank", "candidate", "voter"]),
+        (
+            "ballot",
+            vec!["id", "election_id", "rank", "candidate", "voter"],
+        ),
     ] {
         let have: Vec<String> = columns(db, table).await.into_iter().map(|c| c.0).collect();
         for c in cols {
@@ -216,13 +220,19 @@ async fn upgrade_fixture(f: Fixture) {
     ));
 
     let (events, sink) = collector();
-    let applied = migrate::run_with_progress(&db, &sink).await.unwrap_or_else(|e| {
-        panic!("{}: migrate failed: {e}\n{}", f.name, text_of(&events))
-    });
+    let applied = migrate::run_with_progress(&db, &sink)
+        .await
+        .unwrap_or_else(|e| panic!("{}: migrate failed: {e}\n{}", f.name, text_of(&events)));
     let log = text_of(&events);
     assert!(!applied.is_empty(), "votebox's own migrations ran");
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Managed);
-    assert!(migrate::status(&db).await.unwrap().iter().all(|m| m.applied));
+    assert!(
+        migrate::status(&db)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.applied)
+    );
 
     // What it found (item 1).
     let found = events
@@ -338,8 +348,14 @@ async fn upgrade_fixture(f: Fixture) {
             std::path::Path::new(path).parent(),
             sqlite_path(&url).parent()
         );
-        let backup = Db::connect_sqlite(std::path::Path::new(path)).await.unwrap();
-        assert_eq!(snapshot(&backup).await, original, "backup differs from the original");
+        let backup = Db::connect_sqlite(std::path::Path::new(path))
+            .await
+            .unwrap();
+        assert_eq!(
+            snapshot(&backup).await,
+            original,
+            "backup differs from the original"
+        );
         backup.close().await;
     }
 
@@ -348,7 +364,12 @@ async fn upgrade_fixture(f: Fixture) {
     let (events2, sink2) = collector();
     let again = migrate::run_with_progress(&db, &sink2).await.unwrap();
     assert_eq!(again, [], "{}", f.name);
-    assert_eq!(snapshot(&db).await, before, "{}: second migrate changed data", f.name);
+    assert_eq!(
+        snapshot(&db).await,
+        before,
+        "{}: second migrate changed data",
+        f.name
+    );
     assert!(
         text_of(&events2).contains("managed by votebox"),
         "{}",
@@ -449,9 +470,21 @@ async fn checklist_55_unknown_columns_tables_and_indexes_are_kept(backend: Backe
     .await;
     exec(&db, &format!("UPDATE ballot SET {note_col} = candidate")).await;
     exec(&db, &format!("CREATE INDEX {idx} ON ballot (candidate)")).await;
-    exec(&db, "CREATE TABLE operator_audit (id INTEGER PRIMARY KEY, what VARCHAR(40))").await;
-    exec(&db, "INSERT INTO operator_audit (id, what) VALUES (1, 'kept too')").await;
-    exec(&db, &format!("ALTER TABLE voter ADD COLUMN {note_col} VARCHAR(40)")).await;
+    exec(
+        &db,
+        "CREATE TABLE operator_audit (id INTEGER PRIMARY KEY, what VARCHAR(40))",
+    )
+    .await;
+    exec(
+        &db,
+        "INSERT INTO operator_audit (id, what) VALUES (1, 'kept too')",
+    )
+    .await;
+    exec(
+        &db,
+        &format!("ALTER TABLE voter ADD COLUMN {note_col} VARCHAR(40)"),
+    )
+    .await;
     exec(&db, &format!("UPDATE voter SET {note_col} = 'v'")).await;
     if backend == Backend::Sqlite {
         exec(
@@ -524,7 +557,10 @@ async fn checklist_55_newer_schema_or_votebox_is_refused_unchanged(backend: Back
     .await;
     let before = snapshot(&db).await;
     let err = migrate::run(&db).await.unwrap_err().to_string();
-    assert!(err.contains("newer votebox") && err.contains("9999"), "{err}");
+    assert!(
+        err.contains("newer votebox") && err.contains("9999"),
+        "{err}"
+    );
     assert_eq!(snapshot(&db).await, before);
     db.close().await;
 }
@@ -557,7 +593,11 @@ async fn checklist_57_partly_upgraded_schema1_is_completed(backend: Backend) {
     exec(&db, &format!("ALTER TABLE voter ADD COLUMN salt {blob}")).await;
     let (events, sink) = collector();
     migrate::run_with_progress(&db, &sink).await.unwrap();
-    assert!(text_of(&events).contains("partly upgraded"), "{}", text_of(&events));
+    assert!(
+        text_of(&events).contains("partly upgraded"),
+        "{}",
+        text_of(&events)
+    );
     check_manifest(&db, &f.manifest()).await.unwrap();
     assert_elekto_would_start(&db).await;
     db.close().await;
@@ -591,7 +631,11 @@ async fn read_only_user(backend: Backend, schema: u32) {
         .to_string();
     ro.close().await;
     assert!(err.contains("nothing was changed"), "{err}");
-    assert_eq!(snapshot(&admin).await, before, "the read-only attempt changed something");
+    assert_eq!(
+        snapshot(&admin).await,
+        before,
+        "the read-only attempt changed something"
+    );
     let sql = events
         .lock()
         .unwrap()

@@ -103,6 +103,15 @@ impl AppError {
 
 impl From<votebox_db::DbError> for AppError {
     fn from(e: votebox_db::DbError) -> Self {
+        if e.is_unavailable() {
+            // An outage, not a bug: a clear 503 page; the pool reconnects by itself.
+            tracing::error!(error = %e, "database unavailable");
+            return AppError::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503 Service Unavailable",
+                "The database cannot be reached at the moment. Please try again in a minute.",
+            );
+        }
         AppError::Internal(e.to_string())
     }
 }

@@ -23,7 +23,8 @@ pub const KDF_MEMORY_BUDGET: u64 = 768 * 1024 * 1024;
 /// The default number of concurrent KDFs: one per core, as many as `available_memory_bytes`
 /// holds at [`KDF_MEMORY_BUDGET`] each, at least one.
 pub fn kdf_concurrency_for(cores: usize, available_memory_bytes: u64) -> usize {
-    let by_memory = usize::try_from(available_memory_bytes / KDF_MEMORY_BUDGET).unwrap_or(usize::MAX);
+    let by_memory =
+        usize::try_from(available_memory_bytes / KDF_MEMORY_BUDGET).unwrap_or(usize::MAX);
     cores.min(by_memory).max(1)
 }
 

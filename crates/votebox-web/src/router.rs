@@ -47,24 +47,45 @@ pub fn router(state: AppState) -> Router {
         .route("/app/elections/{eid}/results/", get(app::results))
         .route("/app/elections/{eid}/admin", get(app::slash_redirect))
         .route("/app/elections/{eid}/admin/", get(app::admin))
-        .route("/app/elections/{eid}/vote", get(ballot::vote_form).post(ballot::vote_submit))
+        .route(
+            "/app/elections/{eid}/vote",
+            get(ballot::vote_form).post(ballot::vote_submit),
+        )
         .route("/app/elections/{eid}/vote/view", post(ballot::view))
         .route("/app/elections/{eid}/vote/edit", post(ballot::revoke))
-        .route("/app/elections/{eid}/confirmation", get(ballot::confirmation))
-        .route("/app/elections/{eid}/exception", get(exception::form).post(exception::submit))
+        .route(
+            "/app/elections/{eid}/confirmation",
+            get(ballot::confirmation),
+        )
+        .route(
+            "/app/elections/{eid}/exception",
+            get(exception::form).post(exception::submit),
+        )
         .route(
             "/app/elections/{eid}/admin/exception/{rid}",
             get(exception::review).post(exception::toggle),
         )
-        .route("/app/elections/{eid}/admin/results", get(results::results_page))
-        .route("/app/elections/{eid}/admin/results.md", get(results::results_md))
-        .route("/app/elections/{eid}/admin/download", get(results::download))
+        .route(
+            "/app/elections/{eid}/admin/results",
+            get(results::results_page),
+        )
+        .route(
+            "/app/elections/{eid}/admin/results.md",
+            get(results::results_md),
+        )
+        .route(
+            "/app/elections/{eid}/admin/download",
+            get(results::download),
+        )
         .route("/static/{*path}", get(static_file));
     let callback = state.config().github_redirect.as_str();
     if auth::usable_callback_path(callback) {
         pages = pages.route(callback, get(auth::github_callback));
     } else {
-        tracing::error!(path = callback, "GITHUB_REDIRECT is not a usable path; GitHub login cannot complete");
+        tracing::error!(
+            path = callback,
+            "GITHUB_REDIRECT is not a usable path; GitHub login cannot complete"
+        );
     }
     if state.config().demo_login {
         tracing::warn!("demo login is enabled: anyone can sign in as anyone (not for production)");

@@ -25,7 +25,12 @@ use votebox_core::count::{
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["gen", file, n, m] => generate(
             file,
             n.parse().expect("BALLOTS is a number"),

@@ -225,7 +225,9 @@ fn print_progress(p: votebox_db::migrate::Progress) {
         Progress::Step(m) => println!("step: {m}"),
         Progress::Note(m) => println!("note: {m}"),
         Progress::ManualSql(sql) => {
-            println!("----- SQL for the owner of the tables (or `votebox migrate --print-sql`) -----");
+            println!(
+                "----- SQL for the owner of the tables (or `votebox migrate --print-sql`) -----"
+            );
             print!("{sql}");
             println!("----- end of SQL -----");
         }
@@ -367,6 +369,8 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     }
     let repo = meta_repo(config)?;
     config.database()?;
+    // First, so the start-up migration and sync are counted too.
+    let metrics = spawn_metrics(config).await?;
 
     let key = keys::resolve_app_key(&config.app_key, &config.data_dir);
     if let Some(w) = key.warning(&config.app_key) {
@@ -415,10 +419,10 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
         announce_demo(addr, paths);
     }
 
-    let metrics = spawn_metrics(config).await?;
     let resync = spawn_resync(state.clone(), options.resync_seconds);
     let grace = config.shutdown_grace;
-    let served = votebox_web::serve_with_grace(listener, state, shutdown_signal(grace), grace).await;
+    let served =
+        votebox_web::serve_with_grace(listener, state, shutdown_signal(grace), grace).await;
     for task in [resync, metrics].into_iter().flatten() {
         task.abort();
     }
@@ -446,8 +450,7 @@ async fn spawn_metrics(config: &Config) -> Result<Option<tokio::task::JoinHandle
         .context("cannot read the metrics address")?;
     tracing::info!("metrics on http://{bound}/metrics");
     Ok(Some(tokio::spawn(async move {
-        if let Err(e) =
-            votebox_web::metrics::serve_metrics(listener, std::future::pending()).await
+        if let Err(e) = votebox_web::metrics::serve_metrics(listener, std::future::pending()).await
         {
             tracing::error!(error = %e, "the metrics listener failed");
         }

@@ -381,7 +381,8 @@ impl Config {
 
         let metrics_addr = var(env, "VOTEBOX_METRICS_ADDR").map(|a| a.trim().to_owned());
         if let Some(a) = &metrics_addr
-            && a.rsplit_once(':').is_none_or(|(_, p)| parse_port(p).is_none())
+            && a.rsplit_once(':')
+                .is_none_or(|(_, p)| parse_port(p).is_none())
         {
             return Err(ConfigError::new(
                 "VOTEBOX_METRICS_ADDR",

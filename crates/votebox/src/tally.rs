@@ -135,10 +135,7 @@ pub fn run(args: &TallyArgs) -> Result<(), Error> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-        let start = valid
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
+        let start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
         usage(
             &args.file,
@@ -264,7 +261,9 @@ fn text_report(o: &Outcome, p: &ParsedBallots, file: &Path) -> String {
         let _ = writeln!(
             s,
             "Condorcet winner: {}",
-            o.condorcet_winner.as_deref().map_or("none".to_owned(), name_of)
+            o.condorcet_winner
+                .as_deref()
+                .map_or("none".to_owned(), name_of)
         );
         let _ = writeln!(s, "Smith set:  {}", o.smith_set.join(", "));
         if let Some(d) = &o.pairwise

@@ -72,12 +72,18 @@ const ELEKTO_COLUMNS: &[(&str, &[&str])] = &[
             "updated_at",
         ],
     ),
-    ("election", &["id", "key", "name", "created_at", "updated_at"]),
+    (
+        "election",
+        &["id", "key", "name", "created_at", "updated_at"],
+    ),
     (
         "voter",
         &["id", "user_id", "election_id", "created_at", "updated_at"],
     ),
-    ("ballot", &["id", "election_id", "rank", "candidate", "voter"]),
+    (
+        "ballot",
+        &["id", "election_id", "rank", "candidate", "voter"],
+    ),
     (
         "request",
         &[
@@ -574,14 +580,15 @@ fn plan(backend: Backend, shape: &Shape) -> Result<Plan> {
         || (shape.has_column("voter", "salt") && shape.has_column("voter", "ballot_id"));
     let ballot_v2 = !shape.has("ballot")
         || (!shape.ballot_id_is_integer() && shape.short_numeric_ballot_ids == 0);
-    let ballot_timestamps = shape.has_column("ballot", "created_at")
-        || shape.has_column("ballot", "updated_at");
+    let ballot_timestamps =
+        shape.has_column("ballot", "created_at") || shape.has_column("ballot", "updated_at");
     let from = if v2_claimed { 2 } else { 1 };
 
     let mut notes = Vec::new();
     let mut found = match (v2_claimed, shape.schema_version()) {
-        (false, _) => "an Elekto database at schema 1 (Elekto 0.5.x: no schema_version table)"
-            .to_owned(),
+        (false, _) => {
+            "an Elekto database at schema 1 (Elekto 0.5.x: no schema_version table)".to_owned()
+        }
         (true, Some(v)) => format!("an Elekto database at schema {v} (Elekto 0.6 or later)"),
         (true, None) => "an Elekto database with an empty schema_version table (Elekto 0.6+ \
                          treats it as schema 2)"
@@ -624,10 +631,18 @@ fn plan(backend: Backend, shape: &Shape) -> Result<Plan> {
 
     let mut steps = Vec::new();
     let ballot_needs_upgrade = shape.has("ballot")
-        && (shape.ballot_id_is_integer() || shape.short_numeric_ballot_ids > 0 || (!v2_claimed && ballot_timestamps));
+        && (shape.ballot_id_is_integer()
+            || shape.short_numeric_ballot_ids > 0
+            || (!v2_claimed && ballot_timestamps));
     match backend {
         Backend::Postgres => plan_pg(shape, v2_claimed, ballot_needs_upgrade, &mut steps),
-        Backend::Sqlite => plan_sqlite(shape, v2_claimed, ballot_needs_upgrade, &mut steps, &mut notes),
+        Backend::Sqlite => plan_sqlite(
+            shape,
+            v2_claimed,
+            ballot_needs_upgrade,
+            &mut steps,
+            &mut notes,
+        ),
         Backend::MySql => plan_mysql(shape, v2_claimed, ballot_needs_upgrade, &mut steps),
     }
 
@@ -725,7 +740,11 @@ fn plan_pg(shape: &Shape, v2_claimed: bool, ballot_upgrade: bool, steps: &mut Ve
             });
         }
         if shape.index_on("voter", "election_id").is_none() {
-            let name = if v2_claimed { "ix_voter_election_id" } else { "voter_election_id" };
+            let name = if v2_claimed {
+                "ix_voter_election_id"
+            } else {
+                "voter_election_id"
+            };
             steps.push(Step {
                 id: "voter-index",
                 what: format!("create index {name} on voter(election_id)"),
@@ -763,12 +782,17 @@ fn plan_pg(shape: &Shape, v2_claimed: bool, ballot_upgrade: bool, steps: &mut Ve
             sql.push("ALTER TABLE ballot ADD CONSTRAINT ballot_pkey PRIMARY KEY ( id )".to_owned());
             steps.push(Step {
                 id: "ballot-id",
-                what: "turn ballot.id into CHAR(32): old ids become 32 zero-padded digits".to_owned(),
+                what: "turn ballot.id into CHAR(32): old ids become 32 zero-padded digits"
+                    .to_owned(),
                 sql,
             });
         }
         if shape.index_on("ballot", "election_id").is_none() {
-            let name = if v2_claimed { "ix_ballot_election_id" } else { "ballot_election_id" };
+            let name = if v2_claimed {
+                "ix_ballot_election_id"
+            } else {
+                "ballot_election_id"
+            };
             steps.push(Step {
                 id: "ballot-index",
                 what: format!("create index {name} on ballot(election_id)"),
@@ -779,7 +803,11 @@ fn plan_pg(shape: &Shape, v2_claimed: bool, ballot_upgrade: bool, steps: &mut Ve
 }
 
 fn schema_version_insert(backend: Backend) -> Step {
-    let dual = if backend == Backend::MySql { " FROM DUAL" } else { "" };
+    let dual = if backend == Backend::MySql {
+        " FROM DUAL"
+    } else {
+        ""
+    };
     Step {
         id: "schema-version-row",
         what: "schema_version is empty: record version 2 (as Elekto does)".to_owned(),
@@ -916,7 +944,11 @@ fn plan_sqlite(
             let _ = write!(
                 what,
                 "; extra columns kept: {}",
-                extra.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                extra
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         steps.push(Step {
@@ -1101,7 +1133,10 @@ fn orphan_notes(o: &Orphans) -> Vec<String> {
              deleted those elections without deleting their rows (SQLite never enforced the \
              foreign keys). They belong to no election, so no count includes them; nothing \
              was dropped",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     for (table, n) in &o.by_user {
@@ -1138,7 +1173,11 @@ async fn mysql_missing_privileges(conn: &mut Conn<'_>, plan: &Plan) -> Result<Ve
         grantees.push(format!("'{}'", r.split('@').next().unwrap_or(&r)));
         grantees.push(format!("'{}'@''", r.split('@').next().unwrap_or(&r)));
     }
-    let list = grantees.iter().map(|g| lit(g)).collect::<Vec<_>>().join(", ");
+    let list = grantees
+        .iter()
+        .map(|g| lit(g))
+        .collect::<Vec<_>>()
+        .join(", ");
     let rows: Vec<(String, String)> = fetch(
         conn,
         &format!(
@@ -1206,7 +1245,9 @@ fn is_permission_error(e: &DbError) -> bool {
     }
     // SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH
     matches!(
-        d.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff),
+        d.code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff),
         Some(8 | 3 | 23)
     )
 }
@@ -1533,7 +1574,9 @@ pub(super) async fn adopt(conn: &mut Conn<'_>, reporter: &Reporter<'_>) -> Resul
                              (the transaction was rolled back). Have the owner of the tables run \
                              the SQL printed above, or run `votebox migrate` as the owner"
                 .to_owned(),
-            (true, false) => "the upgrade failed and was rolled back; nothing was changed".to_owned(),
+            (true, false) => {
+                "the upgrade failed and was rolled back; nothing was changed".to_owned()
+            }
             (false, true) => "the database user lacks a privilege for the next step. Nothing is \
                               lost: the steps done so far are recorded in votebox_legacy_upgrade. \
                               Grant the privilege and run `votebox migrate` again (it resumes), \
@@ -1571,7 +1614,10 @@ async fn apply(
     for step in &plan.steps {
         reporter.emit(Progress::Step(step.what.clone()));
         reporter.point(&format!("before:{}", step.id)).await;
-        for sql in &step.sql {
+        for (i, sql) in step.sql.iter().enumerate() {
+            if i > 0 {
+                reporter.point(&format!("within:{}:{i}", step.id)).await;
+            }
             exec(conn, sql).await?;
         }
         set_marker_step(conn, marker_id, step.id).await?;
@@ -1670,8 +1716,8 @@ async fn finish_marker(conn: &mut Conn<'_>, id: i64, report: &[String]) -> Resul
 /// from a second, read-only connection: the caller's transaction holds the write lock but has
 /// written nothing yet, so the copy is the database as it is. `None` for in-memory databases.
 async fn sqlite_backup(conn: &mut Conn<'_>) -> Result<Option<PathBuf>> {
-    let rows: Vec<(String, String)> = fetch(conn, "SELECT name, file FROM pragma_database_list")
-        .await?;
+    let rows: Vec<(String, String)> =
+        fetch(conn, "SELECT name, file FROM pragma_database_list").await?;
     let Some((_, file)) = rows.into_iter().find(|(n, _)| n == "main") else {
         return Ok(None);
     };
@@ -1720,7 +1766,11 @@ fn backup_path(source: &Path) -> PathBuf {
         .map_or_else(|| "db".into(), |s| s.to_string_lossy().into_owned());
     let mut n = 0;
     loop {
-        let suffix = if n == 0 { String::new() } else { format!("-{n}") };
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         let p = dir.join(format!("{stem}.before-votebox-{stamp}{suffix}.{ext}"));
         if !p.exists() {
             return p;
@@ -1809,7 +1859,11 @@ mod tests {
                 let sql = print_sql(b, from).unwrap();
                 assert!(sql.contains("_sqlx_migrations"), "{sql}");
                 assert!(sql.contains("votebox_election_state"), "{sql}");
-                assert_eq!(sql.contains("schema_version"), from == 1, "{b} {from}\n{sql}");
+                assert_eq!(
+                    sql.contains("schema_version"),
+                    from == 1,
+                    "{b} {from}\n{sql}"
+                );
             }
         }
         assert!(print_sql(Backend::Sqlite, 3).is_err());

@@ -96,7 +96,10 @@ pub const FIXTURES: &[Fixture] = &[
 
 /// The fixtures of one engine.
 pub fn fixtures(backend: Backend) -> impl Iterator<Item = Fixture> {
-    FIXTURES.iter().copied().filter(move |f| f.backend == backend)
+    FIXTURES
+        .iter()
+        .copied()
+        .filter(move |f| f.backend == backend)
 }
 
 /// The fixture of that name.
@@ -241,9 +244,8 @@ fn client_command(backend: Backend, url: &str) -> Command {
 }
 
 fn which(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +306,9 @@ pub async fn columns(db: &Db, table: &str) -> Vec<(String, String)> {
         Backend::MySql => format!(
             "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION"
         ),
-        Backend::Sqlite => format!("SELECT name, type FROM pragma_table_info('{table}') ORDER BY cid"),
+        Backend::Sqlite => {
+            format!("SELECT name, type FROM pragma_table_info('{table}') ORDER BY cid")
+        }
     };
     let rows: Vec<(String, String)> = fetch(db, &sql).await.expect("list columns");
     rows.into_iter()
@@ -395,7 +399,10 @@ pub async fn schema_fingerprint(db: &Db, only: Option<&[&str]>) -> String {
             .await
             .expect("sqlite_master");
             for (ty, name, table, sql) in rows.into_iter().filter(|r| keep(&r.2)) {
-                out.push_str(&format!("{ty} {name} on {table}: {}\n", sql.unwrap_or_default()));
+                out.push_str(&format!(
+                    "{ty} {name} on {table}: {}\n",
+                    sql.unwrap_or_default()
+                ));
             }
         }
         Backend::Postgres => {
@@ -411,7 +418,9 @@ pub async fn schema_fingerprint(db: &Db, only: Option<&[&str]>) -> String {
             .await
             .expect("columns");
             for (t, c, ty, null, default) in cols.into_iter().filter(|r| keep(&r.0)) {
-                out.push_str(&format!("column {t}.{c} {ty} null={null} default={default:?}\n"));
+                out.push_str(&format!(
+                    "column {t}.{c} {ty} null={null} default={default:?}\n"
+                ));
             }
             let idx: Vec<(String, String, String)> = fetch(
                 db,
@@ -430,17 +439,15 @@ pub async fn schema_fingerprint(db: &Db, only: Option<&[&str]>) -> String {
             )
             .await
             .expect("constraints");
-            for (t, n, def) in cons
-                .into_iter()
-                .filter(|r| keep(r.0.trim_matches('"')))
-            {
+            for (t, n, def) in cons.into_iter().filter(|r| keep(r.0.trim_matches('"'))) {
                 out.push_str(&format!("constraint {t}.{n}: {def}\n"));
             }
         }
         Backend::MySql => {
             for t in tables(db).await.into_iter().filter(|t| keep(t)) {
-                let rows: Vec<(String, String)> =
-                    fetch(db, &format!("SHOW CREATE TABLE `{t}`")).await.expect("show create");
+                let rows: Vec<(String, String)> = fetch(db, &format!("SHOW CREATE TABLE `{t}`"))
+                    .await
+                    .expect("show create");
                 let ddl = rows.into_iter().next().map(|r| r.1).unwrap_or_default();
                 let ddl: String = ddl
                     .split(' ')
@@ -478,7 +485,10 @@ const V2_COLUMNS: &[(&str, &[&str])] = &[
             "updated_at",
         ],
     ),
-    ("election", &["id", "key", "name", "created_at", "updated_at"]),
+    (
+        "election",
+        &["id", "key", "name", "created_at", "updated_at"],
+    ),
     (
         "voter",
         &[
@@ -491,7 +501,10 @@ const V2_COLUMNS: &[(&str, &[&str])] = &[
             "ballot_id",
         ],
     ),
-    ("ballot", &["id", "election_id", "rank", "candidate", "voter"]),
+    (
+        "ballot",
+        &["id", "election_id", "rank", "candidate", "voter"],
+    ),
     (
         "request",
         &[
@@ -588,25 +601,25 @@ pub async fn check_manifest(db: &Db, manifest: &Value) -> std::result::Result<()
             rows => rows,
         };
         let expected: BTreeMap<String, BTreeMap<String, Option<String>>> = listed
-                .iter()
-                .map(|row| {
-                    let r: BTreeMap<String, Option<String>> = cols
-                        .iter()
-                        .map(|c| {
-                            (
-                                (*c).to_owned(),
-                                normalise(manifest_text(
-                                    backend,
-                                    table,
-                                    c,
-                                    row.get(*c).unwrap_or(&Value::Null),
-                                )),
-                            )
-                        })
-                        .collect();
-                    (key(&r), r)
-                })
-                .collect();
+            .iter()
+            .map(|row| {
+                let r: BTreeMap<String, Option<String>> = cols
+                    .iter()
+                    .map(|c| {
+                        (
+                            (*c).to_owned(),
+                            normalise(manifest_text(
+                                backend,
+                                table,
+                                c,
+                                row.get(*c).unwrap_or(&Value::Null),
+                            )),
+                        )
+                    })
+                    .collect();
+                (key(&r), r)
+            })
+            .collect();
         let expected_count = manifest["row_counts"][table]
             .as_u64()
             .unwrap_or(listed.len() as u64);
@@ -668,14 +681,34 @@ pub async fn read_only_url(url: &str) -> String {
     match backend {
         Backend::Postgres => {
             exec(&admin, &format!("CREATE ROLE {name} LOGIN")).await;
-            exec(&admin, &format!("GRANT CONNECT ON DATABASE \"{database}\" TO {name}")).await;
+            exec(
+                &admin,
+                &format!("GRANT CONNECT ON DATABASE \"{database}\" TO {name}"),
+            )
+            .await;
             exec(&admin, &format!("GRANT USAGE ON SCHEMA public TO {name}")).await;
-            exec(&admin, &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}")).await;
-            exec(&admin, &format!("REVOKE CREATE ON SCHEMA public FROM {name}")).await;
+            exec(
+                &admin,
+                &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}"),
+            )
+            .await;
+            exec(
+                &admin,
+                &format!("REVOKE CREATE ON SCHEMA public FROM {name}"),
+            )
+            .await;
         }
         Backend::MySql => {
-            exec(&admin, &format!("CREATE USER '{name}'@'%' IDENTIFIED BY 'ro-pass'")).await;
-            exec(&admin, &format!("GRANT SELECT ON `{database}`.* TO '{name}'@'%'")).await;
+            exec(
+                &admin,
+                &format!("CREATE USER '{name}'@'%' IDENTIFIED BY 'ro-pass'"),
+            )
+            .await;
+            exec(
+                &admin,
+                &format!("GRANT SELECT ON `{database}`.* TO '{name}'@'%'"),
+            )
+            .await;
             let _ = u.set_password(Some("ro-pass"));
         }
         Backend::Sqlite => panic!("no users on SQLite"),

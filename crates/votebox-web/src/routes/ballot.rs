@@ -440,10 +440,7 @@ pub(crate) async fn vote_submit(
             }
         }
         let lines = ballot_lines(e, &order, &submission.ranks);
-        render(
-            status,
-            &vote_page(&state, &session, e, lines, errors, ask),
-        )
+        render(status, &vote_page(&state, &session, e, lines, errors, ask))
     };
     let rows = match rows {
         Some(rows) if errors.is_empty() => rows,
@@ -524,7 +521,11 @@ pub(crate) async fn confirmation(
         return Ok(found(&election_url(e)));
     }
     render_ok(&ConfirmationPage {
-        layout: Layout::new(&state, &session, format!("Thank you for voting in {}", e.name)),
+        layout: Layout::new(
+            &state,
+            &session,
+            format!("Thank you for voting in {}", e.name),
+        ),
         key: e.key.clone(),
         name: e.name.clone(),
     })
@@ -577,9 +578,10 @@ async fn open_ballot(
     let Some(link) = ballots::voter_link(state.db(), user.id, election_id).await? else {
         return Ok(Opened::Refused(MSG_NOT_VOTED));
     };
-    let password = Zeroizing::new(password.ok_or_else(|| {
-        AppError::BadRequest("The form has no password field.".to_owned())
-    })?);
+    let password = Zeroizing::new(
+        password
+            .ok_or_else(|| AppError::BadRequest("The form has no password field.".to_owned()))?,
+    );
     // Legacy (v1) rows have no salt; an empty passphrase never sealed a ballot. Neither needs the KDF.
     let (Some(salt), Some(blob)) = (link.salt, link.ballot_id) else {
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));

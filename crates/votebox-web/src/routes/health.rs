@@ -43,10 +43,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     let db = match tokio::time::timeout(READY_DB_TIMEOUT, state.db().ping()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("unreachable: {e}")),
-        Err(_) => Err(format!(
-            "no answer within {} s",
-            READY_DB_TIMEOUT.as_secs()
-        )),
+        Err(_) => Err(format!("no answer within {} s", READY_DB_TIMEOUT.as_secs())),
     };
     let meta = match state.snapshot() {
         Some(s) => Ok(s.commit.clone()),

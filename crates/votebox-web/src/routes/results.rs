@@ -167,7 +167,10 @@ fn officer_election<'a>(
 async fn load_ballots(state: &AppState, e: &Election) -> AppResult<(StoredBallots, i64)> {
     let ids: Vec<String> = e.candidates.iter().map(|c| c.id.clone()).collect();
     let Some(row) = elections::find_by_key(state.db(), &e.key).await? else {
-        return Ok((StoredBallots::from_rows(&ids, Vec::<(String, String, _)>::new()), 0));
+        return Ok((
+            StoredBallots::from_rows(&ids, Vec::<(String, String, _)>::new()),
+            0,
+        ));
     };
     let rows = ballots::all_for_election(state.db(), row.id).await?;
     let voters = voters::count(state.db(), row.id).await?;
@@ -362,7 +365,10 @@ fn cell(m: &Matrix, x: usize, y: usize, ballots: u64, what: &str, ids: &[String]
     let title = if x == y {
         String::new()
     } else {
-        format!("{what} {} over {}: {a}; {} over {}: {b}", ids[x], ids[y], ids[y], ids[x])
+        format!(
+            "{what} {} over {}: {a}; {} over {}: {b}",
+            ids[x], ids[y], ids[y], ids[x]
+        )
     };
     Cell {
         value: a,
@@ -462,7 +468,9 @@ pub(crate) async fn results_page(
                     names.text(&o.winners),
                     names.text(&o.ties_at_last_seat),
                     None,
-                    configured_key.as_ref().is_some_and(|k| *k != winners_key(o)),
+                    configured_key
+                        .as_ref()
+                        .is_some_and(|k| *k != winners_key(o)),
                 ),
                 Err(err) => (String::new(), String::new(), Some(err.to_string()), false),
             };
@@ -635,7 +643,10 @@ fn fill_outcome(page: &mut AdminResultsPage, o: &Outcome, names: &Names) {
                 TieResolution::TieBreak => "decided by the tie-break",
                 TieResolution::Unresolved => "NOT decided: reported as a tie",
             };
-            let round = t.round.map(|r| format!(" in round {r}")).unwrap_or_default();
+            let round = t
+                .round
+                .map(|r| format!(" in round {r}"))
+                .unwrap_or_default();
             let chosen = if t.chosen.is_empty() {
                 String::new()
             } else {

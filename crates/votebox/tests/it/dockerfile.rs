@@ -103,8 +103,7 @@ fn dockerfile() -> Stages {
 
 /// `["a", "b"]` (exec form) → its strings; panics on the shell form.
 fn exec_form(args: &str) -> Vec<String> {
-    serde_json::from_str(args)
-        .unwrap_or_else(|e| panic!("not the JSON exec form ({e}): {args}"))
+    serde_json::from_str(args).unwrap_or_else(|e| panic!("not the JSON exec form ({e}): {args}"))
 }
 
 fn workspace_rust_version() -> (u32, u32) {
@@ -147,7 +146,9 @@ fn base_images_are_pinned_and_multi_stage() {
         .strip_prefix("rust:")
         .and_then(|t| t.strip_suffix("-slim-bookworm"))
         .unwrap_or_else(|| panic!("builder must be rust:<x.y>-slim-bookworm, not {builder}"));
-    let mut v = version.split('.').map(|p| p.parse::<u32>().expect("numeric"));
+    let mut v = version
+        .split('.')
+        .map(|p| p.parse::<u32>().expect("numeric"));
     let (major, minor) = (v.next().unwrap(), v.next().expect("x.y version"));
     assert!(
         (major, minor) >= workspace_rust_version(),
@@ -191,7 +192,8 @@ fn runtime_has_required_packages_and_runs_as_non_root() {
         assert!(words.contains(&pkg), "runtime lacks {pkg}: {installs}");
     }
     assert!(
-        installs.contains("--no-install-recommends") && installs.contains("rm -rf /var/lib/apt/lists"),
+        installs.contains("--no-install-recommends")
+            && installs.contains("rm -rf /var/lib/apt/lists"),
         "keep the runtime slim: {installs}"
     );
 
@@ -207,7 +209,10 @@ fn runtime_has_required_packages_and_runs_as_non_root() {
         user.args
     );
     assert_ne!(uid, "0", "must not run as root");
-    assert_eq!(uid, "10017", "Elekto's UID, so existing volumes keep working");
+    assert_eq!(
+        uid, "10017",
+        "Elekto's UID, so existing volumes keep working"
+    );
     // USER comes after every RUN (nothing runs as root afterwards that the user needs).
     let user_pos = body.iter().rposition(|i| i.keyword == "USER").unwrap();
     assert!(
@@ -235,16 +240,11 @@ fn data_volume_env_port_and_entrypoint() {
         }
     }
     for var in ["VOTEBOX_DATA_DIR", "DB_PATH", "META_PATH"] {
-        let v = env
-            .get(var)
-            .unwrap_or_else(|| panic!("ENV {var} missing"));
+        let v = env.get(var).unwrap_or_else(|| panic!("ENV {var} missing"));
         assert!(v.starts_with("/data"), "{var}={v} is not on the volume");
     }
     let port = env.get("APP_PORT").expect("ENV APP_PORT");
-    let expose = body
-        .iter()
-        .find(|i| i.keyword == "EXPOSE")
-        .expect("EXPOSE");
+    let expose = body.iter().find(|i| i.keyword == "EXPOSE").expect("EXPOSE");
     assert_eq!(expose.args.split('/').next().unwrap(), port);
     assert_eq!(port, "8080", "Elekto's sample Deployment port");
 
@@ -274,8 +274,15 @@ fn data_volume_env_port_and_entrypoint() {
         .lines()
         .filter_map(|l| l.trim_start().split_whitespace().next())
         .any(|w| w == cmd[0]);
-    assert!(listed, "`votebox --help` does not list `{}`:\n{help}", cmd[0]);
-    let sub = Command::new(BIN).args([&cmd[0], "--help"]).output().unwrap();
+    assert!(
+        listed,
+        "`votebox --help` does not list `{}`:\n{help}",
+        cmd[0]
+    );
+    let sub = Command::new(BIN)
+        .args([&cmd[0], "--help"])
+        .output()
+        .unwrap();
     assert!(sub.status.success(), "votebox {} --help failed", cmd[0]);
     let sub_help = String::from_utf8_lossy(&sub.stdout);
     assert!(
@@ -313,7 +320,10 @@ fn entrypoint_local_script_migrates_syncs_serves_and_stops_cleanly() {
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&script).unwrap().permissions().mode();
-        assert!(mode & 0o111 != 0, "scripts/entrypoint-local.sh is not executable");
+        assert!(
+            mode & 0o111 != 0,
+            "scripts/entrypoint-local.sh is not executable"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let meta = MetaFixture::create(&[]);
@@ -373,7 +383,10 @@ fn entrypoint_local_script_migrates_syncs_serves_and_stops_cleanly() {
         let _ = child.kill();
         panic!("no start line:\n{}", seen.join("\n"))
     });
-    assert!(addr.starts_with("127.0.0.1:"), "binds loopback by default: {addr}");
+    assert!(
+        addr.starts_with("127.0.0.1:"),
+        "binds loopback by default: {addr}"
+    );
     let out = seen.join("\n");
     let migrated = out.find("database is up to date").expect(&out);
     let synced = out.find("syncing repo").expect(&out);

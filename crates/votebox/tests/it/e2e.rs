@@ -32,7 +32,10 @@ async fn e2e_officer_results_journey() {
         .wait_for_path(&format!("/app/elections/{WORKED}/admin/results"))
         .await;
     let html = browser.source().await;
-    assert!(html.contains("Tie for first place between 2 candidates"), "{html}");
+    assert!(
+        html.contains("Tie for first place between 2 candidates"),
+        "{html}"
+    );
     assert!(!html.contains("is the Condorcet winner"));
     browser.screenshot("results-configured").await;
 
@@ -57,11 +60,17 @@ async fn e2e_officer_results_journey() {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while c.current_url().await.unwrap().query() != Some("method=ranked-pairs&unranked=last") {
-        assert!(std::time::Instant::now() < deadline, "the what-if form did not navigate");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the what-if form did not navigate"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let html = browser.source().await;
-    assert!(html.contains("Ranked Pairs (winning votes)</strong>"), "{html}");
+    assert!(
+        html.contains("Ranked Pairs (winning votes)</strong>"),
+        "{html}"
+    );
     assert!(html.contains("This is a \"what if\" recount"), "{html}");
     assert!(html.contains("is the Condorcet winner"), "{html}");
     assert!(html.contains("id=\"what-if-differs\""), "{html}");
@@ -69,7 +78,10 @@ async fn e2e_officer_results_journey() {
         .find(Locator::Css("table.what-if tr.current"))
         .await
         .expect("the shown count is marked");
-    assert_eq!(shown.attr("data-method").await.unwrap().as_deref(), Some("ranked-pairs"));
+    assert_eq!(
+        shown.attr("data-method").await.unwrap().as_deref(),
+        Some("ranked-pairs")
+    );
     browser.screenshot("results-what-if").await;
 
     // Download the CSV the way the browser would: its link, its session cookie.

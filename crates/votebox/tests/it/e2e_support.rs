@@ -67,7 +67,10 @@ impl Browser {
             "CHROMEDRIVER",
             &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
         );
-        let chromium = binary("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+        let chromium = binary(
+            "CHROMIUM",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        );
         let profile = tempfile::Builder::new()
             .prefix("vb-chromium-")
             .tempdir()
@@ -162,14 +165,18 @@ impl Browser {
             .await
             .expect("open /login");
         self.client
-            .find(Locator::Css("form[action='/demo/login'] select[name='login']"))
+            .find(Locator::Css(
+                "form[action='/demo/login'] select[name='login']",
+            ))
             .await
             .expect("demo login select")
             .select_by_value(login)
             .await
             .expect("pick the login");
         self.client
-            .find(Locator::Css("form[action='/demo/login'] button[type='submit']"))
+            .find(Locator::Css(
+                "form[action='/demo/login'] button[type='submit']",
+            ))
             .await
             .expect("demo login button")
             .click()

@@ -177,13 +177,7 @@ impl Proc {
     fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(l) = self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| l.contains(needle))
-            {
+            if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
                 return l.clone();
             }
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -328,7 +322,11 @@ async fn metrics_are_on_their_own_listener_labelled_by_route() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     demo_login(&p, &c, "voter1").await;
-    let form = c.get(p.url("/app/elections/ops/vote")).send().await.unwrap();
+    let form = c
+        .get(p.url("/app/elections/ops/vote"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let token = extract_csrf(&form.text().await.unwrap()).unwrap();
     let resp = c
@@ -344,7 +342,14 @@ async fn metrics_are_on_their_own_listener_labelled_by_route() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
 
-    let text = c.get(&metrics_url).send().await.unwrap().text().await.unwrap();
+    let text = c
+        .get(&metrics_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for needle in [
         "http_requests_total{method=\"GET\",path=\"/elections/{eid}\",status=\"200\"} 2",
         "http_requests_total{method=\"GET\",path=\"/elections\",status=\"200\"} 1",
@@ -419,7 +424,11 @@ async fn logs_carry_no_secrets() {
     );
 
     // A real vote, with a passphrase, sent with an explicit Cookie header too.
-    let form = c.get(p.url("/app/elections/ops/vote")).send().await.unwrap();
+    let form = c
+        .get(p.url("/app/elections/ops/vote"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let csrf_token = extract_csrf(&form.text().await.unwrap()).unwrap();
     let passphrase = "correct horse battery staple PASSPHRASE";
@@ -446,7 +455,10 @@ async fn logs_carry_no_secrets() {
         .post(p.url("/app/elections/ops/vote/view"))
         .header("cookie", raw_cookie)
         .header("authorization", "Bearer AUTH-HEADER-SECRET")
-        .form(&[("password", "VIEW-PASSPHRASE-SECRET"), ("csrf_token", "CSRF-SECRET")])
+        .form(&[
+            ("password", "VIEW-PASSPHRASE-SECRET"),
+            ("csrf_token", "CSRF-SECRET"),
+        ])
         .send()
         .await
         .unwrap();
@@ -468,7 +480,10 @@ async fn logs_carry_no_secrets() {
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
         "every line is JSON"
     );
-    assert!(log.contains("ops-req-vote-1"), "request id in the span:\n{log}");
+    assert!(
+        log.contains("ops-req-vote-1"),
+        "request id in the span:\n{log}"
+    );
     assert!(log.contains("ballot cast"), "{log}");
 
     let secrets: Vec<String> = vec![
@@ -495,13 +510,17 @@ async fn logs_carry_no_secrets() {
     }
     // Cookies and headers are never logged at all.
     let lower = log.to_ascii_lowercase();
-    for h in ["votebox_session=", "set-cookie", "\"cookie\"", "authorization"] {
+    for h in [
+        "votebox_session=",
+        "set-cookie",
+        "\"cookie\"",
+        "authorization",
+    ] {
         assert!(!lower.contains(h), "the log contains {h:?}:\n{log}");
     }
     let (voters, ballots) = stored(&p.db_path(), "octo-voter").await;
     assert_eq!((voters, ballots), (1, 2));
 }
-
 
 /// SIGTERM while a ballot cast waits on the KDF: the cast completes (302), is stored exactly
 /// once, new connections are refused, and the process exits 0.
@@ -511,7 +530,11 @@ async fn sigterm_finishes_an_in_flight_ballot_cast() {
     let mut p = Proc::start(&[("VOTEBOX_DEMO_LOGIN", "1".into())], meta);
     let c = client();
     demo_login(&p, &c, "voter1").await;
-    let form = c.get(p.url("/app/elections/ops/vote")).send().await.unwrap();
+    let form = c
+        .get(p.url("/app/elections/ops/vote"))
+        .send()
+        .await
+        .unwrap();
     let token = extract_csrf(&form.text().await.unwrap()).unwrap();
 
     let cast = {

@@ -64,7 +64,10 @@ pub fn results_options(now: PrimitiveDateTime) -> Options {
         )
         .with_file(
             "elections/results/badopt/election.yaml",
-            &format!("{}voting_method: borda\n", election_yaml("Bad Options", 1, false)),
+            &format!(
+                "{}voting_method: borda\n",
+                election_yaml("Bad Options", 1, false)
+            ),
         );
     for dir in ["options", "badopt"] {
         for id in ["x", "y"] {
@@ -105,7 +108,12 @@ fn uuid() -> String {
 /// Stores one ballot as Elekto does: one `ballot` row per (candidate, rank) with a fresh uuid,
 /// and, when `login` is given, a `voter` row with a (dummy) salt and encrypted link. A rank of
 /// 100000000 is "No opinion". Returns the ballot uuid.
-pub async fn seed_ballot(app: &TestApp, key: &str, login: Option<&str>, ranks: &[(&str, i64)]) -> String {
+pub async fn seed_ballot(
+    app: &TestApp,
+    key: &str,
+    login: Option<&str>,
+    ranks: &[(&str, i64)],
+) -> String {
     let election = votebox_db::elections::find_by_key(app.db(), key)
         .await
         .expect("find election")
@@ -147,8 +155,20 @@ pub async fn seed_ballot(app: &TestApp, key: &str, login: Option<&str>, ranks: &
 
 /// The worked example of reference §6.5 (three ballots).
 pub async fn seed_worked_example(app: &TestApp) {
-    seed_ballot(app, WORKED, Some("v1"), &[("A", 1), ("B", 2), ("C", 3), ("D", 4)]).await;
-    seed_ballot(app, WORKED, Some("v2"), &[("B", 1), ("A", 2), ("C", 3), ("D", 4)]).await;
+    seed_ballot(
+        app,
+        WORKED,
+        Some("v1"),
+        &[("A", 1), ("B", 2), ("C", 3), ("D", 4)],
+    )
+    .await;
+    seed_ballot(
+        app,
+        WORKED,
+        Some("v2"),
+        &[("B", 1), ("A", 2), ("C", 3), ("D", 4)],
+    )
+    .await;
     seed_ballot(
         app,
         WORKED,
@@ -163,7 +183,10 @@ fn assert_contains(body: &str, needle: &str) {
 }
 
 fn assert_lacks(body: &str, needle: &str) {
-    assert!(!body.contains(needle), "did not expect {needle:?} in:\n{body}");
+    assert!(
+        !body.contains(needle),
+        "did not expect {needle:?} in:\n{body}"
+    );
 }
 
 /// Logs out (GET /logout) and back in as `login`.
@@ -239,56 +262,78 @@ db_test!(
     }
 );
 
-db_test!(checklist_51_worked_example, results_options(AFTER_ALL), |app| {
-    seed_worked_example(&app).await;
-    app.login_as(OFFICER).await;
-    let body = app.ok_page(&admin(WORKED, "results")).await;
-    // Method and semantics: Elekto's by default.
-    assert_contains(&body, "Counted with <strong>Schulze (winning votes)</strong>");
-    assert_contains(&body, "(<code>no-opinion</code>)");
-    assert_contains(&body, "This is the election's configured count.");
-    // {A, B} tied first (label 1), C labelled 3, D labelled 4.
-    assert_contains(&body, "Tie for first place between 2 candidates");
-    assert_lacks(&body, "is the Condorcet winner");
-    let ranking = section(&body, "id=\"ranking\"");
-    let rows: Vec<&str> = ranking.split("<tr class=\"tier").skip(1).collect();
-    assert_eq!(rows.len(), 3, "{ranking}");
-    assert_contains(rows[0], "<td class=\"rank\">1 <span class=\"badge tie-badge\">tie</span>");
-    assert_contains(rows[0], "<code>A</code>");
-    assert_contains(rows[0], "<code>B</code>");
-    assert_contains(rows[1], "<td class=\"rank\">3</td>");
-    assert_contains(rows[1], "<code>C</code>");
-    assert_contains(rows[2], "<td class=\"rank\">4</td>");
-    assert_contains(rows[2], "<code>D</code>");
-    // One seat, two tied for it.
-    assert_contains(&body, "Tie across the last seat:</strong> 1 seat(s) remain for 2 tied candidates");
-    // Pairwise matrix, standard orientation (row over column): A over C on all three ballots.
-    let pairwise = section(&body, "id=\"pairwise\"");
-    assert_contains(pairwise, "title=\"ballots ranking A over C: 3; C over A: 0\"");
-    assert_contains(pairwise, "title=\"ballots ranking A over B: 1; B over A: 1\"");
-    assert_contains(pairwise, "title=\"ballots ranking B over D: 2; D over B: 0\"");
-    assert_contains(&body, "id=\"strongest-paths\"");
-    // Ballots, voters, eligible, turnout.
-    assert_contains(&body, "<span class=\"number\" id=\"ballot-count\">3</span>");
-    assert_contains(&body, "<span class=\"number\" id=\"turnout\">75.0%</span>");
-    // Names as well as IDs.
-    assert_contains(&body, "Candidate A <code>A</code>");
-    // The what-if panel: every method and rule, links and a GET form.
-    let what_if = section(&body, "id=\"what-if\"");
-    assert_eq!(what_if.matches("<tr class=").count(), 14, "{what_if}");
-    assert_contains(what_if, "method=schulze-margins&#38;unranked=last");
-    assert_contains(what_if, "<form method=\"get\"");
-    // A recount with Debian's rule: v3's unranked B and D go last, so A wins alone.
-    let body = app
-        .ok_page(&admin(WORKED, "results?method=schulze&unranked=last"))
-        .await;
-    assert_contains(&body, "This is a \"what if\" recount");
-    assert_contains(&body, "<strong>is the Condorcet winner</strong>");
-    assert_contains(&body, "Candidate A (<code>A</code>)");
-    // A bad choice is a 400 page.
-    let (status, _) = app.page(&admin(WORKED, "results?method=borda")).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-});
+db_test!(
+    checklist_51_worked_example,
+    results_options(AFTER_ALL),
+    |app| {
+        seed_worked_example(&app).await;
+        app.login_as(OFFICER).await;
+        let body = app.ok_page(&admin(WORKED, "results")).await;
+        // Method and semantics: Elekto's by default.
+        assert_contains(
+            &body,
+            "Counted with <strong>Schulze (winning votes)</strong>",
+        );
+        assert_contains(&body, "(<code>no-opinion</code>)");
+        assert_contains(&body, "This is the election's configured count.");
+        // {A, B} tied first (label 1), C labelled 3, D labelled 4.
+        assert_contains(&body, "Tie for first place between 2 candidates");
+        assert_lacks(&body, "is the Condorcet winner");
+        let ranking = section(&body, "id=\"ranking\"");
+        let rows: Vec<&str> = ranking.split("<tr class=\"tier").skip(1).collect();
+        assert_eq!(rows.len(), 3, "{ranking}");
+        assert_contains(
+            rows[0],
+            "<td class=\"rank\">1 <span class=\"badge tie-badge\">tie</span>",
+        );
+        assert_contains(rows[0], "<code>A</code>");
+        assert_contains(rows[0], "<code>B</code>");
+        assert_contains(rows[1], "<td class=\"rank\">3</td>");
+        assert_contains(rows[1], "<code>C</code>");
+        assert_contains(rows[2], "<td class=\"rank\">4</td>");
+        assert_contains(rows[2], "<code>D</code>");
+        // One seat, two tied for it.
+        assert_contains(
+            &body,
+            "Tie across the last seat:</strong> 1 seat(s) remain for 2 tied candidates",
+        );
+        // Pairwise matrix, standard orientation (row over column): A over C on all three ballots.
+        let pairwise = section(&body, "id=\"pairwise\"");
+        assert_contains(
+            pairwise,
+            "title=\"ballots ranking A over C: 3; C over A: 0\"",
+        );
+        assert_contains(
+            pairwise,
+            "title=\"ballots ranking A over B: 1; B over A: 1\"",
+        );
+        assert_contains(
+            pairwise,
+            "title=\"ballots ranking B over D: 2; D over B: 0\"",
+        );
+        assert_contains(&body, "id=\"strongest-paths\"");
+        // Ballots, voters, eligible, turnout.
+        assert_contains(&body, "<span class=\"number\" id=\"ballot-count\">3</span>");
+        assert_contains(&body, "<span class=\"number\" id=\"turnout\">75.0%</span>");
+        // Names as well as IDs.
+        assert_contains(&body, "Candidate A <code>A</code>");
+        // The what-if panel: every method and rule, links and a GET form.
+        let what_if = section(&body, "id=\"what-if\"");
+        assert_eq!(what_if.matches("<tr class=").count(), 14, "{what_if}");
+        assert_contains(what_if, "method=schulze-margins&#38;unranked=last");
+        assert_contains(what_if, "<form method=\"get\"");
+        // A recount with Debian's rule: v3's unranked B and D go last, so A wins alone.
+        let body = app
+            .ok_page(&admin(WORKED, "results?method=schulze&unranked=last"))
+            .await;
+        assert_contains(&body, "This is a \"what if\" recount");
+        assert_contains(&body, "<strong>is the Condorcet winner</strong>");
+        assert_contains(&body, "Candidate A (<code>A</code>)");
+        // A bad choice is a 400 page.
+        let (status, _) = app.page(&admin(WORKED, "results?method=borda")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+);
 
 /// The text from `marker` up to the end of its `</section>`.
 fn section<'a>(body: &'a str, marker: &str) -> &'a str {
@@ -335,8 +380,14 @@ db_test!(
         let ranking = section(&body, "id=\"ranking\"");
         assert_contains(ranking, "<tr class=\"tier elected\">");
         assert_contains(ranking, "<tr class=\"tier tied\">");
-        assert_contains(ranking, "<span class=\"cand tied\">Bob <code>b</code></span>");
-        assert_contains(ranking, "<td class=\"rank\">2 <span class=\"badge tie-badge\">tie</span>");
+        assert_contains(
+            ranking,
+            "<span class=\"cand tied\">Bob <code>b</code></span>",
+        );
+        assert_contains(
+            ranking,
+            "<td class=\"rank\">2 <span class=\"badge tie-badge\">tie</span>",
+        );
         assert_contains(ranking, "<td class=\"rank\">4</td>");
         // The stale ID: counted separately, with a warning, never a crash.
         assert_contains(&body, "id=\"stale-warning\"");
@@ -356,9 +407,15 @@ db_test!(
             .await
             .unwrap();
         assert_contains(&md, "- Alice (`a`)\n");
-        assert_contains(&md, "**Tie:** 1 remaining seat(s) between Bob (`b`), Carol (`c`).");
+        assert_contains(
+            &md,
+            "**Tie:** 1 remaining seat(s) between Bob (`b`), Carol (`c`).",
+        );
         assert_contains(&md, "| 2 (tie) | Bob (`b`) / Carol (`c`) |");
-        assert_contains(&md, "- Not counted: `zed` is no longer a candidate (1 ballot(s) ranked it)");
+        assert_contains(
+            &md,
+            "- Not counted: `zed` is no longer a candidate (1 ballot(s) ranked it)",
+        );
     }
 );
 
@@ -391,11 +448,24 @@ db_test!(checklist_53_csv_format, results_options(AFTER_ALL), |app| {
         &app,
         WORKED,
         None,
-        &[("A", 100_000_000), ("B", 100_000_000), ("C", 100_000_000), ("D", 100_000_000)],
+        &[
+            ("A", 100_000_000),
+            ("B", 100_000_000),
+            ("C", 100_000_000),
+            ("D", 100_000_000),
+        ],
     )
     .await;
-    let body = app.get(&admin(WORKED, "download")).await.text().await.unwrap();
-    assert!(body.contains("\nNo opinion,No opinion,No opinion,No opinion\n"), "{body}");
+    let body = app
+        .get(&admin(WORKED, "download"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("\nNo opinion,No opinion,No opinion,No opinion\n"),
+        "{body}"
+    );
     // The file reads back with the offline reader.
     let p = votebox_core::count::parse_elekto_csv(&body).unwrap();
     assert_eq!(p.num_ballots(), 4);
@@ -410,9 +480,17 @@ db_test!(
         let mut expected = Vec::new();
         for i in 0..12i64 {
             let a = 1 + i % 4;
-            let ranks = [("A", a), ("B", 1 + (i + 1) % 4), ("C", 1 + (i + 2) % 4), ("D", 5 + i)];
+            let ranks = [
+                ("A", a),
+                ("B", 1 + (i + 1) % 4),
+                ("C", 1 + (i + 2) % 4),
+                ("D", 5 + i),
+            ];
             seed_ballot(&app, WORKED, None, &ranks).await;
-            expected.push(format!("{},{},{},{},No opinion", ranks[0].1, ranks[1].1, ranks[2].1, ranks[3].1));
+            expected.push(format!(
+                "{},{},{},{},No opinion",
+                ranks[0].1, ranks[1].1, ranks[2].1, ranks[3].1
+            ));
         }
         seed_ballot(&app, WORKED, None, &[("gone,id", 1), ("A", 2)]).await;
         expected.push("2,No opinion,No opinion,No opinion,1".to_owned());
@@ -458,7 +536,10 @@ db_test!(
         );
         // Without a seed: a fresh random one, reported in the header; header line unchanged.
         let resp = app.get(&admin(WORKED, "download")).await;
-        let seed = resp.headers()["x-votebox-export-seed"].to_str().unwrap().to_owned();
+        let seed = resp.headers()["x-votebox-export-seed"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let body = resp.text().await.unwrap();
         assert!(body.starts_with("A,B,C,D,\"gone,id\"\n"));
         assert_eq!(body, get(&seed).await);
@@ -483,14 +564,24 @@ db_test!(
 );
 
 fn attr_after(body: &str, marker: &str) -> String {
-    let at = body.find(marker).unwrap_or_else(|| panic!("{marker} in {body}")) + marker.len();
+    let at = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {body}"))
+        + marker.len();
     body[at..body[at..].find('"').unwrap() + at].to_owned()
 }
 
 /// Row counts of every table, to show that reading results writes nothing.
 async fn table_counts(app: &TestApp) -> Vec<(String, i64)> {
     let mut out = Vec::new();
-    for t in ["election", "user", "voter", "ballot", "request", "schema_version"] {
+    for t in [
+        "election",
+        "user",
+        "voter",
+        "ballot",
+        "request",
+        "schema_version",
+    ] {
         let stmt = Query::select()
             .expr(Expr::col(Asterisk).count())
             .from(t)
@@ -501,27 +592,35 @@ async fn table_counts(app: &TestApp) -> Vec<(String, i64)> {
     out
 }
 
-db_test!(checklist_59_results_not_stored, results_options(AFTER_ALL), |app| {
-    seed_worked_example(&app).await;
-    app.login_as(OFFICER).await;
-    let before = table_counts(&app).await;
-    for p in [
-        "results",
-        "results?method=irv",
-        "results?method=stv-meek&unranked=last",
-        "download",
-        "results.md",
-    ] {
-        let resp = app.get(&admin(WORKED, p)).await;
-        assert_eq!(resp.status(), StatusCode::OK, "{p}");
+db_test!(
+    checklist_59_results_not_stored,
+    results_options(AFTER_ALL),
+    |app| {
+        seed_worked_example(&app).await;
+        app.login_as(OFFICER).await;
+        let before = table_counts(&app).await;
+        for p in [
+            "results",
+            "results?method=irv",
+            "results?method=stv-meek&unranked=last",
+            "download",
+            "results.md",
+        ] {
+            let resp = app.get(&admin(WORKED, p)).await;
+            assert_eq!(resp.status(), StatusCode::OK, "{p}");
+        }
+        assert_eq!(
+            table_counts(&app).await,
+            before,
+            "reading results wrote rows"
+        );
+        // Computed from the ballot rows at request time: a new ballot shows at once.
+        seed_ballot(&app, WORKED, Some("v4"), &[("C", 1), ("D", 2)]).await;
+        let body = app.ok_page(&admin(WORKED, "results")).await;
+        assert_contains(&body, "<span class=\"number\" id=\"ballot-count\">4</span>");
+        assert_contains(&body, "<span class=\"number\" id=\"turnout\">100.0%</span>");
     }
-    assert_eq!(table_counts(&app).await, before, "reading results wrote rows");
-    // Computed from the ballot rows at request time: a new ballot shows at once.
-    seed_ballot(&app, WORKED, Some("v4"), &[("C", 1), ("D", 2)]).await;
-    let body = app.ok_page(&admin(WORKED, "results")).await;
-    assert_contains(&body, "<span class=\"number\" id=\"ballot-count\">4</span>");
-    assert_contains(&body, "<span class=\"number\" id=\"turnout\">100.0%</span>");
-});
+);
 
 /// Voter rows of `key` as (has salt, has link) pairs.
 async fn links(app: &TestApp, key: &str) -> Vec<(bool, bool)> {
@@ -571,16 +670,27 @@ db_test!(
         assert_eq!(links(&app, "2021---GB").await, vec![(true, true)]);
         // The record of who voted is kept.
         let uid = app.user_id("v1").await;
-        let worked = votebox_db::elections::find_by_key(app.db(), WORKED).await.unwrap().unwrap();
-        assert!(votebox_db::voters::has_voted(app.db(), uid, worked.id).await.unwrap());
+        let worked = votebox_db::elections::find_by_key(app.db(), WORKED)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            votebox_db::voters::has_voted(app.db(), uid, worked.id)
+                .await
+                .unwrap()
+        );
 
         // Idempotent: nothing left to change, and a second sync changes nothing.
         assert_eq!(
-            votebox_db::conclusion::forget_voter_links(app.db(), worked.id).await.unwrap(),
+            votebox_db::conclusion::forget_voter_links(app.db(), worked.id)
+                .await
+                .unwrap(),
             0
         );
         assert_eq!(
-            votebox_db::conclusion::remaining_links(app.db(), worked.id).await.unwrap(),
+            votebox_db::conclusion::remaining_links(app.db(), worked.id)
+                .await
+                .unwrap(),
             0
         );
         app.state.sync_meta().await.expect("second sync");
@@ -603,7 +713,10 @@ db_test!(
         seed_ballot(&app, "results---badopt", None, &[("y", 1)]).await;
         app.login_as(OFFICER).await;
         let body = app.ok_page(&admin("results---options", "results")).await;
-        assert_contains(&body, "Counted with <strong>Ranked Pairs (winning votes)</strong>");
+        assert_contains(
+            &body,
+            "Counted with <strong>Ranked Pairs (winning votes)</strong>",
+        );
         assert_contains(&body, "(<code>last</code>)");
         assert_contains(&body, "This is the election's configured count.");
         assert_contains(&body, "Tie-break seed &#34;meta-commit-abc&#34;");
@@ -620,7 +733,13 @@ db_test!(
         assert_contains(&md, "(`ranked-pairs`)");
         // An unknown value: a warning, and Elekto's Schulze.
         let body = app.ok_page(&admin("results---badopt", "results")).await;
-        assert_contains(&body, "election.yaml voting_method: unknown counting method `borda`");
-        assert_contains(&body, "Counted with <strong>Schulze (winning votes)</strong>");
+        assert_contains(
+            &body,
+            "election.yaml voting_method: unknown counting method `borda`",
+        );
+        assert_contains(
+            &body,
+            "Counted with <strong>Schulze (winning votes)</strong>",
+        );
     }
 );

@@ -103,7 +103,11 @@ fn tally_real_elections_give_the_recorded_results() {
         assert_eq!(winners, official, "{name}: winners");
         assert_eq!(out["ties_at_last_seat"], serde_json::json!([]), "{name}");
         if let Some(tiers) = expected.get("tiers") {
-            assert_eq!(tier_sets(&out["ranking"]), tier_sets(tiers), "{name}: tiers");
+            assert_eq!(
+                tier_sets(&out["ranking"]),
+                tier_sets(tiers),
+                "{name}: tiers"
+            );
         }
         // Pairwise matrix present (a Condorcet method), in the candidates' order.
         let n = out["candidates"].as_array().unwrap().len();
@@ -115,19 +119,31 @@ fn tally_real_elections_give_the_recorded_results() {
 
 #[test]
 fn tally_formats_methods_and_errors() {
-    let csv = shared()
-        .join("meta/kubernetes+community/elections/code-of-conduct/2025/ballots.csv");
+    let csv = shared().join("meta/kubernetes+community/elections/code-of-conduct/2025/ballots.csv");
     let csv = csv.to_str().unwrap();
     // Text: the tie for first place is shown as a tie.
     let run = tally(&[csv, "--seats", "3"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("Method:     Schulze (winning votes) (schulze)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Method:     Schulze (winning votes) (schulze)"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("(tie)"), "{}", run.stdout);
-    assert!(run.stdout.contains("Condorcet winner: none"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Condorcet winner: none"),
+        "{}",
+        run.stdout
+    );
     // Markdown: a results.md draft quoting the file's hash.
     let run = tally(&[csv, "--seats", "3", "--format", "markdown"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.starts_with("# Results: ballots.csv\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("# Results: ballots.csv\n"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout
             .contains("67f7ee6079d79429e579348bbbfd6c9ffbab10370512fd279b77f3587c6ed2ab"),
@@ -145,7 +161,17 @@ fn tally_formats_methods_and_errors() {
         "stv-meek",
     ] {
         for u in ["no-opinion", "last"] {
-            let run = tally(&[csv, "--seats", "3", "--method", m, "--unranked", u, "--format", "json"]);
+            let run = tally(&[
+                csv,
+                "--seats",
+                "3",
+                "--method",
+                m,
+                "--unranked",
+                u,
+                "--format",
+                "json",
+            ]);
             assert_eq!(run.code, 0, "{m} {u}: {}", run.stderr);
             let out: Value = serde_json::from_str(&run.stdout).unwrap();
             assert_eq!(out["method"], m);
@@ -160,9 +186,21 @@ fn tally_formats_methods_and_errors() {
     // IRV fills one seat: asking for more is a usage error.
     let run = tally(&[csv, "--method", "irv", "--seats", "2"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("IRV fills exactly one seat"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("IRV fills exactly one seat"),
+        "{}",
+        run.stderr
+    );
     // A tie-break seed decides the tie and is recorded.
-    let run = tally(&[csv, "--seats", "1", "--tie-break-seed", "abc", "--format", "json"]);
+    let run = tally(&[
+        csv,
+        "--seats",
+        "1",
+        "--tie-break-seed",
+        "abc",
+        "--format",
+        "json",
+    ]);
     let out: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(out["winners"].as_array().unwrap().len(), 1, "{out}");
     assert_eq!(out["tie_break"]["seed"], "abc");
@@ -182,7 +220,11 @@ fn tally_formats_methods_and_errors() {
     assert!(run.stdout.is_empty());
     let run = tally(&[dir.path().join("missing.csv").to_str().unwrap()]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("missing.csv: cannot be read"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("missing.csv: cannot be read"),
+        "{}",
+        run.stderr
+    );
     let run = tally(&[csv, "--method", "borda"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
 
@@ -193,7 +235,13 @@ fn tally_formats_methods_and_errors() {
         "3 2\n4 1 2 0\n3 2 3 0\n2 3 1 0\n0\n\"Ann\"\n\"Bo\"\n\"Cy\"\n\"Test BLT\"\n",
     )
     .unwrap();
-    let run = tally(&[blt.to_str().unwrap(), "--method", "stv-meek", "--format", "json"]);
+    let run = tally(&[
+        blt.to_str().unwrap(),
+        "--method",
+        "stv-meek",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let out: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(out["input"]["format"], "blt");

@@ -196,20 +196,43 @@ db_test!(checklist_41_rejects_unknown_candidate, strict(), |app| {
     app.login_as("dims").await;
     let bad: &[(&[(&str, &str)], &str)] = &[
         (
-            &[("candidate@aaron", "2"), ("candidate@nobody", "1"), ("password", "")],
+            &[
+                ("candidate@aaron", "2"),
+                ("candidate@nobody", "1"),
+                ("password", ""),
+            ],
             "Unknown candidate: nobody.",
         ),
         (
             &[("candidate@aaron", "4"), ("password", "")],
             "Invalid rank for aaron: choose a number from 1 to 3 or &#34;No opinion&#34;.",
         ),
-        (&[("candidate@aaron", "0"), ("password", "")], "Invalid rank for aaron"),
-        (&[("candidate@aaron", "-1"), ("password", "")], "Invalid rank for aaron"),
-        (&[("candidate@aaron", "1.5"), ("password", "")], "Invalid rank for aaron"),
-        (&[("candidate@aaron", "abc"), ("password", "")], "Invalid rank for aaron"),
-        (&[("candidate@aaron", "99999999999"), ("password", "")], "Invalid rank for aaron"),
         (
-            &[("candidate@aaron", "1"), ("candidate@aaron", "2"), ("password", "")],
+            &[("candidate@aaron", "0"), ("password", "")],
+            "Invalid rank for aaron",
+        ),
+        (
+            &[("candidate@aaron", "-1"), ("password", "")],
+            "Invalid rank for aaron",
+        ),
+        (
+            &[("candidate@aaron", "1.5"), ("password", "")],
+            "Invalid rank for aaron",
+        ),
+        (
+            &[("candidate@aaron", "abc"), ("password", "")],
+            "Invalid rank for aaron",
+        ),
+        (
+            &[("candidate@aaron", "99999999999"), ("password", "")],
+            "Invalid rank for aaron",
+        ),
+        (
+            &[
+                ("candidate@aaron", "1"),
+                ("candidate@aaron", "2"),
+                ("password", ""),
+            ],
             "The candidate aaron was ranked more than once.",
         ),
     ];
@@ -243,7 +266,12 @@ db_test!(checklist_41_rejects_unknown_candidate, strict(), |app| {
     let strict_vote = |fields: &'static [(&'static str, &'static str)]| {
         post_with_token(&app, "/app/elections/strict/vote", fields, ELECTION)
     };
-    let resp = strict_vote(&[("candidate@one", "100000000"), ("candidate@two", "1"), ("password", "")]).await;
+    let resp = strict_vote(&[
+        ("candidate@one", "100000000"),
+        ("candidate@two", "1"),
+        ("password", ""),
+    ])
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_contains(
         &resp.text().await.unwrap(),
@@ -252,7 +280,12 @@ db_test!(checklist_41_rejects_unknown_candidate, strict(), |app| {
     let resp = strict_vote(&[("candidate@two", "1"), ("password", "")]).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_contains(&resp.text().await.unwrap(), "Please choose a rank for one.");
-    let resp = strict_vote(&[("candidate@one", ""), ("candidate@two", "1"), ("password", "")]).await;
+    let resp = strict_vote(&[
+        ("candidate@one", ""),
+        ("candidate@two", "1"),
+        ("password", ""),
+    ])
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     // A missing password field is a plain 400 (Elekto).
@@ -298,12 +331,20 @@ db_test!(checklist_38_short_passphrase_keeps_ranking, |app| {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_contains(&resp.text().await.unwrap(), "The two passphrases do not match.");
+    assert_contains(
+        &resp.text().await.unwrap(),
+        "The two passphrases do not match.",
+    );
 
     // #95: a ballot that ranks everyone equally is shown again once, with a checkbox.
     for fields in [
         &[("password", "")][..],
-        &[("candidate@aaron", "2"), ("candidate@dims", "2"), ("candidate@paris", "2"), ("password", "")][..],
+        &[
+            ("candidate@aaron", "2"),
+            ("candidate@dims", "2"),
+            ("candidate@paris", "2"),
+            ("password", ""),
+        ][..],
     ] {
         let resp = vote(&app, fields).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -362,7 +403,10 @@ db_test!(checklist_42_already_voted, |app| {
     app.mark_voted("dims", GB).await;
     let body = app.ok_page(VOTE).await;
     assert_contains(&body, "You have already voted");
-    assert_contains(&body, "To re-cast your vote, please visit the election page.");
+    assert_contains(
+        &body,
+        "To re-cast your vote, please visit the election page.",
+    );
     assert_lacks(&body, "candidate@");
     let resp = vote(&app, &[("candidate@aaron", "1"), ("password", "")]).await;
     assert_eq!(resp.status(), StatusCode::CONFLICT);
@@ -378,7 +422,8 @@ db_test!(checklist_42_already_voted, |app| {
 // 39, 40, 43: what a cast stores
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A hyphenated lowercase uuid4, as Python's `str(uuid.uuid4())`.
@@ -465,7 +510,11 @@ db_test!(checklist_39_storage_format, |app| {
     let ranks: Vec<(&str, Option<i32>)> = ballots.iter().map(|b| (b.3.as_str(), b.2)).collect();
     assert_eq!(
         ranks,
-        [("aaron", Some(1)), ("dims", Some(1)), ("paris", Some(NO_OPINION))]
+        [
+            ("aaron", Some(1)),
+            ("dims", Some(1)),
+            ("paris", Some(NO_OPINION))
+        ]
     );
 
     let voters = voter_rows(app.db()).await;
@@ -530,7 +579,9 @@ db_test!(checklist_46_cast_view_revoke_recast, |app| {
     ] {
         assert_contains(
             &body,
-            &format!("<tr><td>{name}</td><td><code>{id}</code></td><td class=\"rank\">{rank}</td></tr>"),
+            &format!(
+                "<tr><td>{name}</td><td><code>{id}</code></td><td class=\"rank\">{rank}</td></tr>"
+            ),
         );
     }
     assert_lacks(&body, "100000000");
@@ -631,7 +682,10 @@ db_test!(checklist_44_view_wrong_passphrase, |app| {
     assert_eq!(resp.status(), StatusCode::OK);
     let body = resp.text().await.unwrap();
     assert_contains(&body, "<td><code>dims</code></td><td class=\"rank\">1</td>");
-    assert_contains(&body, "<td><code>paris</code></td><td class=\"rank\">No opinion</td>");
+    assert_contains(
+        &body,
+        "<td><code>paris</code></td><td class=\"rank\">No opinion</td>",
+    );
     // Sorted by rank.
     assert!(body.find("<code>dims</code>").unwrap() < body.find("<code>aaron</code>").unwrap());
 
@@ -687,7 +741,14 @@ db_test!(checklist_48_exception_flow, |app| {
     let body = app.ok_page(EXC).await;
     assert_contains(&body, &format!("Voter Exception form for {GB_NAME}"));
     assert_contains(&body, "If you are a member of the steering committee");
-    for field in ["name=\"name\"", "name=\"email\"", "name=\"chat\"", "name=\"description\"", "name=\"comments\"", "placeholder=\"List of contributions\""] {
+    for field in [
+        "name=\"name\"",
+        "name=\"email\"",
+        "name=\"chat\"",
+        "name=\"description\"",
+        "name=\"comments\"",
+        "placeholder=\"List of contributions\"",
+    ] {
         assert_contains(&body, field);
     }
 
@@ -695,7 +756,12 @@ db_test!(checklist_48_exception_flow, |app| {
     let resp = post_with_token(
         &app,
         EXC,
-        &[("name", "Mallory M"), ("email", "m@example.org"), ("chat", "@m"), ("comments", "")],
+        &[
+            ("name", "Mallory M"),
+            ("email", "m@example.org"),
+            ("chat", "@m"),
+            ("comments", ""),
+        ],
         EXC,
     )
     .await;
@@ -707,7 +773,10 @@ db_test!(checklist_48_exception_flow, |app| {
     let long = "x".repeat(256);
     let resp = post_with_token(&app, EXC, &exception_fields(&long), EXC).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_contains(&resp.text().await.unwrap(), "Name is too long: at most 255 characters.");
+    assert_contains(
+        &resp.text().await.unwrap(),
+        "Name is too long: at most 255 characters.",
+    );
     assert_eq!(count(app.db(), "request").await, 0);
 
     // Accepted.
@@ -715,10 +784,15 @@ db_test!(checklist_48_exception_flow, |app| {
     let resp = post_with_token(&app, EXC, &exception_fields(name), EXC).await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(location(&resp), ELECTION);
-    assert_contains(&flashes_on(&app, ELECTION).await, "Request successfully submitted.");
+    assert_contains(
+        &flashes_on(&app, ELECTION).await,
+        "Request successfully submitted.",
+    );
     let eid = election_id(&app, GB).await;
     let uid = app.user_id("mallory").await;
-    let rows = votebox_db::requests::list_for_election(app.db(), eid).await.unwrap();
+    let rows = votebox_db::requests::list_for_election(app.db(), eid)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
     assert_eq!(r.user_id, Some(uid));
@@ -751,8 +825,17 @@ db_test!(checklist_48_exception_flow, |app| {
     let resp = app.get("/app/elections/xss/exception").await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(location(&resp), "/app/elections/xss");
-    assert_contains(&flashes_on(&app, "/app/elections/xss").await, "Not accepting any exception request.");
-    let resp = post_with_token(&app, "/app/elections/xss/exception", &exception_fields(name), ELECTION).await;
+    assert_contains(
+        &flashes_on(&app, "/app/elections/xss").await,
+        "Not accepting any exception request.",
+    );
+    let resp = post_with_token(
+        &app,
+        "/app/elections/xss/exception",
+        &exception_fields(name),
+        ELECTION,
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(count(app.db(), "request").await, 2);
 
@@ -761,7 +844,10 @@ db_test!(checklist_48_exception_flow, |app| {
     app.login_as("dims").await;
     let resp = app.get(EXC).await;
     assert_eq!(resp.status(), StatusCode::FOUND);
-    assert_contains(&flashes_on(&app, ELECTION).await, "You are already eligible to vote in the election.");
+    assert_contains(
+        &flashes_on(&app, ELECTION).await,
+        "You are already eligible to vote in the election.",
+    );
     let resp = post_with_token(&app, EXC, &exception_fields("Dims"), ELECTION).await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(count(app.db(), "request").await, 2);
@@ -778,7 +864,10 @@ async fn file_request(app: &TestApp, login: &str, key: &str, name: &str) -> i32 
         description: "contributions <b>bold</b>",
         comments: "a comment",
     };
-    match votebox_db::requests::create(app.db(), uid, eid, &form).await.unwrap() {
+    match votebox_db::requests::create(app.db(), uid, eid, &form)
+        .await
+        .unwrap()
+    {
         votebox_db::requests::CreateOutcome::Created(id) => id,
         other => panic!("{other:?}"),
     }
@@ -817,14 +906,22 @@ db_test!(checklist_49_review_scoped_to_election, |app| {
     assert_contains(&body, "Change the review status");
 
     // A request of another election, through this election's URL: 404.
-    let (status, _) = app.page(&format!("/app/elections/2021---GB/admin/exception/{r_app}")).await;
+    let (status, _) = app
+        .page(&format!("/app/elections/2021---GB/admin/exception/{r_app}"))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Through its own election's URL: not an officer there, 403.
-    let (status, body) = app.page(&format!("/app/elections/name_the_app/admin/exception/{r_app}")).await;
+    let (status, body) = app
+        .page(&format!(
+            "/app/elections/name_the_app/admin/exception/{r_app}"
+        ))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_contains(&body, "You are not an Election officer");
     for rid in ["999999", "abc", "-1"] {
-        let (status, _) = app.page(&format!("/app/elections/2021---GB/admin/exception/{rid}")).await;
+        let (status, _) = app
+            .page(&format!("/app/elections/2021---GB/admin/exception/{rid}"))
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{rid}");
     }
 
@@ -1006,7 +1103,13 @@ db_test!(checklist_61_authorization_matrix, |app| {
     use Expect::{Back, Login, Status};
     let rid = file_request(&app, "eve", GB, "Eve").await;
     let review = format!("/app/elections/2021---GB/admin/exception/{rid}");
-    let roles = ["anonymous", "mallory", "dims", "kalkayan", "Mallory-Officer"];
+    let roles = [
+        "anonymous",
+        "mallory",
+        "dims",
+        "kalkayan",
+        "Mallory-Officer",
+    ];
     let mut browsers = Vec::new();
     for role in roles {
         let login = (role != "anonymous").then_some(role);
@@ -1017,16 +1120,66 @@ db_test!(checklist_61_authorization_matrix, |app| {
     let no_fields: [(&str, &str); 0] = [];
     // (method, path, form, expectations per role in `roles` order)
     let matrix: Vec<(&str, String, &[(&str, &str)], [Expect; 5])> = vec![
-        ("GET", VOTE.to_owned(), &no_fields, [Login, Status(403), Status(200), Status(403), Status(403)]),
-        ("POST", VOTE.to_owned(), &short_pass, [Login, Status(403), Status(400), Status(403), Status(403)]),
-        ("POST", VIEW.to_owned(), &[("password", "x")], [Login, Status(403), Back, Status(403), Status(403)]),
-        ("POST", EDIT.to_owned(), &[("password", "x")], [Login, Status(403), Back, Status(403), Status(403)]),
-        ("GET", "/app/elections/2021---GB/confirmation".to_owned(), &no_fields, [Login, Back, Back, Back, Back]),
-        ("GET", EXC.to_owned(), &no_fields, [Login, Status(200), Back, Status(200), Status(200)]),
-        ("POST", EXC.to_owned(), &[("name", "x")], [Login, Status(400), Back, Status(400), Status(400)]),
-        ("GET", "/app/elections/2021---GB/admin/".to_owned(), &no_fields, [Login, Status(403), Status(403), Status(200), Status(403)]),
-        ("GET", review.clone(), &no_fields, [Login, Status(403), Status(403), Status(200), Status(403)]),
-        ("POST", review.clone(), &no_fields, [Login, Status(403), Status(403), Status(200), Status(403)]),
+        (
+            "GET",
+            VOTE.to_owned(),
+            &no_fields,
+            [Login, Status(403), Status(200), Status(403), Status(403)],
+        ),
+        (
+            "POST",
+            VOTE.to_owned(),
+            &short_pass,
+            [Login, Status(403), Status(400), Status(403), Status(403)],
+        ),
+        (
+            "POST",
+            VIEW.to_owned(),
+            &[("password", "x")],
+            [Login, Status(403), Back, Status(403), Status(403)],
+        ),
+        (
+            "POST",
+            EDIT.to_owned(),
+            &[("password", "x")],
+            [Login, Status(403), Back, Status(403), Status(403)],
+        ),
+        (
+            "GET",
+            "/app/elections/2021---GB/confirmation".to_owned(),
+            &no_fields,
+            [Login, Back, Back, Back, Back],
+        ),
+        (
+            "GET",
+            EXC.to_owned(),
+            &no_fields,
+            [Login, Status(200), Back, Status(200), Status(200)],
+        ),
+        (
+            "POST",
+            EXC.to_owned(),
+            &[("name", "x")],
+            [Login, Status(400), Back, Status(400), Status(400)],
+        ),
+        (
+            "GET",
+            "/app/elections/2021---GB/admin/".to_owned(),
+            &no_fields,
+            [Login, Status(403), Status(403), Status(200), Status(403)],
+        ),
+        (
+            "GET",
+            review.clone(),
+            &no_fields,
+            [Login, Status(403), Status(403), Status(200), Status(403)],
+        ),
+        (
+            "POST",
+            review.clone(),
+            &no_fields,
+            [Login, Status(403), Status(403), Status(200), Status(403)],
+        ),
     ];
     for (method, path, form, expectations) in &matrix {
         for ((role, browser), expect) in roles.iter().zip(&browsers).zip(expectations) {
@@ -1050,7 +1203,8 @@ db_test!(checklist_61_authorization_matrix, |app| {
             // Anything refused shows a message, never someone else's data.
             if matches!(expect, Status(403)) {
                 assert!(
-                    body.contains("Not Eligible") || body.contains("You are not an Election officer"),
+                    body.contains("Not Eligible")
+                        || body.contains("You are not an Election officer"),
                     "{ctx}"
                 );
                 assert_lacks(&body, "someone@example.org");
@@ -1117,7 +1271,10 @@ async fn table_names(db: &Db) -> Vec<String> {
 macro_rules! scan_rows {
     ($pool:expr, $sql:expr) => {{
         use sqlx::{Column as _, Row as _};
-        let rows = sqlx::query(sqlx::AssertSqlSafe($sql)).fetch_all($pool).await.unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe($sql))
+            .fetch_all($pool)
+            .await
+            .unwrap();
         let mut out = Vec::new();
         for row in &rows {
             for (i, col) in row.columns().iter().enumerate() {
@@ -1200,10 +1357,16 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
     for i in 0..27 {
         let uid = app.user_id(&format!("bulk-voter-{i}")).await;
         let uuid = ballots::new_ballot_voter();
-        let rows = vec![("aaron".to_owned(), 1), ("dims".to_owned(), 2), ("paris".to_owned(), 3)];
+        let rows = vec![
+            ("aaron".to_owned(), 1),
+            ("dims".to_owned(), 2),
+            ("paris".to_owned(), 3),
+        ];
         let salt = votebox_core::crypto::random_salt();
         let blob: Vec<u8> = (0..76).map(|_| rand::random::<u8>()).collect();
-        ballots::cast(app.db(), eid, uid, &rows, &uuid, &salt, &blob).await.unwrap();
+        ballots::cast(app.db(), eid, uid, &rows, &uuid, &salt, &blob)
+            .await
+            .unwrap();
         order.push(uuid);
     }
     assert_eq!(count(app.db(), "voter").await, 30);
@@ -1216,7 +1379,15 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
     );
     assert_eq!(
         column_names(app.db(), "voter").await,
-        ["ballot_id", "created_at", "election_id", "id", "salt", "updated_at", "user_id"]
+        [
+            "ballot_id",
+            "created_at",
+            "election_id",
+            "id",
+            "salt",
+            "updated_at",
+            "user_id"
+        ]
     );
 
     // No ballot uuid or ballot id appears anywhere outside the ballot table (in text, hex or raw
@@ -1232,9 +1403,29 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
     secrets.sort();
     secrets.dedup();
     let tables = table_names(app.db()).await;
-    for t in ["ballot", "voter", "user", "election", "request", "schema_version"] {
+    for t in [
+        "ballot",
+        "voter",
+        "user",
+        "election",
+        "request",
+        "schema_version",
+    ] {
         assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
     }
+    // The scan does read text and binary columns.
+    assert!(
+        scan_table(app.db(), "user")
+            .await
+            .iter()
+            .any(|(c, v)| c == "username" && v == "dims")
+    );
+    assert!(
+        scan_table(app.db(), "voter")
+            .await
+            .iter()
+            .any(|(c, v)| c == "ballot_id" && v.len() == 152 && is_lower_hex(v))
+    );
     for table in tables.iter().filter(|t| *t != "ballot") {
         for (column, value) in scan_table(app.db(), table).await {
             for s in &secrets {
@@ -1250,7 +1441,9 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
     // voting order (chance of 27 in order by luck: 1/27!). MySQL clusters by the random ballot
     // id; PostgreSQL's heap order does follow insertion (docs/security.md).
     if app.engine == Engine::Sqlite {
-        let Db::Lite(pool) = app.db() else { unreachable!() };
+        let Db::Lite(pool) = app.db() else {
+            unreachable!()
+        };
         let rows: Vec<(i64, String)> = sqlx::query_as("SELECT rowid, voter FROM ballot")
             .fetch_all(pool)
             .await
@@ -1263,12 +1456,18 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
                 .unwrap()
         };
         let rowids: Vec<i64> = order.iter().map(|u| rowid_of(u)).collect();
-        assert!(rowids.windows(2).any(|w| w[0] > w[1]), "ballot rowids follow voting order");
+        assert!(
+            rowids.windows(2).any(|w| w[0] > w[1]),
+            "ballot rowids follow voting order"
+        );
         let vids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM voter ORDER BY created_at, rowid")
             .fetch_all(pool)
             .await
             .unwrap();
-        assert!(vids.windows(2).any(|w| w[0].0 > w[1].0), "voter ids follow voting order");
+        assert!(
+            vids.windows(2).any(|w| w[0].0 > w[1].0),
+            "voter ids follow voting order"
+        );
     }
     if app.engine != Engine::Postgres {
         let scan: Vec<(String,)> = fetch_all(
@@ -1289,12 +1488,17 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
                 seen.push(p);
             }
         }
-        assert!(seen.windows(2).any(|w| w[0] > w[1]), "ballots come back in voting order");
+        assert!(
+            seen.windows(2).any(|w| w[0] > w[1]),
+            "ballots come back in voting order"
+        );
     }
 });
 
 /// `futures::future::join_all` without the dependency.
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
     let handles: Vec<_> = futures.into_iter().collect();
     let mut out = Vec::with_capacity(handles.len());
     // Poll them concurrently through a local set of pinned futures.
