@@ -57,6 +57,10 @@ pub enum Db {
     Lite(sqlx::SqlitePool),
 }
 
+/// PostgreSQL/MySQL: how long a request waits for a connection (sqlx's default is 30 s). While
+/// the server is down, requests get their 503 page after this long instead of hanging.
+const SERVER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(8);
+
 /// SQLite waits this long for a lock held by another connection or process.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -83,7 +87,10 @@ impl Db {
         match Backend::from_url(url) {
             Some(Backend::Postgres) => {
                 let opts = PgConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
-                let pool = PgPoolOptions::new().connect_with(opts).await?;
+                let pool = PgPoolOptions::new()
+                    .acquire_timeout(SERVER_ACQUIRE_TIMEOUT)
+                    .connect_with(opts)
+                    .await?;
                 Ok(Db::Pg(pool))
             }
             Some(Backend::MySql) => {
@@ -91,7 +98,10 @@ impl Db {
                 let url = format!("mysql:{rest}");
                 let opts =
                     MySqlConnectOptions::from_str(&url).map_err(|e| invalid(e.to_string()))?;
-                let pool = MySqlPoolOptions::new().connect_with(opts).await?;
+                let pool = MySqlPoolOptions::new()
+                    .acquire_timeout(SERVER_ACQUIRE_TIMEOUT)
+                    .connect_with(opts)
+                    .await?;
                 Ok(Db::My(pool))
             }
             Some(Backend::Sqlite) => {

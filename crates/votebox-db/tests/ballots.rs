@@ -285,7 +285,7 @@ async fn storage_order_does_not_follow_voting_order(backend: Backend) {
         .unwrap();
         let vids: Vec<i64> = vids.into_iter().map(|(v,)| v).collect();
         assert!(!is_sorted(&vids), "voter ids follow voting order: {vids:?}");
-        assert!(vids.iter().all(|&v| v >= 1 && v <= 1 << 30));
+        assert!(vids.iter().all(|&v| (1..=1 << 30).contains(&v)));
     }
 }
 

@@ -531,7 +531,9 @@ async fn legacy_elekto_database_is_refused(backend: Backend) {
 
     // Adopting legacy databases: tests/legacy.rs. This one lacks Elekto's columns (a
     // hand-made `election (id)`), so it is refused before anything is written.
-    let err = migrate::run(&db).await.expect_err("incomplete Elekto schema refused");
+    let err = migrate::run(&db)
+        .await
+        .expect_err("incomplete Elekto schema refused");
     assert!(
         matches!(&err, DbError::Migrate(m) if m.contains("not all of Elekto's columns")
             && m.contains("election.key") && m.contains("nothing was changed")),

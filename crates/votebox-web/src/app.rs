@@ -199,6 +199,16 @@ pub enum SyncError {
     Git(#[from] GitError),
     #[error("could not sync the elections into the database: {0}")]
     Db(#[from] votebox_db::DbError),
+    /// The new commit has no election that parses while the one served has some (an emptied or
+    /// garbage tree, e.g. a bad force-push): refused, the last good snapshot keeps serving.
+    #[error(
+        "meta commit {commit} has no valid election ({broken} broken) while the served commit has {served}; refusing it and still serving the previous snapshot"
+    )]
+    Rejected {
+        commit: String,
+        broken: usize,
+        served: usize,
+    },
 }
 
 impl AppState {
@@ -292,6 +302,22 @@ impl AppState {
                 return Err(e.into());
             }
         };
+        if let Some(current) = self.snapshot() {
+            let served = current.catalog.elections().count();
+            if served > 0
+                && snapshot.commit != current.commit
+                && snapshot.catalog.elections().next().is_none()
+            {
+                let e = SyncError::Rejected {
+                    commit: snapshot.commit.clone(),
+                    broken: snapshot.catalog.broken().count(),
+                    served,
+                };
+                tracing::error!(error = %e, "meta sync refused");
+                crate::metrics::record_meta_sync(crate::metrics::SyncResult::Rejected);
+                return Err(e);
+            }
+        }
         let pairs: Vec<(String, String)> = snapshot
             .catalog
             .elections()

@@ -11,7 +11,7 @@
 //! | `ballots_cast_total` | counter | — ([`record_ballot_cast`], called once a ballot is committed) |
 //! | `kdf_queue_depth` | gauge | — (casts waiting for a KDF slot, see [`kdf_waiting`]) |
 //! | `kdf_wait_seconds` | histogram | — (time from queueing to getting a KDF slot) |
-//! | `meta_sync_total` | counter | `result` = `ok`, `git_error`, `db_error` |
+//! | `meta_sync_total` | counter | `result` = `ok`, `git_error`, `db_error`, `rejected` |
 //! | `meta_sync_age_seconds` | gauge | — (seconds since the last successful sync, computed at scrape time) |
 //! | `meta_sync_last_success_timestamp_seconds` | gauge | — (Unix time of it) |
 
@@ -144,6 +144,8 @@ pub enum SyncResult {
     Ok,
     GitError,
     DbError,
+    /// The new commit had no valid election while the served one had some (kept the old one).
+    Rejected,
 }
 
 impl SyncResult {
@@ -152,6 +154,7 @@ impl SyncResult {
             SyncResult::Ok => "ok",
             SyncResult::GitError => "git_error",
             SyncResult::DbError => "db_error",
+            SyncResult::Rejected => "rejected",
         }
     }
 }

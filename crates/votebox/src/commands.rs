@@ -511,7 +511,8 @@ async fn initial_load(state: &AppState, print: bool) -> Result<(), Error> {
                 "cannot load the meta repository: {fetch_error}; no local copy either: {local_error}"
             ))),
         },
-        Err(e @ SyncError::Db(_)) => {
+        // (Only a sync replacing a served snapshot can be rejected; start-up has none.)
+        Err(e @ (SyncError::Db(_) | SyncError::Rejected { .. })) => {
             Err(Error::Failed(anyhow!(e).context(
                 "start-up sync failed (has the database been migrated? `votebox migrate`)",
             )))

@@ -23,7 +23,9 @@
 //! * an optional `password_confirm` field must match `password` (#86);
 //! * the passphrase length is checked with the ballot, keeping the ranking (#86);
 //! * view and revoke with an empty passphrase fail without running the KDF: an empty passphrase
-//!   can never open a ballot (a ballot cast without one is sealed with a random passcode).
+//!   can never open a ballot (a ballot cast without one is sealed with a random passcode);
+//! * schema-1 ballots (cast with Elekto 0.5, kept by `votebox migrate`) open with their
+//!   passphrase again, through their Werkzeug hash (Elekto 0.6+ said "Incorrect password").
 
 use askama::Template;
 use axum::extract::State;
@@ -582,13 +584,14 @@ async fn open_ballot(
         password
             .ok_or_else(|| AppError::BadRequest("The form has no password field.".to_owned()))?,
     );
-    // Legacy (v1) rows have no salt; an empty passphrase never sealed a ballot. Neither needs the KDF.
-    let (Some(salt), Some(blob)) = (link.salt, link.ballot_id) else {
-        return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
-    };
+    // An empty passphrase never sealed a ballot: no KDF needed.
     if password.is_empty() {
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
     }
+    // Legacy (schema 1, Elekto 0.5) rows have no salt: their ballot carries a Werkzeug hash.
+    let (Some(salt), Some(blob)) = (link.salt, link.ballot_id) else {
+        return open_v1_ballot(state, user, election_id, link.id, password).await;
+    };
     let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
     let opened = state
         .kdf()
@@ -603,6 +606,35 @@ async fn open_ballot(
             tracing::info!(error = %err, "ballot link did not open");
             Opened::Refused(MSG_WRONG_PASSPHRASE)
         }
+    })
+}
+
+/// A schema-1 (Elekto 0.5) ballot, after `votebox migrate`: the voter row holds no link and
+/// every row of the ballot carries `werkzeug.generate_password_hash(login + '+' + passphrase)`.
+/// Found among the election's hashes as Elekto 0.5 did (one PBKDF2 per hash, ~50 ms each),
+/// under the same limits as the KDF; the hash then stands where a ballot-voter uuid goes.
+async fn open_v1_ballot(
+    state: &AppState,
+    user: &CurrentUser,
+    election_id: i32,
+    voter_row: i32,
+    password: Zeroizing<String>,
+) -> AppResult<Opened> {
+    let hashes = votebox_db::legacy::v1_ballot_voters(state.db(), election_id).await?;
+    if hashes.is_empty() {
+        return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
+    }
+    let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
+    let login = user.login.clone();
+    let found = state
+        .kdf()
+        .run(claim, move || {
+            votebox_core::legacy::find_v1_ballot(&hashes, &login, &password, 2).map(str::to_owned)
+        })
+        .await?;
+    Ok(match found {
+        Some(uuid) => Opened::Ok { uuid, voter_row },
+        None => Opened::Refused(MSG_WRONG_PASSPHRASE),
     })
 }
 

@@ -64,6 +64,10 @@ pub(crate) async fn sync(
             StatusCode::BAD_GATEWAY,
             "Sync failed: the meta repository could not be fetched or read; the previous version is still served. See the server log.\n",
         ),
+        Err(SyncError::Rejected { .. }) => text(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Sync refused: the new meta commit has no valid election; the previous version is still served. See the server log.\n",
+        ),
         Err(SyncError::Db(_)) => text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Sync failed: the database could not be updated; the previous version is still served. See the server log.\n",

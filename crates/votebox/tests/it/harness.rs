@@ -175,6 +175,21 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database the test prepared itself (dropped with the returned value, like `create`'s).
+    pub fn from_parts(
+        db: Db,
+        engine: Engine,
+        url: String,
+        guard: votebox_db::testing::TestDatabase,
+    ) -> TestDb {
+        TestDb {
+            db,
+            engine,
+            url,
+            _guard: guard,
+        }
+    }
+
     /// Panics (never skips) when the engine's server is unreachable.
     pub async fn create(engine: Engine) -> TestDb {
         let backend = match engine {
@@ -360,7 +375,12 @@ impl TestApp {
     }
 
     pub async fn spawn_with(engine: Engine, opts: Options) -> TestApp {
-        let test_db = TestDb::create(engine).await;
+        TestApp::spawn_on(TestDb::create(engine).await, opts).await
+    }
+
+    /// [`TestApp::spawn_with`] on a database prepared by the test (e.g. a migrated legacy one).
+    pub async fn spawn_on(test_db: TestDb, opts: Options) -> TestApp {
+        let engine = test_db.engine;
         let meta = MetaFixture::create(&opts.extra_files);
         let repo = MetaRepo::new(meta.remote_url(), meta.mirror_path(), "main", "elections");
         let github = match opts.github {

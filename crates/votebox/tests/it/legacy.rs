@@ -469,3 +469,148 @@ fn checklist_57_print_sql_for_every_engine_and_starting_version() {
     );
     assert_eq!(o.code, 2, "{o:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The server on a migrated fixture (item 2): a voter from the fixture logs in, sees that they
+// voted, views their ballot with the passphrase; schema-1 voters can also revoke (item 3).
+
+async fn serve_migrated(f: Fixture) -> crate::harness::TestApp {
+    use crate::harness::{Engine, Options, TestApp, TestDb};
+    let (db, url, guard) = f.load().await;
+    migrate::run(&db).await.unwrap();
+    let engine = match f.backend {
+        Backend::Sqlite => Engine::Sqlite,
+        Backend::Postgres => Engine::Postgres,
+        Backend::MySql => Engine::MySql,
+    };
+    TestApp::spawn_on(
+        TestDb::from_parts(db, engine, url, guard),
+        Options::default(),
+    )
+    .await
+}
+
+/// dims's ballot in 2021---GB, from the manifest: (ballot voter, candidate → rank).
+fn dims_ballot(f: Fixture) -> (String, Vec<(String, i64)>) {
+    let m = f.manifest();
+    let set = m["ballot_sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["username"] == "dims" && s["election_key"] == "2021---GB")
+        .expect("dims voted in 2021---GB");
+    let rows = set["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["candidate"].as_str().unwrap().to_owned(),
+                r["rank"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    (set["ballot_voter"].as_str().unwrap().to_owned(), rows)
+}
+
+async fn view_and_revoke(f: Fixture, revoke: bool) {
+    use reqwest::StatusCode;
+    let app = serve_migrated(f).await;
+    app.login_as("dims").await;
+    let dashboard = app.ok_page("/app").await;
+    assert!(dashboard.contains("2021---GB"), "{}: {dashboard}", f.name);
+    let page = app.ok_page("/app/elections/2021---GB").await;
+    assert!(
+        page.contains("You have cast your vote."),
+        "{}: {page}",
+        f.name
+    );
+
+    let token = app.csrf_token("/app/elections/2021---GB").await;
+    let wrong = app
+        .post_form(
+            "/app/elections/2021---GB/vote/view",
+            &[("password", "not-the-passphrase"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::FOUND, "{}", f.name);
+
+    let (ballot_voter, rows) = dims_ballot(f);
+    let resp = app
+        .post_form(
+            "/app/elections/2021---GB/vote/view",
+            &[("password", "dims-2021-vote"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK, "{}", f.name);
+    let body = resp.text().await.unwrap();
+    for (candidate, rank) in &rows {
+        assert!(
+            body.contains(candidate.as_str()),
+            "{}: {candidate} missing:\n{body}",
+            f.name
+        );
+        if *rank != 100_000_000 {
+            assert!(body.contains(&rank.to_string()), "{}: rank {rank}", f.name);
+        }
+    }
+
+    if revoke {
+        let db = app.db().clone();
+        let election_id = votebox_db::elections::find_by_key(&db, "2021---GB")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let before = votebox_db::ballots::all_for_election(&db, election_id)
+            .await
+            .unwrap();
+        let resp = app
+            .post_form(
+                "/app/elections/2021---GB/vote/edit",
+                &[("password", "dims-2021-vote"), ("csrf_token", &token)],
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::FOUND, "{}", f.name);
+        let after = votebox_db::ballots::all_for_election(&db, election_id)
+            .await
+            .unwrap();
+        assert_eq!(after.len(), before.len() - rows.len(), "{}", f.name);
+        assert!(after.iter().all(|r| r.0 != ballot_voter), "{}", f.name);
+        let page = app.ok_page("/app/elections/2021---GB").await;
+        assert!(
+            page.contains("href=\"/app/elections/2021---GB/vote\""),
+            "{}: can vote again:\n{page}",
+            f.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checklist_57_schema1_voter_views_and_revokes_with_passphrase_sqlite() {
+    view_and_revoke(schema1(Backend::Sqlite), true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checklist_57_schema1_voter_views_and_revokes_with_passphrase_postgres() {
+    view_and_revoke(schema1(Backend::Postgres), true).await;
+    // The database Elekto 0.6 itself upgraded: its voters were locked out there.
+    view_and_revoke(
+        votebox_db::testing::legacy::fixture("elekto-0.5.1-postgres-migrated-by-0.6.0-schema2"),
+        false,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checklist_57_schema1_voter_views_and_revokes_with_passphrase_mysql() {
+    view_and_revoke(schema1(Backend::MySql), true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checklist_55_schema2_voter_views_ballot_after_migrate() {
+    for backend in Backend::ALL {
+        let f = fixtures(backend).find(|f| f.schema == 2).unwrap();
+        view_and_revoke(f, false).await;
+    }
+}

@@ -6,6 +6,7 @@ mod dockerfile;
 mod e2e;
 mod e2e_support;
 mod fake_github;
+mod faults;
 mod harness;
 mod legacy;
 mod ops;

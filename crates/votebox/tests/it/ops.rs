@@ -79,7 +79,7 @@ db_test!(request_ids_are_generated_and_propagated, |app| {
 // The real binary
 
 /// An election running whatever the date, with two candidates and the test voters.
-fn ops_election(voters: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn ops_election(voters: &[&str]) -> Vec<(String, String)> {
     let mut list = String::from("eligible_voters:\n");
     for v in voters {
         list.push_str(&format!("  - {v}\n"));
@@ -109,24 +109,41 @@ const APP_KEY: &str = "ops-test-app-key-0123456789abcdef-SECRET";
 const META_SECRET: &str = "ops-test-meta-secret-SECRET";
 
 /// A running `votebox serve`, its stderr collected line by line.
-struct Proc {
-    child: Child,
-    addr: String,
+pub(crate) struct Proc {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
     log: Arc<Mutex<Vec<String>>>,
     dir: tempfile::TempDir,
-    _meta: MetaFixture,
+    pub(crate) meta: MetaFixture,
 }
 
 impl Proc {
-    fn start(extra_env: &[(&str, String)], meta: MetaFixture) -> Proc {
+    /// On a SQLite file in its own temp dir.
+    pub(crate) fn start(extra_env: &[(&str, String)], meta: MetaFixture) -> Proc {
+        Proc::start_on(None, extra_env, meta)
+    }
+
+    /// On `database_url` (`DATABASE_URL`), or SQLite when `None`.
+    pub(crate) fn start_on(
+        database_url: Option<&str>,
+        extra_env: &[(&str, String)],
+        meta: MetaFixture,
+    ) -> Proc {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .env("DB_CONNECTION", "sqlite")
-            .env("DB_PATH", dir.path().join("votebox.db"))
-            .env("META_REPO", meta.remote_url())
+            .env("HOME", dir.path());
+        match database_url {
+            Some(url) => {
+                cmd.env("DATABASE_URL", url);
+            }
+            None => {
+                cmd.env("DB_CONNECTION", "sqlite")
+                    .env("DB_PATH", dir.path().join("votebox.db"));
+            }
+        }
+        cmd.env("META_REPO", meta.remote_url())
             .env("META_PATH", dir.path().join("mirror"))
             .env("ELECTION_DIR", "elections")
             .env("VOTEBOX_DATA_DIR", dir.path().join("data"))
@@ -155,7 +172,7 @@ impl Proc {
             addr: String::new(),
             log,
             dir,
-            _meta: meta,
+            meta,
         };
         proc.addr = proc
             .wait_for_log("listening on http://", Duration::from_secs(120))
@@ -169,12 +186,12 @@ impl Proc {
         proc
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
     /// Waits for a log line containing `needle`; returns it.
-    fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
+    pub(crate) fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
@@ -196,15 +213,15 @@ impl Proc {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn db_path(&self) -> PathBuf {
+    pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.path().join("votebox.db")
     }
 
-    fn sigterm(&self) {
+    pub(crate) fn sigterm(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -213,7 +230,7 @@ impl Proc {
     }
 
     /// Waits for the exit; returns the exit code (None: killed after `timeout`).
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(s)) = self.child.try_wait() {
@@ -240,7 +257,7 @@ impl Drop for Proc {
     }
 }
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -249,7 +266,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn csrf(client: &reqwest::Client, url: &str) -> String {
+pub(crate) async fn csrf(client: &reqwest::Client, url: &str) -> String {
     let body = client.get(url).send().await.unwrap().text().await.unwrap();
     extract_csrf(&body).unwrap_or_else(|| panic!("no csrf_token on {url}:\n{body}"))
 }

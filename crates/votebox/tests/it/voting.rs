@@ -726,7 +726,7 @@ db_test!(checklist_47_legacy_null_salt_cannot_view, |app| {
 
 const EXC: &str = "/app/elections/2021---GB/exception";
 
-fn exception_fields<'a>(name: &'a str) -> Vec<(&'a str, &'a str)> {
+fn exception_fields(name: &str) -> Vec<(&str, &str)> {
     vec![
         ("name", name),
         ("email", "mallory@example.org"),
@@ -1090,6 +1090,9 @@ impl Browser {
     }
 }
 
+/// (method, path, form, expectations per role).
+type Row<'a> = (&'a str, String, &'a [(&'a str, &'a str)], [Expect; 5]);
+
 /// What a request may answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
@@ -1119,7 +1122,7 @@ db_test!(checklist_61_authorization_matrix, |app| {
     let short_pass = [("candidate@aaron", "1"), ("password", "abc")];
     let no_fields: [(&str, &str); 0] = [];
     // (method, path, form, expectations per role in `roles` order)
-    let matrix: Vec<(&str, String, &[(&str, &str)], [Expect; 5])> = vec![
+    let matrix: Vec<Row> = vec![
         (
             "GET",
             VOTE.to_owned(),
