@@ -17,6 +17,8 @@
 //! ```
 
 use std::process::Command;
+
+use rand::Rng as _;
 use std::time::Instant;
 
 use votebox_db::testing::legacy::{exec, fixtures, rows_as_text, sqlite_path};
@@ -232,8 +234,14 @@ async fn main() {
         );
         let last = stderr.lines().last().unwrap_or_default();
         let mut parts = last.split_whitespace();
-        let seconds: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
-        let kib: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let seconds: f64 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN);
+        let kib: f64 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN);
 
         let db = Db::connect(&url).await.expect("connect");
         let ballots = count(&db, "ballot").await;

@@ -6,12 +6,16 @@
 //!   voters queues instead of exhausting memory.
 //! * At most one KDF per user is queued or running: a second request while the first is still
 //!   being processed is refused at once (429), so one voter cannot fill the queue.
+//! * Passphrase checks (view and revoke) are rate limited per user: at most
+//!   [`PASSPHRASE_ATTEMPTS`] KDF runs in [`PASSPHRASE_WINDOW`]; more get 429 until the window
+//!   moves on. (Casting needs no limit: a voter casts once.)
 //! * The KDF runs on tokio's blocking pool (`spawn_blocking`). The semaphore permit and the
 //!   per-user claim move into the blocking task, so a client that disconnects mid-way frees
 //!   neither before the KDF has really finished.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -28,10 +32,17 @@ pub fn kdf_concurrency_for(cores: usize, available_memory_bytes: u64) -> usize {
     cores.min(by_memory).max(1)
 }
 
+/// View/revoke passphrase attempts allowed per user in [`PASSPHRASE_WINDOW`].
+pub const PASSPHRASE_ATTEMPTS: usize = 10;
+/// The sliding window of [`PASSPHRASE_ATTEMPTS`].
+pub const PASSPHRASE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
 /// The global and per-user limits on concurrent key derivations.
 pub(crate) struct KdfLimiter {
     permits: Arc<Semaphore>,
     in_flight: Arc<Mutex<HashSet<i32>>>,
+    /// Recent passphrase attempts per user (view and revoke).
+    attempts: Mutex<HashMap<i32, VecDeque<Instant>>>,
 }
 
 /// A user's claim on their single KDF slot; released on drop.
@@ -55,7 +66,34 @@ impl KdfLimiter {
         KdfLimiter {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
+            attempts: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Records a passphrase attempt of `user_id` (view or revoke), or returns `false` when the
+    /// user already made [`PASSPHRASE_ATTEMPTS`] in the last [`PASSPHRASE_WINDOW`].
+    pub fn passphrase_attempt(&self, user_id: i32) -> bool {
+        self.passphrase_attempt_at(user_id, Instant::now())
+    }
+
+    fn passphrase_attempt_at(&self, user_id: i32, now: Instant) -> bool {
+        let mut all = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget users whose attempts are all outside the window (bounded memory).
+        all.retain(|_, times| {
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= PASSPHRASE_WINDOW)
+            {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
+        let times = all.entry(user_id).or_default();
+        if times.len() >= PASSPHRASE_ATTEMPTS {
+            return false;
+        }
+        times.push_back(now);
+        true
     }
 
     /// Claims the user's KDF slot, or `None` when one of their requests is still being processed.
@@ -86,6 +124,19 @@ impl KdfLimiter {
         .await
         .map_err(|e| AppError::internal(format!("KDF task failed: {e}")))
     }
+}
+
+/// The 429 page when a user has tried too many passphrases recently.
+pub(crate) fn too_many_attempts() -> AppError {
+    AppError::message(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        format!(
+            "You have entered a passphrase {PASSPHRASE_ATTEMPTS} times in the last {} minutes. \
+             Please wait a while before trying again.",
+            PASSPHRASE_WINDOW.as_secs() / 60
+        ),
+    )
 }
 
 /// The 429 page for a second request while the user's first is still running the KDF.
@@ -124,6 +175,18 @@ mod tests {
         assert_eq!(v, 42);
         assert!(limiter.claim(1).is_some());
         drop(b);
+    }
+
+    #[test]
+    fn passphrase_attempts_are_rate_limited() {
+        let limiter = KdfLimiter::new(1);
+        let t0 = Instant::now();
+        for _ in 0..PASSPHRASE_ATTEMPTS {
+            assert!(limiter.passphrase_attempt_at(7, t0));
+        }
+        assert!(!limiter.passphrase_attempt_at(7, t0 + Duration::from_secs(60)));
+        assert!(limiter.passphrase_attempt_at(8, t0), "per user");
+        assert!(limiter.passphrase_attempt_at(7, t0 + PASSPHRASE_WINDOW));
     }
 
     #[tokio::test]

@@ -139,6 +139,13 @@ pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> 
 
 /// One cell: an integer rank, or `No opinion` / 100000000 (unranked).
 fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
+    // Plain decimal digits (the common case), without the general parser.
+    let b = cell.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        let v = b.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        raw.push((v != i64::from(ELEKTO_NO_OPINION)).then_some(v));
+        return Ok(());
+    }
     if cell == "No opinion" {
         raw.push(None);
         return Ok(());
@@ -193,10 +200,13 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
             return Err(ParseError::new(FORMAT, line_no, 1, "empty line"));
         }
         raw.clear();
-        if !line.contains('"') {
+        let (quoted, commas) = line.bytes().fold((false, 0usize), |(q, n), b| {
+            (q || b == b'"', n + usize::from(b == b','))
+        });
+        if !quoted {
             // Fast path (every Elekto export): nothing is quoted, so the cells are the
             // comma-separated pieces; nothing is allocated per cell.
-            let count = line.bytes().filter(|&b| b == b',').count() + 1;
+            let count = commas + 1;
             if count != m {
                 let col = match line.match_indices(',').nth(m.wrapping_sub(1)) {
                     Some((at, _)) if count > m => line[..=at].chars().count() + 1,

@@ -1313,8 +1313,8 @@ fn manual_sql(backend: Backend, plan: &Plan, applied: &BTreeSet<i64>) -> String 
     } else {
         let _ = writeln!(
             out,
-            "{comment} MySQL commits each ALTER/CREATE at once: run the statements in order; each is \
-             safe to run again if the session is interrupted (re-run `--print-sql` for what remains)."
+            "{comment} MySQL commits each ALTER/CREATE at once: run the statements in order. If the \
+             session is interrupted, `votebox migrate` (as the owner) finishes the job."
         );
     }
     if !plan.steps.is_empty() {
@@ -1566,7 +1566,17 @@ pub(super) async fn adopt(conn: &mut Conn<'_>, reporter: &Reporter<'_>) -> Resul
     if let Err(e) = result {
         let permission = is_permission_error(&e);
         let transactional = backend != Backend::MySql;
-        if permission || backend == Backend::MySql {
+        if !transactional {
+            // What remains, from the schema as it is now.
+            let remaining = match inspect(conn).await {
+                Ok(now) => self::plan(backend, &now).ok(),
+                Err(_) => None,
+            };
+            let remaining = remaining.as_ref().unwrap_or(&plan);
+            reporter.emit(Progress::ManualSql(manual_sql(
+                backend, remaining, &applied,
+            )));
+        } else if permission {
             reporter.emit(Progress::ManualSql(manual_sql(backend, &plan, &applied)));
         }
         let what = match (transactional, permission) {
@@ -1580,8 +1590,7 @@ pub(super) async fn adopt(conn: &mut Conn<'_>, reporter: &Reporter<'_>) -> Resul
             (false, true) => "the database user lacks a privilege for the next step. Nothing is \
                               lost: the steps done so far are recorded in votebox_legacy_upgrade. \
                               Grant the privilege and run `votebox migrate` again (it resumes), \
-                              or have an owner run `votebox migrate --print-sql` output for what \
-                              remains"
+                              or have an owner run the SQL printed above (what remains)"
                 .to_owned(),
             (false, false) => "the upgrade stopped part-way (MySQL commits each schema change at \
                                once). Nothing is lost: every step done so far is recorded in \

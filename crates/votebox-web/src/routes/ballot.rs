@@ -593,6 +593,9 @@ async fn open_ballot(
         return open_v1_ballot(state, user, election_id, link.id, password).await;
     };
     let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
+    if !state.kdf().passphrase_attempt(user.id) {
+        return Err(kdf::too_many_attempts());
+    }
     let opened = state
         .kdf()
         .run(claim, move || crypto::decrypt_link(&password, &salt, &blob))

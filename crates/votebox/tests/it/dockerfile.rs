@@ -272,7 +272,7 @@ fn data_volume_env_port_and_entrypoint() {
     let help = String::from_utf8_lossy(&help.stdout);
     let listed = help
         .lines()
-        .filter_map(|l| l.trim_start().split_whitespace().next())
+        .filter_map(|l| l.split_whitespace().next())
         .any(|w| w == cmd[0]);
     assert!(
         listed,

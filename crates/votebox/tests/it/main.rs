@@ -9,6 +9,7 @@ mod fake_github;
 mod faults;
 mod harness;
 mod legacy;
+mod load;
 mod ops;
 mod pages;
 mod results;

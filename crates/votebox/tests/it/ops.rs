@@ -114,7 +114,7 @@ pub(crate) struct Proc {
     pub(crate) addr: String,
     log: Arc<Mutex<Vec<String>>>,
     dir: tempfile::TempDir,
-    pub(crate) meta: MetaFixture,
+    _meta: MetaFixture,
 }
 
 impl Proc {
@@ -172,7 +172,7 @@ impl Proc {
             addr: String::new(),
             log,
             dir,
-            meta,
+            _meta: meta,
         };
         proc.addr = proc
             .wait_for_log("listening on http://", Duration::from_secs(120))

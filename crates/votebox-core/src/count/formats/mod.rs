@@ -95,13 +95,10 @@ pub struct ParsedBallots {
 /// metadata line → ABIF; a first line of comma-separated IDs → Elekto CSV.
 pub fn detect_format(text: &str) -> Option<Format> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let first = *lines.first()?;
-    if lines.iter().any(|l| {
+    // Lazily (a ballots file may have millions of lines).
+    let lines = || text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines().next()?;
+    if lines().any(|l| {
         l.starts_with("# DATA TYPE:")
             || l.starts_with("# NUMBER ALTERNATIVES:")
             || l.starts_with("# FILE NAME:")
@@ -110,8 +107,8 @@ pub fn detect_format(text: &str) -> Option<Format> {
     }
     let is_int = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     if is_int(first)
-        && lines
-            .get(1)
+        && lines()
+            .nth(1)
             .is_some_and(|l| l.split_once(',').is_some_and(|(a, _)| is_int(a.trim())))
     {
         return Some(Format::PrefLib);
@@ -135,11 +132,7 @@ pub fn detect_format(text: &str) -> Option<Format> {
             None => false,
         }
     };
-    if lines
-        .iter()
-        .filter(|l| !l.starts_with('#'))
-        .any(|l| abif_line(l))
-    {
+    if lines().filter(|l| !l.starts_with('#')).any(abif_line) {
         return Some(Format::Abif);
     }
     if !first.starts_with('#') && !first.contains(':') {
