@@ -622,6 +622,9 @@ db_test!(
     }
 );
 
+/// A nullable BLOB column.
+type Bytes = Option<Vec<u8>>;
+
 /// Voter rows of `key` as (has salt, has link) pairs.
 async fn links(app: &TestApp, key: &str) -> Vec<(bool, bool)> {
     let id = votebox_db::elections::find_by_key(app.db(), key)
@@ -634,7 +637,7 @@ async fn links(app: &TestApp, key: &str) -> Vec<(bool, bool)> {
         .from("voter")
         .and_where(Expr::col("election_id").eq(id))
         .to_owned();
-    let rows: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> = fetch_all(app.db(), &stmt).await.unwrap();
+    let rows: Vec<(Bytes, Bytes)> = fetch_all(app.db(), &stmt).await.unwrap();
     rows.into_iter()
         .map(|(s, b)| (s.is_some(), b.is_some()))
         .collect()
