@@ -32,6 +32,7 @@ cleanup() {
     [[ -n ${KEEP:-} ]] && echo "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 echo "== machine: $(nproc) cores, $(awk '/MemAvailable/ {printf "%d MiB available", $2/1024}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== raw KDF"

@@ -63,12 +63,14 @@ fn text_of(events: &Mutex<Vec<Progress>>) -> String {
         .collect()
 }
 
+/// `(election_id, voter, candidate, rank)`.
+type Row = (Option<i64>, String, String, Option<i64>);
+/// Per election id: ballots counted and Elekto's Schulze groups.
+type Tally = BTreeMap<Option<i64>, (u64, Vec<(u32, Vec<String>)>)>;
+
 /// Schulze (Elekto's rule) of every election id found in `rows`: the groups and ballot count.
-fn tally(
-    rows: &[(Option<i64>, String, String, Option<i64>)],
-) -> BTreeMap<Option<i64>, (u64, Vec<(u32, Vec<String>)>)> {
-    let mut by_election: BTreeMap<Option<i64>, Vec<&(Option<i64>, String, String, Option<i64>)>> =
-        BTreeMap::new();
+fn tally(rows: &[Row]) -> Tally {
+    let mut by_election: BTreeMap<Option<i64>, Vec<&Row>> = BTreeMap::new();
     for r in rows {
         by_election.entry(r.0).or_default().push(r);
     }
@@ -100,10 +102,7 @@ fn tally(
 }
 
 /// The same rows read the way the application reads them (`ballots::all_for_election`).
-async fn app_ballot_rows(
-    db: &Db,
-    election_ids: &BTreeSet<Option<i64>>,
-) -> Vec<(Option<i64>, String, String, Option<i64>)> {
+async fn app_ballot_rows(db: &Db, election_ids: &BTreeSet<Option<i64>>) -> Vec<Row> {
     let mut out = Vec::new();
     for eid in election_ids.iter().flatten() {
         let id = i32::try_from(*eid).unwrap();

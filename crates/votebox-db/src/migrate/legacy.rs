@@ -826,7 +826,7 @@ fn sqlite_ballot_ddl(extra: &[String]) -> String {
         "CREATE TABLE ballot (\n\tid CHAR(32) NOT NULL, \n\telection_id INTEGER, \n\trank INTEGER, \n\tcandidate VARCHAR(255) NOT NULL, \n\tvoter VARCHAR(255) NOT NULL, \n",
     );
     for e in extra {
-        let _ = write!(s, "\t{e}, \n");
+        let _ = writeln!(s, "\t{e}, ");
     }
     s.push_str(
         "\tPRIMARY KEY (id), \n\tFOREIGN KEY(election_id) REFERENCES election (id) ON DELETE CASCADE\n)",

@@ -538,11 +538,11 @@ pub(crate) async fn confirmation(
 
 /// The `password` field of a view/revoke form: `None` when absent, `Some("")` when empty (serde
 /// would read an empty value as absent, hence the raw pairs).
-fn password_field(fields: Vec<(String, String)>) -> Option<String> {
+fn password_field(fields: Vec<(String, String)>) -> Option<Zeroizing<String>> {
     fields
         .into_iter()
         .find(|(k, _)| k == "password")
-        .map(|(_, v)| v)
+        .map(|(_, v)| Zeroizing::new(v))
 }
 
 struct BallotEntry {
@@ -575,15 +575,13 @@ async fn open_ballot(
     state: &AppState,
     user: &CurrentUser,
     election_id: i32,
-    password: Option<String>,
+    password: Option<Zeroizing<String>>,
 ) -> AppResult<Opened> {
     let Some(link) = ballots::voter_link(state.db(), user.id, election_id).await? else {
         return Ok(Opened::Refused(MSG_NOT_VOTED));
     };
-    let password = Zeroizing::new(
-        password
-            .ok_or_else(|| AppError::BadRequest("The form has no password field.".to_owned()))?,
-    );
+    let password = password
+        .ok_or_else(|| AppError::BadRequest("The form has no password field.".to_owned()))?;
     // An empty passphrase never sealed a ballot: no KDF needed.
     if password.is_empty() {
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));

@@ -47,6 +47,8 @@ struct Record {
     cast_ms: Vec<f64>,
     /// Requests that got no HTTP answer at all.
     transport_errors: u64,
+    /// The first few of them.
+    transport_samples: Vec<String>,
     /// (seconds since start, status) of every 5xx.
     server_errors: Vec<(f64, u16)>,
 }
@@ -59,6 +61,20 @@ fn note(rec: &Shared, started: Instant, status: StatusCode) {
     if status.is_server_error() {
         r.server_errors
             .push((started.elapsed().as_secs_f64(), status.as_u16()));
+    }
+}
+
+fn transport(rec: &Shared, e: &reqwest::Error) {
+    let mut r = rec.lock().unwrap();
+    r.transport_errors += 1;
+    if r.transport_samples.len() < 5 {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        r.transport_samples.push(text);
     }
 }
 
@@ -183,8 +199,8 @@ async fn vote(
         let t0 = Instant::now();
         let form = match c.get(p.url("/app/elections/ops/vote")).send().await {
             Ok(r) => r,
-            Err(_) => {
-                rec.lock().unwrap().transport_errors += 1;
+            Err(e) => {
+                transport(rec, &e);
                 retries += 1;
                 continue;
             }
@@ -223,8 +239,8 @@ async fn vote(
             .await
         {
             Ok(r) => r,
-            Err(_) => {
-                rec.lock().unwrap().transport_errors += 1;
+            Err(e) => {
+                transport(rec, &e);
                 retries += 1;
                 continue;
             }
@@ -240,7 +256,9 @@ async fn vote(
                 return Ok((Cast::Stored, retries));
             }
             StatusCode::CONFLICT => return Ok((Cast::AlreadyStored, retries)),
-            StatusCode::SERVICE_UNAVAILABLE => {
+            // 429: this voter's previous attempt (whose answer was lost) still holds its KDF
+            // slot; 503: the database is away. A voter waits and tries again.
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
                 retries += 1;
                 continue;
             }
@@ -265,6 +283,7 @@ fn spawn_readers(
             let base = p.url("");
             let rec = rec.clone();
             let stop = stop.clone();
+            let pause = Duration::from_millis(env_usize("LOAD_READ_PAUSE_MS", 10) as u64);
             tokio::spawn(async move {
                 let c = reqwest::Client::builder()
                     .timeout(Duration::from_secs(60))
@@ -285,10 +304,13 @@ fn spawn_readers(
                                 .page_ms
                                 .push(t0.elapsed().as_secs_f64() * 1000.0);
                         }
-                        Err(_) => {
-                            rec.lock().unwrap().transport_errors += 1;
+                        Err(e) => {
+                            transport(&rec, &e);
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }
+                    }
+                    if pause > Duration::ZERO {
+                        tokio::time::sleep(pause).await;
                     }
                 }
             })
@@ -511,9 +533,10 @@ async fn load(engine: Engine) {
         max_queue.load(Ordering::Relaxed)
     );
     println!(
-        "statuses {:?}; transport errors {}; 5xx {}",
+        "statuses {:?}; transport errors {} {:?}; 5xx {}",
         rec.statuses,
         rec.transport_errors,
+        rec.transport_samples,
         rec.server_errors.len()
     );
     println!(
@@ -948,10 +971,11 @@ async fn db_restart(engine: Engine) {
         recovered_after.as_secs_f64()
     );
     println!(
-        "outcomes {outcomes:?}; errors {}; statuses {:?}; transport errors {}; 503s {}",
+        "outcomes {outcomes:?}; errors {}; statuses {:?}; transport errors {} {:?}; 503s {}",
         errors.len(),
         rec.statuses,
         rec.transport_errors,
+        rec.transport_samples,
         rec.server_errors.len()
     );
     println!(
