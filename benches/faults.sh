@@ -9,6 +9,7 @@
 #
 #   bash benches/faults.sh
 #   ENGINES=postgres FAULT_VOTERS=20 bash benches/faults.sh
+# (LOAD_CONCURRENCY, default 16, bounds the voters casting at a time, as in benches/load.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/votebox-target}

@@ -9,7 +9,7 @@
 #   bash benches/load.sh                      # sqlite postgres mysql, 500 voters each
 #   ENGINES="postgres" LOAD_VOTERS=100 bash benches/load.sh
 #
-# Knobs: LOAD_VOTERS (500), LOAD_READERS (8), LOAD_READ_PAUSE_MS (10: each reader's pause between
+# Knobs: LOAD_VOTERS (500), LOAD_CONCURRENCY (16 voters casting at a time), LOAD_READERS (8), LOAD_READ_PAUSE_MS (10: each reader's pause between
 # requests; 0 = flat out, which starves the KDF on 2 cores), LOAD_DEADLINE_SECONDS (2400 per engine, then it
 # fails), ENGINES. PostgreSQL and MariaDB must be up on 127.0.0.1 (bash .ci/run starts them).
 set -euo pipefail

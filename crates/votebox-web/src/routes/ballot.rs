@@ -26,6 +26,8 @@
 //!   can never open a ballot (a ballot cast without one is sealed with a random passcode);
 //! * schema-1 ballots (cast with Elekto 0.5, kept by `votebox migrate`) open with their
 //!   passphrase again, through their Werkzeug hash (Elekto 0.6+ said "Incorrect password").
+//! * the KDF is bounded (`kdf.rs`): a global semaphore, one request per user at a time (429), and
+//!   at most 10 view/revoke passphrase attempts per user in 15 minutes (429).
 
 use askama::Template;
 use axum::extract::State;

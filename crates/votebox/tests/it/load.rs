@@ -270,6 +270,35 @@ async fn vote(
     }
 }
 
+/// One task per voter; at most `LOAD_CONCURRENCY` (default 16) voters are casting at a time, as
+/// voters arriving over the voting period rather than all in the same second (500 at once would
+/// queue on the KDF for longer than any proxy or browser waits).
+fn spawn_voters(
+    target: &Target,
+    github: &Arc<FakeGithub>,
+    logins: &[String],
+    rec: &Shared,
+    started: Instant,
+    deadline: Instant,
+) -> Vec<tokio::task::JoinHandle<Result<(Cast, u32), String>>> {
+    let gate = Arc::new(tokio::sync::Semaphore::new(env_usize(
+        "LOAD_CONCURRENCY",
+        16,
+    )));
+    logins
+        .iter()
+        .map(|login| {
+            let (target, github, rec, gate) =
+                (target.clone(), github.clone(), rec.clone(), gate.clone());
+            let login = login.clone();
+            tokio::spawn(async move {
+                let _turn = gate.acquire_owned().await.expect("gate");
+                vote(&target, &github, &login, &rec, started, deadline).await
+            })
+        })
+        .collect()
+}
+
 /// Readers: GET the public pages in a loop until `stop`, recording latency and status.
 fn spawn_readers(
     p: &Target,
@@ -475,16 +504,9 @@ async fn load(engine: Engine) {
         })
     };
 
-    // Every voter at once: they queue on the KDF semaphore.
     let target = Target::of(&p);
     let github = Arc::new(github);
-    let mut tasks = Vec::new();
-    for login in logins.clone() {
-        let (target, github, rec) = (target.clone(), github.clone(), rec.clone());
-        tasks.push(tokio::spawn(async move {
-            vote(&target, &github, &login, &rec, started, deadline).await
-        }));
-    }
+    let tasks = spawn_voters(&target, &github, &logins, &rec, started, deadline);
     let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
     let mut errors = Vec::new();
     for t in tasks {
@@ -884,13 +906,7 @@ async fn db_restart(engine: Engine) {
         .expect("probe login");
 
     let github = Arc::new(github);
-    let mut tasks = Vec::new();
-    for login in voter_logins(n) {
-        let (target, github, rec) = (target.clone(), github.clone(), rec.clone());
-        tasks.push(tokio::spawn(async move {
-            vote(&target, &github, &login, &rec, started, deadline).await
-        }));
-    }
+    let tasks = spawn_voters(&target, &github, &voter_logins(n), &rec, started, deadline);
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     let outage_start = started.elapsed().as_secs_f64();
