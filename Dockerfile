@@ -23,10 +23,11 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # ----- build -----------------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS builder
-# gcc/libc6-dev come with the image; cmake is a fallback for aws-lc-sys (TLS for the GitHub
+# gcc/libc6-dev come with the image; make builds libsodium (the ballot KDF, from the source
+# bundled in libsodium-sys-stable); cmake is a fallback for aws-lc-sys (TLS for the GitHub
 # client); SQLite is compiled in (bundled), so no database client libraries are needed.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake \
+ && apt-get install -y --no-install-recommends cmake make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

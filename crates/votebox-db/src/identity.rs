@@ -25,7 +25,7 @@
 use sea_query::{Expr, ExprTrait, Func, Order, Query};
 
 use crate::query::{Conn, User, VoteboxUserIdentity, is_unique_violation, ts_value};
-use crate::users::{UserRow, find_by_id_in, select_users};
+use crate::users::{self, UserRow, find_by_id_in, select_users};
 use crate::{Db, Result, Timestamp, utc_now};
 
 /// Longest `username` Elekto's column holds (`VARCHAR(255)`).
@@ -138,7 +138,7 @@ async fn login_once(
                 // 3. New user.
                 None => {
                     let user_id =
-                        insert_user(&mut conn, login, name, token, token_expires_at).await?;
+                        users::insert(&mut conn, login, name, token, token_expires_at).await?;
                     insert_identity(&mut conn, user_id, github_id).await?;
                     tracing::info!(user_id, github_id, login, "new user");
                     user_id
@@ -234,37 +234,6 @@ async fn update_login(
         .to_owned();
     conn.execute(&stmt).await?;
     Ok(())
-}
-
-async fn insert_user(
-    conn: &mut Conn<'_>,
-    login: &str,
-    name: Option<&str>,
-    token: Option<&str>,
-    token_expires_at: Option<Timestamp>,
-) -> Result<i32> {
-    let backend = conn.backend();
-    let now = Some(utc_now());
-    let stmt = Query::insert()
-        .into_table(User::Table)
-        .columns([
-            User::Username,
-            User::Name,
-            User::Token,
-            User::TokenExpiresAt,
-            User::CreatedAt,
-            User::UpdatedAt,
-        ])
-        .values_panic([
-            login.into(),
-            name.into(),
-            token.into(),
-            ts_value(backend, token_expires_at).into(),
-            ts_value(backend, now).into(),
-            ts_value(backend, now).into(),
-        ])
-        .to_owned();
-    conn.insert_id(&stmt).await
 }
 
 async fn insert_identity(conn: &mut Conn<'_>, user_id: i32, github_id: i64) -> Result<()> {

@@ -81,27 +81,7 @@ async fn upsert_once(
             existing.id
         }
         None => {
-            let now = Some(utc_now());
-            let stmt = Query::insert()
-                .into_table(User::Table)
-                .columns([
-                    User::Username,
-                    User::Name,
-                    User::Token,
-                    User::TokenExpiresAt,
-                    User::CreatedAt,
-                    User::UpdatedAt,
-                ])
-                .values_panic([
-                    login.into(),
-                    name.into(),
-                    token.into(),
-                    ts_value(backend, token_expires_at).into(),
-                    ts_value(backend, now).into(),
-                    ts_value(backend, now).into(),
-                ])
-                .to_owned();
-            let id = conn.insert_id(&stmt).await?;
+            let id = insert(&mut conn, login, name, token, token_expires_at).await?;
             tracing::info!(login, id, "new user");
             id
         }
@@ -111,6 +91,38 @@ async fn upsert_once(
         .ok_or(sqlx::Error::RowNotFound)?;
     tx.commit().await?;
     Ok(row)
+}
+
+/// Inserts a `user` row as Elekto does (created/updated now); returns its id.
+pub(crate) async fn insert(
+    conn: &mut Conn<'_>,
+    login: &str,
+    name: Option<&str>,
+    token: Option<&str>,
+    token_expires_at: Option<Timestamp>,
+) -> Result<i32> {
+    let backend = conn.backend();
+    let now = Some(utc_now());
+    let stmt = Query::insert()
+        .into_table(User::Table)
+        .columns([
+            User::Username,
+            User::Name,
+            User::Token,
+            User::TokenExpiresAt,
+            User::CreatedAt,
+            User::UpdatedAt,
+        ])
+        .values_panic([
+            login.into(),
+            name.into(),
+            token.into(),
+            ts_value(backend, token_expires_at).into(),
+            ts_value(backend, now).into(),
+            ts_value(backend, now).into(),
+        ])
+        .to_owned();
+    conn.insert_id(&stmt).await
 }
 
 pub async fn find_by_id(db: &Db, id: i32) -> Result<Option<UserRow>> {

@@ -62,26 +62,34 @@ fn cgroup_headroom() -> Option<u64> {
     Some(max.saturating_sub(current))
 }
 
-/// `votebox bench-kdf`: times the ballot KDF (Argon2i, t=8, 512 MiB, as Elekto) and one
-/// seal + open of a ballot link, and prints the figures.
+/// `votebox bench-kdf`: times the ballot KDF (Argon2i, t=8, 512 MiB, as Elekto) with every
+/// implementation built in, and prints the figures.
 pub fn bench(args: &BenchKdfArgs) -> Result<(), Error> {
-    use votebox_core::crypto;
+    use votebox_core::crypto::{self, Argon2i};
     let runs = args.runs.max(1);
     let salt = crypto::random_salt();
-    let mut times = Vec::with_capacity(runs);
-    for i in 1..=runs {
-        let start = Instant::now();
-        let key = crypto::derive_key(b"votebox bench passphrase", &salt)
-            .map_err(|e| Error::Failed(anyhow::anyhow!("KDF failed: {e}")))?;
-        let secs = start.elapsed().as_secs_f64();
-        drop(key);
-        println!("kdf run {i}: {secs:.3} s");
-        times.push(secs);
+    for &implementation in Argon2i::BUILT_IN {
+        let default = if implementation == Argon2i::DEFAULT {
+            " (used for ballots)"
+        } else {
+            ""
+        };
+        println!("{}{default}:", implementation.name());
+        let mut times = Vec::with_capacity(runs);
+        for i in 1..=runs {
+            let start = Instant::now();
+            let key = crypto::derive_key_with(implementation, b"votebox bench passphrase", &salt)
+                .map_err(|e| Error::Failed(anyhow::anyhow!("KDF failed: {e}")))?;
+            let secs = start.elapsed().as_secs_f64();
+            drop(key);
+            println!("  kdf run {i}: {secs:.3} s");
+            times.push(secs);
+        }
+        let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!("  kdf best: {best:.3} s");
+        println!("  kdf mean: {mean:.3} s");
     }
-    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!("kdf best: {best:.3} s");
-    println!("kdf mean: {mean:.3} s");
     println!(
         "kdf concurrency default here: {} (cores {}, available memory {} MiB)",
         default_concurrency(),

@@ -14,6 +14,14 @@
 //! Blobs written by Elekto open here and blobs written here open in Elekto (the tests check every
 //! vector in `shared/fixtures/crypto/vectors.json`, made with PyNaCl 1.5.0).
 //!
+//! # Two Argon2i implementations
+//!
+//! With the `libsodium` feature (on by default in the `votebox` binary) the key comes from
+//! libsodium's `crypto_pwhash_argon2i`, the very function PyNaCl calls, with its AVX-512/AVX2
+//! fill routines picked at run time: about 1.3x faster here than the pure-Rust `argon2` crate,
+//! which is what makes a cast as quick as Elekto's. Without it, the `argon2` crate derives the
+//! same bytes (a test derives with both when the feature is on).
+//!
 //! # Cost
 //!
 //! Every [`derive_key`] (hence every [`encrypt_link`] and [`decrypt_link`]) allocates **512 MiB**
@@ -36,7 +44,6 @@
 //! its 512 MiB work area without wiping it; the allocator returns such a large mapping to the
 //! kernel, which zeroes pages before reuse.)
 
-use argon2::{Algorithm, Argon2, Params, Version};
 use crypto_secretbox::XSalsa20Poly1305;
 use crypto_secretbox::aead::{AeadInPlace, KeyInit};
 use rand::RngCore;
@@ -86,7 +93,19 @@ pub enum CryptoError {
     Malformed(#[from] Malformed),
     /// Argon2 refused its inputs or could not allocate its 512 MiB.
     #[error("key derivation failed: {0}")]
-    Kdf(#[from] argon2::Error),
+    Kdf(#[from] KdfError),
+}
+
+/// Why the Argon2i derivation itself failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KdfError {
+    /// The pure-Rust `argon2` crate refused.
+    #[error(transparent)]
+    Argon2(#[from] argon2::Error),
+    /// libsodium could not start, or `crypto_pwhash_argon2i` failed (it fails only when it
+    /// cannot allocate its memory or the passphrase is 4 GiB or longer).
+    #[error("libsodium's crypto_pwhash_argon2i failed (out of memory?)")]
+    Libsodium,
 }
 
 /// What exactly was malformed; see [`CryptoError::Malformed`].
@@ -152,12 +171,110 @@ impl std::fmt::Debug for Key {
 /// **Blocking, ~3–4 s and 512 MiB.** Fails only if Argon2 rejects the input (a passphrase of
 /// 4 GiB or more) or cannot allocate its memory.
 pub fn derive_key(passphrase: &[u8], salt: &[u8; SALT_LEN]) -> Result<Key, CryptoError> {
-    let params = Params::new(MEMLIMIT_BYTES / 1024, OPSLIMIT, LANES, Some(KEY_LEN))?;
-    let argon2 = Argon2::new(Algorithm::Argon2i, Version::V0x13, params);
+    derive_key_with(Argon2i::DEFAULT, passphrase, salt)
+}
+
+/// An implementation of Argon2i; both derive the same keys (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Argon2i {
+    /// The pure-Rust `argon2` crate.
+    RustCrypto,
+    /// libsodium's `crypto_pwhash_argon2i`, as PyNaCl (the `libsodium` feature).
+    #[cfg(feature = "libsodium")]
+    Libsodium,
+}
+
+impl Argon2i {
+    /// What [`derive_key`] uses: libsodium when it is built in.
+    #[cfg(feature = "libsodium")]
+    pub const DEFAULT: Argon2i = Argon2i::Libsodium;
+    /// What [`derive_key`] uses: libsodium when it is built in.
+    #[cfg(not(feature = "libsodium"))]
+    pub const DEFAULT: Argon2i = Argon2i::RustCrypto;
+
+    /// Every implementation in this build, the default first.
+    pub const BUILT_IN: &[Argon2i] = &[
+        #[cfg(feature = "libsodium")]
+        Argon2i::Libsodium,
+        Argon2i::RustCrypto,
+    ];
+
+    /// A short name for logs and benchmarks.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Argon2i::RustCrypto => "argon2 (pure Rust)",
+            #[cfg(feature = "libsodium")]
+            Argon2i::Libsodium => "libsodium",
+        }
+    }
+}
+
+/// [`derive_key`] with a chosen implementation (benchmarks and the equivalence test).
+pub fn derive_key_with(
+    implementation: Argon2i,
+    passphrase: &[u8],
+    salt: &[u8; SALT_LEN],
+) -> Result<Key, CryptoError> {
     // Derive straight into the key so that no other copy exists; on error it is wiped on drop.
     let mut key = Key([0; KEY_LEN]);
-    argon2.hash_password_into(passphrase, salt, &mut key.0)?;
+    match implementation {
+        Argon2i::RustCrypto => rust_argon2i(passphrase, salt, &mut key.0)?,
+        #[cfg(feature = "libsodium")]
+        Argon2i::Libsodium => libsodium_argon2i(passphrase, salt, &mut key.0)?,
+    }
     Ok(key)
+}
+
+/// Argon2i with Elekto's parameters by the pure-Rust `argon2` crate.
+fn rust_argon2i(
+    passphrase: &[u8],
+    salt: &[u8; SALT_LEN],
+    out: &mut [u8; KEY_LEN],
+) -> Result<(), KdfError> {
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let params = Params::new(MEMLIMIT_BYTES / 1024, OPSLIMIT, LANES, Some(KEY_LEN))?;
+    Argon2::new(Algorithm::Argon2i, Version::V0x13, params)
+        .hash_password_into(passphrase, salt, out)?;
+    Ok(())
+}
+
+/// Argon2i with Elekto's parameters by libsodium, exactly PyNaCl's `argon2i.kdf` call.
+#[cfg(feature = "libsodium")]
+fn libsodium_argon2i(
+    passphrase: &[u8],
+    salt: &[u8; SALT_LEN],
+    out: &mut [u8; KEY_LEN],
+) -> Result<(), KdfError> {
+    use libsodium_sys as sodium;
+    // `sodium_init` is thread-safe and idempotent (0: done now, 1: done before). It is also
+    // what selects the CPU's fastest Argon2 fill routine; without it libsodium runs the
+    // portable one.
+    // SAFETY: no arguments; libsodium documents it as safe to call from any thread, repeatedly.
+    if unsafe { sodium::sodium_init() } < 0 {
+        return Err(KdfError::Libsodium);
+    }
+    let passphrase_len = u64::try_from(passphrase.len()).map_err(|_| KdfError::Libsodium)?;
+    // SAFETY: every pointer comes from a live slice or array with its true length; `out` is
+    // KEY_LEN bytes and libsodium writes exactly `outlen` bytes; salt is SALT_LEN (16) bytes,
+    // as crypto_pwhash_argon2i_SALTBYTES requires. libsodium keeps no pointer after returning.
+    let rc = unsafe {
+        sodium::crypto_pwhash_argon2i(
+            out.as_mut_ptr(),
+            KEY_LEN as u64,
+            passphrase.as_ptr().cast(),
+            passphrase_len,
+            salt.as_ptr(),
+            u64::from(OPSLIMIT),
+            MEMLIMIT_BYTES as usize,
+            sodium::crypto_pwhash_argon2i_ALG_ARGON2I13 as _,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(KdfError::Libsodium)
+    }
 }
 
 /// Encrypts `plaintext` into PyNaCl's combined format `nonce ‖ tag(16) ‖ ciphertext`, as

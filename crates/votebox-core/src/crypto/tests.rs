@@ -432,3 +432,21 @@ proptest! {
         }
     }
 }
+
+/// With the `libsodium` feature both Argon2i implementations are built: they must agree byte
+/// for byte (the vector tests above then check libsodium's keys against PyNaCl's).
+#[cfg(feature = "libsodium")]
+#[test]
+fn libsodium_and_rust_argon2i_derive_the_same_key() {
+    let salt = [0x5a; SALT_LEN];
+    let passphrase = "same passphrase, två implementations".as_bytes();
+    let keys = std::thread::scope(|s| {
+        let rust = s.spawn(|| derive_key_with(Argon2i::RustCrypto, passphrase, &salt).unwrap());
+        let sodium = s.spawn(|| derive_key_with(Argon2i::Libsodium, passphrase, &salt).unwrap());
+        [rust.join().unwrap(), sodium.join().unwrap()]
+    });
+    assert_eq!(
+        hex::encode(keys[0].as_bytes()),
+        hex::encode(keys[1].as_bytes())
+    );
+}

@@ -5,7 +5,8 @@ use fantoccini::Locator;
 use reqwest::StatusCode;
 
 use crate::e2e_support::Browser;
-use crate::harness::{AFTER_ALL, Engine, TestApp};
+use crate::fake_github::FakeUser;
+use crate::harness::{AFTER_ALL, Engine, Options, TestApp, db_test};
 use crate::results::{OFFICER, WORKED, results_options, seed_worked_example};
 
 /// Issue 4 item 8: an officer signs in, opens the results of a finished election, switches the
@@ -119,3 +120,168 @@ async fn e2e_officer_results_journey() {
     assert_eq!(anon.status(), StatusCode::FOUND);
     browser.close().await;
 }
+
+const GB: &str = "/app/elections/2021---GB";
+
+async fn gb_id(app: &TestApp) -> i32 {
+    votebox_db::elections::find_by_key(app.db(), "2021---GB")
+        .await
+        .unwrap()
+        .expect("2021---GB synced")
+        .id
+}
+
+/// 2021---GB's ballot rows as (candidate, rank), sorted by candidate.
+async fn ballot_rows(app: &TestApp) -> Vec<(String, Option<i32>)> {
+    let rows = votebox_db::ballots::all_for_election(app.db(), gb_id(app).await)
+        .await
+        .unwrap();
+    let mut out: Vec<_> = rows.into_iter().map(|(_, c, r)| (c, r)).collect();
+    out.sort();
+    out
+}
+
+async fn request_count(app: &TestApp) -> usize {
+    votebox_db::requests::list_for_election(app.db(), gb_id(app).await)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// The flash messages of the current page.
+async fn flashes(browser: &Browser) -> String {
+    let mut out = Vec::new();
+    for flash in browser
+        .client
+        .find_all(Locator::Css("div.flash"))
+        .await
+        .unwrap()
+    {
+        out.push(flash.text().await.unwrap());
+    }
+    out.join("\n")
+}
+
+// Issue 6 item 8: a voter signs in through the (fake) GitHub provider, ranks with a tie and a
+// "No opinion", views the ballot with the passphrase, revokes and recasts it; then an ineligible
+// user files an exception request. On every engine: the browser drives real writes.
+db_test!(e2e_voter_journey, Options::github(), |app| {
+    let engine = format!("{:?}", app.engine).to_lowercase();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    app.fake_github().sign_in_as(FakeUser::for_login("liggitt"));
+    browser.github_login(&app.base).await;
+
+    // The election page offers the ballot; the form starts at "No opinion" everywhere.
+    c.goto(&app.url(GB)).await.unwrap();
+    browser
+        .click(Locator::Css("a.button.primary[href$='/vote']"))
+        .await;
+    browser.wait_for_path(&format!("{GB}/vote")).await;
+    let html = browser.source().await;
+    assert!(
+        html.contains("this ballot can never be viewed, changed or revoked"),
+        "the empty-passphrase warning is shown before submitting:\n{html}"
+    );
+    // Aaron and Paris tied first, Davanum left at "No opinion".
+    browser.select("select[name='candidate@aaron']", "1").await;
+    browser.select("select[name='candidate@paris']", "1").await;
+    let pass = "browser journey passphrase";
+    browser.fill("#password", pass).await;
+    browser.fill("#password_confirm", pass).await;
+    browser.screenshot(&format!("ballot-{engine}")).await;
+    browser
+        .click(Locator::Css("form.ballot button[type='submit']"))
+        .await;
+    browser.wait_for_path(&format!("{GB}/confirmation")).await;
+    assert!(browser.source().await.contains("Thank you for voting"));
+    let no_opinion = Some(votebox_db::ballots::NO_OPINION);
+    assert_eq!(
+        ballot_rows(&app).await,
+        [("aaron", Some(1)), ("dims", no_opinion), ("paris", Some(1))]
+            .map(|(c, r)| (c.to_owned(), r))
+    );
+
+    // View it with the passphrase.
+    c.goto(&app.url(GB)).await.unwrap();
+    browser
+        .fill("form[action$='/vote/view'] #password", pass)
+        .await;
+    browser
+        .click(Locator::Css(
+            "form[action$='/vote/view'] button[type='submit']",
+        ))
+        .await;
+    browser.wait_for_path(&format!("{GB}/vote/view")).await;
+    let html = browser.source().await;
+    for (name, id, rank) in [
+        ("Aaron Crickenberker", "aaron", "1"),
+        ("Paris Pittman", "paris", "1"),
+        ("Davanum Srinivas", "dims", "No opinion"),
+    ] {
+        let row = format!(
+            "<tr><td>{name}</td><td><code>{id}</code></td><td class=\"rank\">{rank}</td></tr>"
+        );
+        assert!(html.contains(&row), "expected {row} in:\n{html}");
+    }
+    browser.screenshot(&format!("your-ballot-{engine}")).await;
+
+    // Revoke it: back to the election page, free to vote again.
+    browser.fill("form.revoke #password", pass).await;
+    browser
+        .click(Locator::Css("form.revoke button[type='submit']"))
+        .await;
+    browser.wait_for_path(GB).await;
+    assert!(
+        flashes(&browser).await.contains("successfully deleted"),
+        "{}",
+        browser.source().await
+    );
+    assert_eq!(ballot_rows(&app).await, []);
+
+    // Recast: a strict order this time.
+    browser
+        .click(Locator::Css("a.button.primary[href$='/vote']"))
+        .await;
+    browser.wait_for_path(&format!("{GB}/vote")).await;
+    browser.select("select[name='candidate@dims']", "1").await;
+    browser.select("select[name='candidate@aaron']", "2").await;
+    browser.select("select[name='candidate@paris']", "3").await;
+    browser.fill("#password", pass).await;
+    browser.fill("#password_confirm", pass).await;
+    browser
+        .click(Locator::Css("form.ballot button[type='submit']"))
+        .await;
+    browser.wait_for_path(&format!("{GB}/confirmation")).await;
+    assert_eq!(
+        ballot_rows(&app).await,
+        [("aaron", Some(2)), ("dims", Some(1)), ("paris", Some(3))].map(|(c, r)| (c.to_owned(), r))
+    );
+
+    // An ineligible user signs in and files an exception request.
+    c.goto(&app.url("/logout")).await.unwrap();
+    browser.wait_for_path("/login").await;
+    app.fake_github().sign_in_as(FakeUser::for_login("mallory"));
+    browser.github_login(&app.base).await;
+    c.goto(&app.url(GB)).await.unwrap();
+    browser.click(Locator::LinkText("exception form")).await;
+    browser.wait_for_path(&format!("{GB}/exception")).await;
+    browser.fill("#name", "Mallory M").await;
+    browser.fill("#email", "mallory@example.org").await;
+    browser.fill("#chat", "@mallory").await;
+    browser.fill("#description", "Docs and reviews").await;
+    browser.screenshot(&format!("exception-{engine}")).await;
+    browser
+        .click(Locator::Css("form.exception button[type='submit']"))
+        .await;
+    browser.wait_for_path(GB).await;
+    assert!(
+        flashes(&browser)
+            .await
+            .contains("Request successfully submitted."),
+        "{}",
+        browser.source().await
+    );
+    assert_eq!(request_count(&app).await, 1);
+    browser.close().await;
+});

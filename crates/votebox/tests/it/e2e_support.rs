@@ -189,9 +189,10 @@ impl Browser {
         self.wait_for_path("/app").await;
     }
 
-    /// Waits (up to 10 s) until the current URL's path is `path` (after a click that navigates).
+    /// Waits (up to 60 s: a ballot cast queues for the KDF behind other tests' casts) until the
+    /// current URL's path is `path` (after a click that navigates).
     pub async fn wait_for_path(&self, path: &str) -> url::Url {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let url = self.client.current_url().await.expect("current url");
             if url.path() == path {
@@ -203,6 +204,55 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Signs in through the "Sign in with Github" button; `fake` must already be told who
+    /// consents ([`crate::fake_github::FakeGithub::sign_in_as`]). The browser really visits the
+    /// fake provider's authorize page and comes back through votebox's callback.
+    pub async fn github_login(&self, base: &str) {
+        self.client
+            .goto(&format!("{base}/login"))
+            .await
+            .expect("open /login");
+        self.click(Locator::Css(
+            "form[action^='/oauth/github/login'] button[type='submit']",
+        ))
+        .await;
+        self.wait_for_path("/app").await;
+    }
+
+    /// Finds an element and clicks it; fails the test with the page when it is missing.
+    pub async fn click(&self, locator: Locator<'_>) {
+        self.find(locator).await.click().await.expect("click");
+    }
+
+    /// Finds an element; fails the test with the page's HTML when it is missing.
+    pub async fn find(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
+        match self.client.find(locator).await {
+            Ok(element) => element,
+            Err(e) => {
+                let html = self.source().await;
+                panic!("no element {locator:?} ({e}) on:\n{html}");
+            }
+        }
+    }
+
+    /// Types `text` into the form field `selector`.
+    pub async fn fill(&self, selector: &str, text: &str) {
+        self.find(Locator::Css(selector))
+            .await
+            .send_keys(text)
+            .await
+            .expect("type into the field");
+    }
+
+    /// Picks the option of value `value` in the select `selector`.
+    pub async fn select(&self, selector: &str, value: &str) {
+        self.find(Locator::Css(selector))
+            .await
+            .select_by_value(value)
+            .await
+            .expect("select an option");
     }
 
     /// Ends the session and stops chromedriver.
