@@ -154,7 +154,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_concurrency_from_cores_and_memory() {
+    fn checklist_62_default_concurrency_from_cores_and_memory() {
         const GIB: u64 = 1024 * 1024 * 1024;
         assert_eq!(kdf_concurrency_for(2, 22 * GIB), 2);
         assert_eq!(kdf_concurrency_for(16, 2 * GIB), 2);
@@ -163,7 +163,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_claim_per_user() {
+    async fn checklist_62_one_kdf_claim_per_user() {
         let limiter = KdfLimiter::new(0);
         let a = limiter.claim(1).expect("first claim");
         assert!(limiter.claim(1).is_none());
@@ -178,7 +178,7 @@ mod tests {
     }
 
     #[test]
-    fn passphrase_attempts_are_rate_limited() {
+    fn checklist_62_passphrase_attempts_are_rate_limited() {
         let limiter = KdfLimiter::new(1);
         let t0 = Instant::now();
         for _ in 0..PASSPHRASE_ATTEMPTS {
@@ -190,7 +190,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn permits_bound_concurrency() {
+    async fn checklist_62_permits_bound_concurrency() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let limiter = Arc::new(KdfLimiter::new(2));
         let running = Arc::new(AtomicUsize::new(0));

@@ -100,7 +100,7 @@ db_test!(checklist_24_login_page, Options::github(), |app| {
     assert_eq!(location(&resp), "/app");
 });
 
-db_test!(checklist_25_authorize_redirect, Options::github(), |app| {
+db_test!(checklist_4_25_authorize_url, Options::github(), |app| {
     let gh = app.fake_github();
     let authorize = start_login(&app).await;
     assert!(

@@ -393,7 +393,7 @@ db_test!(
 // ------------------------------------------------------------------------------------------------
 // 42, 43: already voted, confirmation
 
-db_test!(checklist_42_already_voted, |app| {
+db_test!(checklist_42_43_already_voted_and_confirmation, |app| {
     app.login_as("dims").await;
     // 43: not voted yet → the confirmation page sends back to the election.
     let resp = app.get("/app/elections/2021---GB/confirmation").await;
@@ -476,7 +476,7 @@ async fn ballot_table(db: &Db) -> Vec<(String, Option<i32>, Option<i32>, String,
     .unwrap()
 }
 
-db_test!(checklist_39_storage_format, |app| {
+db_test!(checklist_37_39_form_encoding_and_storage_format, |app| {
     app.login_as("dims").await;
     let resp = vote(
         &app,
@@ -544,7 +544,7 @@ db_test!(checklist_39_storage_format, |app| {
 // ------------------------------------------------------------------------------------------------
 // 40, 44–46: the journey
 
-db_test!(checklist_46_cast_view_revoke_recast, |app| {
+db_test!(checklist_40_44_45_46_cast_view_revoke_recast, |app| {
     app.login_as("liggitt").await;
     // 44: nothing to view yet.
     let resp = post_with_token(&app, VIEW, &[("password", "whatever")], ELECTION).await;
