@@ -192,6 +192,25 @@ async fn connect_and_ping(backend: Backend) {
     again.close().await;
 }
 
+/// Managed databases often require TLS: `?sslmode=require` must give an encrypted session. (The
+/// PostgreSQL of this machine, like Debian's default, has TLS on with its snakeoil certificate.)
+#[tokio::test]
+async fn postgres_tls_when_the_url_requires_it() {
+    let (_db, url, _guard) = testing::fresh_database(Backend::Postgres).await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = Db::connect(&format!("{url}{sep}sslmode=require"))
+        .await
+        .expect("a TLS connection to PostgreSQL with sslmode=require");
+    let stmt = Query::select()
+        .expr(Expr::cust("ssl"))
+        .from("pg_stat_ssl")
+        .and_where(Expr::cust("pid = pg_backend_pid()"))
+        .to_owned();
+    let rows: Vec<(bool,)> = fetch_all(&db, &stmt).await.unwrap();
+    assert_eq!(rows, [(true,)], "the session is encrypted");
+    db.close().await;
+}
+
 async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     let (db, _url, _guard) = testing::fresh_database(backend).await;
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Empty);
