@@ -28,7 +28,7 @@ pub use app::{
 };
 pub use csrf::CsrfForm;
 pub use error::AppError;
-pub use kdf::kdf_concurrency_for;
+pub use kdf::{PASSPHRASE_ATTEMPTS, kdf_concurrency_for};
 pub use router::router;
 pub use session::{CurrentUser, Session};
 

@@ -588,14 +588,15 @@ async fn open_ballot(
     if password.is_empty() {
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
     }
-    // Legacy (schema 1, Elekto 0.5) rows have no salt: their ballot carries a Werkzeug hash.
-    let (Some(salt), Some(blob)) = (link.salt, link.ballot_id) else {
-        return open_v1_ballot(state, user, election_id, link.id, password).await;
-    };
+    // Every passphrase check, of either kind, counts against the user's attempts.
     let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
     if !state.kdf().passphrase_attempt(user.id) {
         return Err(kdf::too_many_attempts());
     }
+    // Legacy (schema 1, Elekto 0.5) rows have no salt: their ballot carries a Werkzeug hash.
+    let (Some(salt), Some(blob)) = (link.salt, link.ballot_id) else {
+        return open_v1_ballot(state, claim, user, election_id, link.id, password).await;
+    };
     let opened = state
         .kdf()
         .run(claim, move || crypto::decrypt_link(&password, &salt, &blob))
@@ -615,9 +616,11 @@ async fn open_ballot(
 /// A schema-1 (Elekto 0.5) ballot, after `votebox migrate`: the voter row holds no link and
 /// every row of the ballot carries `werkzeug.generate_password_hash(login + '+' + passphrase)`.
 /// Found among the election's hashes as Elekto 0.5 did (one PBKDF2 per hash, ~50 ms each),
-/// under the same limits as the KDF; the hash then stands where a ballot-voter uuid goes.
+/// under the same limits as the KDF (the caller's claim and attempt count); the hash then stands
+/// where a ballot-voter uuid goes.
 async fn open_v1_ballot(
     state: &AppState,
+    claim: kdf::UserClaim,
     user: &CurrentUser,
     election_id: i32,
     voter_row: i32,
@@ -627,7 +630,6 @@ async fn open_v1_ballot(
     if hashes.is_empty() {
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
     }
-    let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
     let login = user.login.clone();
     let found = state
         .kdf()

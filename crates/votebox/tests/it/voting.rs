@@ -699,7 +699,7 @@ db_test!(checklist_44_view_wrong_passphrase, |app| {
 // ------------------------------------------------------------------------------------------------
 // 47: legacy rows
 
-db_test!(checklist_47_legacy_null_salt_cannot_view, |app| {
+db_test!(checklist_47_62_legacy_null_salt_cannot_view, |app| {
     // A v1 voter row (NULL salt and ballot_id) and ballots keyed by a Werkzeug hash.
     app.mark_voted("dims", GB).await;
     let eid = election_id(&app, GB).await;
@@ -714,6 +714,13 @@ db_test!(checklist_47_legacy_null_salt_cannot_view, |app| {
         assert_eq!(location(&resp), ELECTION);
         assert_contains(&flashes_on(&app, ELECTION).await, MSG_WRONG);
     }
+    // 62: legacy checks use up the same passphrase attempts as the KDF ones.
+    for _ in 2..votebox_web::PASSPHRASE_ATTEMPTS {
+        let resp = post_with_token(&app, VIEW, &[("password", "another guess")], ELECTION).await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+    }
+    let resp = post_with_token(&app, VIEW, &[("password", "one too many")], ELECTION).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     // Still counted: the rows are there for results and the CSV.
     assert_eq!(count(app.db(), "voter").await, 1);
     let rows = ballots::all_for_election(app.db(), eid).await.unwrap();
