@@ -15,12 +15,12 @@
 //! --test fuzz --release`. Regressions found are pinned as plain `#[test]`s at the bottom, and
 //! proptest keeps failing seeds under `tests/fuzz.proptest-regressions`.
 
-use std::time::{Duration, Instant};
+mod fuzz_props;
 
 use proptest::prelude::*;
-use votebox_core::count::formats::{Format, detect_format, parse_auto, parse_ballots};
-use votebox_core::count::{CountOptions, Method, count, parse_elekto_csv};
-use votebox_core::meta::{CatalogEntry, MetaFiles, load_catalog};
+use votebox_core::meta::MetaFiles;
+
+use fuzz_props::*;
 
 fn cases() -> u32 {
     std::env::var("VOTEBOX_FUZZ_CASES")
@@ -39,55 +39,7 @@ fn config() -> ProptestConfig {
     }
 }
 
-// ----- seeds: valid files ----------------------------------------------------------------------
-
-const ELECTION_YAML: &str = "name: 2021 Steering Committee Election
-organization: Kubernetes
-start_datetime: 2023-03-14 00:00:01
-end_datetime: 2023-08-04 23:59:00
-no_winners: 4
-allow_no_opinion: True
-delete_after: True
-show_candidate_fields:
-  - employer
-  - slack
-election_officers:
-  - jberkus
-  - alisondy
-eligibility: Kubernetes Org members with 50 or more contributions.
-exception_description: Not all contributions are measured by DevStats.
-exception_due: 2023-10-31 10:00:00
-voting_method: schulze
-";
-
-const VOTERS_YAML: &str = "eligible_voters:
-  - dims
-  - liggitt
-  - jberkus
-  - 'quoted'
-";
-
-const CANDIDATE_MD: &str = "-------------------------------------------------------------
-name: Josh Berkus
-ID: jberkus
-info:
-  - employer: Elekto
-  - slack: jberkus
--------------------------------------------------------------
-
-## SIGS
-
-- SIGS/WG/UGs you're a member of <script>alert(1)</script>
-
-[link](javascript:alert(1))
-";
-
-const DESC_MD: &str = "# Election\n\nSome *markdown* with <b>html</b> and a table:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n";
-
-const CSV: &str = "alice,bob,carol\n1,2,3\n2,No opinion,1\n100000000,1,1\n\"1\",2,3\n";
-const BLT: &str = "3 1\n1 1 2 3 0\n2 2 1 0\n1 3 0\n0\n\"Alice\"\n\"Bob\"\n\"Carol\"\n\"Title\"\n";
-const PREFLIB: &str = "# FILE NAME: x.soc\n# DATA TYPE: soc\n# NUMBER ALTERNATIVES: 3\n# ALTERNATIVE NAME 1: A\n# ALTERNATIVE NAME 2: B\n# ALTERNATIVE NAME 3: C\n# NUMBER VOTERS: 3\n# NUMBER UNIQUE ORDERS: 2\n2: 1,2,3\n1: 3,{1,2}\n";
-const ABIF: &str = "{\"title\": \"x\"}\n=a:[Alice]\n=b:[Bob]\n=c:[Carol]\n3:a>b>c\n2:b=c>a\n1:c\n";
+// ----- seeds: valid files are in fuzz_props ----------------------------------------------------
 
 /// Fragments that stress YAML and Markdown parsers.
 const SPECIAL: &[&str] = &[
@@ -221,49 +173,6 @@ fn any_file(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// A valid sibling election that must survive whatever happens next to it.
-fn sibling(files: &mut MetaFiles) {
-    files.insert(
-        "elections/good/election.yaml".into(),
-        ELECTION_YAML.as_bytes().to_vec(),
-    );
-    files.insert(
-        "elections/good/voters.yaml".into(),
-        VOTERS_YAML.as_bytes().to_vec(),
-    );
-    files.insert(
-        "elections/good/candidate-jberkus.md".into(),
-        CANDIDATE_MD.as_bytes().to_vec(),
-    );
-}
-
-fn check_catalog(files: &MetaFiles) {
-    let started = Instant::now();
-    let catalog = load_catalog(files, "elections");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "load_catalog took {:?}",
-        started.elapsed()
-    );
-    match catalog.get("good") {
-        Some(CatalogEntry::Ok(e)) => assert_eq!(e.key, "good"),
-        other => panic!(
-            "the valid sibling election is not Ok: {:?}",
-            other.map(|e| e.key().to_owned())
-        ),
-    }
-    // The fuzzed election is reported, parsed or broken, never dropped.
-    assert!(catalog.get("fuzz").is_some(), "election `fuzz` vanished");
-    // Every broken entry names its file and a message.
-    for b in catalog.broken() {
-        assert!(!b.error.message.is_empty());
-        assert!(!b.error.file.is_empty());
-    }
-    // Rendering a parsed election's text must not panic either (done inside load_catalog for
-    // descriptions and candidate bodies); list helpers too.
-    let _ = catalog.elections_newest_first();
-}
-
 // ----- meta -------------------------------------------------------------------------------------
 
 proptest! {
@@ -329,49 +238,6 @@ proptest! {
 }
 
 // ----- tally input readers ----------------------------------------------------------------------
-
-/// Counts whatever a reader accepted with every method (small inputs only), checking nothing
-/// panics and errors are errors.
-fn count_everything(profile: &votebox_core::count::Profile) {
-    if profile.candidates().len() > 12 {
-        return;
-    }
-    for method in Method::ALL {
-        let _ = count(profile, &CountOptions::new(method, 1));
-        let _ = count(profile, &CountOptions::new(method, 2));
-    }
-}
-
-fn check_reader(text: &str) {
-    let started = Instant::now();
-    let _ = detect_format(text);
-    if let Ok(parsed) = parse_auto(text) {
-        count_everything(&parsed.profile);
-    }
-    for format in [
-        Format::ElektoCsv,
-        Format::Blt,
-        Format::PrefLib,
-        Format::Abif,
-    ] {
-        match parse_ballots(text, format) {
-            Ok(parsed) => {
-                assert_eq!(parsed.names.len(), parsed.profile.candidates().len());
-                count_everything(&parsed.profile);
-            }
-            Err(e) => {
-                assert!(e.line >= 1 && e.column >= 1, "{e}");
-                assert!(!e.message.is_empty());
-            }
-        }
-    }
-    let _ = parse_elekto_csv(text);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "readers took {:?}",
-        started.elapsed()
-    );
-}
 
 fn text_of(seed: &'static str) -> impl Strategy<Value = String> {
     prop_oneof![
