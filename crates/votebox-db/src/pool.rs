@@ -64,6 +64,11 @@ const SERVER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(8);
 /// SQLite waits this long for a lock held by another connection or process.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Opening a SQLite file switches it to WAL, which needs the file to itself: while another
+/// process holds it longer than [`SQLITE_BUSY_TIMEOUT`] (a `votebox migrate` upgrading a large
+/// legacy database, say), opening keeps trying for up to this long.
+const SQLITE_OPEN_PATIENCE: Duration = Duration::from_secs(300);
+
 impl Db {
     /// Connects; for SQLite creates the file if missing. The URL's password is never logged.
     ///
@@ -144,7 +149,18 @@ impl Db {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
-        Ok(Db::Lite(pool.connect_with(opts).await?))
+        let deadline = tokio::time::Instant::now() + SQLITE_OPEN_PATIENCE;
+        loop {
+            match pool.clone().connect_with(opts.clone()).await {
+                Err(e) if is_sqlite_busy(&e) && tokio::time::Instant::now() < deadline => {
+                    tracing::info!(
+                        "the SQLite database is busy (another votebox migrating it?): waiting"
+                    );
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                connected => return Ok(Db::Lite(connected?)),
+            }
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -199,9 +215,52 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), extended codes included: another connection holds a
+/// lock this one needs.
+fn is_sqlite_busy(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(e) = err else {
+        return false;
+    };
+    e.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A legacy (rollback-journal) file held by another process for longer than the busy
+    /// timeout, as a `votebox migrate` upgrading it does: opening waits instead of failing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn opening_a_busy_sqlite_file_waits_for_it() {
+        use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("legacy.db");
+        let mut holder = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete)
+            .connect()
+            .await
+            .unwrap();
+        holder.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        holder.execute("BEGIN EXCLUSIVE").await.unwrap();
+        let opening = tokio::spawn({
+            let path = path.clone();
+            async move { Db::connect_sqlite(&path).await }
+        });
+        tokio::time::sleep(SQLITE_BUSY_TIMEOUT + Duration::from_secs(1)).await;
+        assert!(!opening.is_finished(), "opening must wait, not fail");
+        holder.execute("COMMIT").await.unwrap();
+        holder.close().await.unwrap();
+        let db = opening
+            .await
+            .unwrap()
+            .expect("opened once the file was free");
+        db.ping().await.unwrap();
+        db.close().await;
+    }
 
     #[test]
     fn backend_from_scheme() {
