@@ -277,40 +277,26 @@ async fn inspect(conn: &mut Conn<'_>) -> Result<Shape> {
             continue;
         }
         let columns: Vec<Column> = match backend {
-            Backend::Postgres => {
-                let rows: Vec<(String, String, String, Option<String>)> = fetch(
-                    conn,
-                    &format!(
+            Backend::Postgres | Backend::MySql => {
+                let sql = if backend == Backend::Postgres {
+                    format!(
                         "SELECT column_name::text, data_type::text, is_nullable::text, column_default::text \
                          FROM information_schema.columns \
                          WHERE table_schema = current_schema() AND table_name = {} \
                          ORDER BY ordinal_position",
                         lit(table)
-                    ),
-                )
-                .await?;
-                rows.into_iter()
-                    .map(|(name, t, nullable, default)| Column {
-                        name,
-                        data_type: t.to_ascii_lowercase(),
-                        not_null: nullable == "NO",
-                        default,
-                    })
-                    .collect()
-            }
-            Backend::MySql => {
-                let rows: Vec<(String, String, String, Option<String>)> = fetch(
-                    conn,
-                    &format!(
+                    )
+                } else {
+                    format!(
                         "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
                          CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR) \
                          FROM information_schema.COLUMNS \
                          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {} \
                          ORDER BY ORDINAL_POSITION",
                         lit(table)
-                    ),
-                )
-                .await?;
+                    )
+                };
+                let rows: Vec<(String, String, String, Option<String>)> = fetch(conn, &sql).await?;
                 rows.into_iter()
                     .map(|(name, t, nullable, default)| Column {
                         name,
