@@ -150,12 +150,16 @@ impl Db {
                 .max_lifetime(None);
         }
         let deadline = tokio::time::Instant::now() + SQLITE_OPEN_PATIENCE;
+        let mut waited = false;
         loop {
             match pool.clone().connect_with(opts.clone()).await {
                 Err(e) if is_sqlite_busy(&e) && tokio::time::Instant::now() < deadline => {
-                    tracing::info!(
-                        "the SQLite database is busy (another votebox migrating it?): waiting"
-                    );
+                    if !waited {
+                        tracing::info!(
+                            "the SQLite database is busy (another votebox migrating it?): waiting"
+                        );
+                        waited = true;
+                    }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 connected => return Ok(Db::Lite(connected?)),
