@@ -17,6 +17,26 @@
 //! }
 //! ```
 
+/// Expands each listed `async fn name(backend: Backend)` of a test file into the tests
+/// `sqlite::name`, `postgres::name` and `mysql::name`.
+#[macro_export]
+macro_rules! on_every_engine {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Sqlite).await })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::Postgres).await })+
+        }
+        mod mysql {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::Backend::MySql).await })+
+        }
+    };
+}
+
 use std::time::Duration;
 
 use sea_query_sqlx::SqlxBinder;

@@ -8,24 +8,7 @@ use votebox_db::testing::sea_query::{Asterisk, Expr, ExprTrait, Query};
 use votebox_db::testing::{self, fetch_all};
 use votebox_db::{Backend, Db, elections, users, voters};
 
-macro_rules! on_every_engine {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::Sqlite).await })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::Postgres).await })+
-        }
-        mod mysql {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::MySql).await })+
-        }
-    };
-}
-
-on_every_engine!(
+votebox_db::on_every_engine!(
     cast_revoke_recast,
     concurrent_casts_of_one_user_write_one_ballot,
     concurrent_casts_of_many_users_all_succeed,

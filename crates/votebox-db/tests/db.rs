@@ -8,26 +8,7 @@ use votebox_db::testing::sea_query::{Asterisk, Expr, ExprTrait, Query};
 use votebox_db::testing::{self, exec, fetch_all};
 use votebox_db::{Backend, Db, DbError, Timestamp, elections, users, voters};
 
-/// Expands each listed `async fn name(backend: Backend)` into `sqlite::name`, `postgres::name`
-/// and `mysql::name` tests.
-macro_rules! on_every_engine {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::Sqlite).await })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::Postgres).await })+
-        }
-        mod mysql {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::MySql).await })+
-        }
-    };
-}
-
-on_every_engine!(
+votebox_db::on_every_engine!(
     connect_and_ping,
     checklist_56_migrate_creates_elekto_schema_once,
     migrate_status_lists_versions,

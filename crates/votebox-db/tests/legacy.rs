@@ -380,24 +380,7 @@ async fn upgrade_fixture(f: Fixture) {
 // ---------------------------------------------------------------------------------------------
 // Per engine.
 
-macro_rules! on_every_engine {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::Sqlite).await })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::Postgres).await })+
-        }
-        mod mysql {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(votebox_db::Backend::MySql).await })+
-        }
-    };
-}
-
-on_every_engine!(
+votebox_db::on_every_engine!(
     checklist_57_two_concurrent_migrations_of_a_schema1_database,
     checklist_55_unknown_columns_tables_and_indexes_are_kept,
     checklist_55_newer_schema_or_votebox_is_refused_unchanged,
