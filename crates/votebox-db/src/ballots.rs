@@ -36,6 +36,7 @@
 use rand::Rng as _;
 use sea_query::{Alias, Expr, ExprTrait, Iden, LockType, Order, Query, SimpleExpr};
 
+use crate::login_claims::{self, ClaimKind};
 use crate::query::{Conn, Tx, ts_value};
 use crate::{Backend, Db, Result, utc_now};
 
@@ -165,12 +166,16 @@ async fn free_sqlite_voter_id(conn: &mut Conn<'_>) -> Result<i32> {
 /// ballot_id)`.
 ///
 /// Refuses with [`CastOutcome::AlreadyVoted`], writing nothing, when the user already has a voter
-/// row in this election, also when two casts race (see the module docs). The caller validates
+/// row in this election or `login` (the eligible login the user holds now) has already been
+/// used for a ballot in it by any user row ([`crate::login_claims`]), also when two casts race
+/// (see the module docs). The caller validates
 /// `rows` (known candidates, ranks in range, one row per candidate).
+#[allow(clippy::too_many_arguments)]
 pub async fn cast(
     db: &Db,
     election_id: i32,
     user_id: i32,
+    login: &str,
     rows: &[(String, i32)],
     ballot_voter: &str,
     salt: &[u8],
@@ -182,7 +187,9 @@ pub async fn cast(
     if !lock_user(&mut conn, user_id).await? {
         return Err(sqlx::Error::RowNotFound.into());
     }
-    if has_voter_row(&mut conn, user_id, election_id).await? {
+    if has_voter_row(&mut conn, user_id, election_id).await?
+        || !login_claims::claim(&mut conn, election_id, ClaimKind::Ballot, login, user_id).await?
+    {
         return Ok(CastOutcome::AlreadyVoted);
     }
 
@@ -313,6 +320,7 @@ pub async fn revoke(
     if conn.execute(&stmt).await?.rows_affected == 0 {
         return Ok(RevokeOutcome::NotVoted);
     }
+    login_claims::release(&mut conn, election_id, ClaimKind::Ballot, user_id).await?;
     let stmt = Query::delete()
         .from_table(BallotCol::Table)
         .and_where(Expr::col(BallotCol::ElectionId).eq(election_id))

@@ -24,6 +24,7 @@
 
 use sea_query::{Expr, ExprTrait, Func, Order, Query};
 
+use crate::login_claims;
 use crate::query::{Conn, User, VoteboxUserIdentity, is_unique_violation, ts_value};
 use crate::users::{self, UserRow, find_by_id_in, select_users};
 use crate::{Db, Result, Timestamp, utc_now};
@@ -96,7 +97,11 @@ async fn login_once(
     let id = match known {
         Some(row) => {
             if row.username.as_deref() != Some(login) {
-                // Renamed (or re-cased) on GitHub: same row, new login.
+                // Renamed (or re-cased) on GitHub: same row, new login. The old login keeps
+                // its ballots and requests (the next holder of that login cannot use it again).
+                if let Some(old) = row.username.as_deref() {
+                    login_claims::keep_on_rename(&mut conn, row.id, old).await?;
+                }
                 free_login(&mut conn, login, Some(row.id)).await?;
                 tracing::info!(
                     user_id = row.id,
@@ -207,6 +212,9 @@ pub fn retired_username(old: &str, user_id: i32) -> String {
 }
 
 async fn retire(conn: &mut Conn<'_>, row: &UserRow) -> Result<()> {
+    if let Some(old) = row.username.as_deref() {
+        login_claims::keep_on_rename(conn, row.id, old).await?;
+    }
     let marker = retired_username(row.username.as_deref().unwrap_or(""), row.id);
     let stmt = Query::update()
         .table(User::Table)

@@ -17,6 +17,7 @@ pub mod conclusion;
 pub mod elections;
 pub mod identity;
 pub mod legacy;
+mod login_claims;
 pub mod migrate;
 pub mod requests;
 pub mod users;

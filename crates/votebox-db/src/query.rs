@@ -60,6 +60,7 @@ pub(crate) enum Ballot {
 #[derive(Iden, Clone, Copy)]
 pub(crate) enum Request {
     Table,
+    UserId,
     ElectionId,
 }
 
@@ -78,6 +79,16 @@ pub(crate) enum VoteboxUserIdentity {
     UserId,
     GithubId,
     CreatedAt,
+}
+
+/// An eligible login used for a ballot or an exception request (migration 0004).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxLoginClaim {
+    Table,
+    ElectionId,
+    Kind,
+    Login,
+    UserId,
 }
 
 // ---------------------------------------------------------------------------------------------

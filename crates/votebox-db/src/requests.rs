@@ -6,6 +6,7 @@
 
 use sea_query::{Expr, ExprTrait, Iden, LockType, Order, Query};
 
+use crate::login_claims::{self, ClaimKind};
 use crate::query::ts_value;
 use crate::{Backend, Db, Result, Timestamp, utc_now};
 
@@ -112,12 +113,25 @@ pub async fn find_for(db: &Db, user_id: i32, election_id: i32) -> Result<Option<
     db.fetch_optional(&stmt).await
 }
 
+/// Whether the user, now signed in as `login`, has filed a request in this election: their own
+/// request row, or one filed under the same login by another user row (a GitHub account that
+/// held the login before; see [`crate::login_claims`]).
+pub async fn has_requested(db: &Db, user_id: i32, login: &str, election_id: i32) -> Result<bool> {
+    if find_for(db, user_id, election_id).await?.is_some() {
+        return Ok(true);
+    }
+    let mut pooled = db.acquire().await?;
+    login_claims::is_used(&mut pooled.conn(), election_id, ClaimKind::Request, login).await
+}
+
 /// Inserts a request (`reviewed = false`, `created_at = updated_at = now`) unless the user
-/// already has one in this election. Check and insert are one transaction, serialised per user
+/// already has one in this election or `login` was already used for a request in it by any user
+/// row ([`crate::login_claims`]). Check and insert are one transaction, serialised per user
 /// (like [`crate::ballots::cast`]), so a double submit cannot create two.
 pub async fn create(
     db: &Db,
     user_id: i32,
+    login: &str,
     election_id: i32,
     form: &NewRequest<'_>,
 ) -> Result<CreateOutcome> {
@@ -147,7 +161,9 @@ pub async fn create(
         .and_where(Expr::col(RequestCol::ElectionId).eq(election_id))
         .limit(1)
         .to_owned();
-    if conn.fetch_optional::<(i32,)>(&stmt).await?.is_some() {
+    if conn.fetch_optional::<(i32,)>(&stmt).await?.is_some()
+        || !login_claims::claim(&mut conn, election_id, ClaimKind::Request, login, user_id).await?
+    {
         return Ok(CreateOutcome::AlreadyRequested);
     }
     let now = Some(utc_now());

@@ -5,10 +5,14 @@
 
 use sea_query::{Asterisk, Expr, ExprTrait, Query};
 
+use crate::login_claims::{self, ClaimKind};
 use crate::query::{Election, Voter};
 use crate::{Db, Result};
 
-pub async fn has_voted(db: &Db, user_id: i32, election_id: i32) -> Result<bool> {
+/// Whether the user, now signed in as `login`, counts as having voted in this election: the
+/// user row has a voter row, or the login was already used for a ballot by any user row (a
+/// GitHub account that held it before; see [`crate::login_claims`]).
+pub async fn has_voted(db: &Db, user_id: i32, login: &str, election_id: i32) -> Result<bool> {
     let stmt = Query::select()
         .column(Voter::Id)
         .from(Voter::Table)
@@ -16,7 +20,12 @@ pub async fn has_voted(db: &Db, user_id: i32, election_id: i32) -> Result<bool> 
         .and_where(Expr::col(Voter::ElectionId).eq(election_id))
         .limit(1)
         .to_owned();
-    Ok(db.fetch_optional::<(i32,)>(&stmt).await?.is_some())
+    let mut pooled = db.acquire().await?;
+    let mut conn = pooled.conn();
+    if conn.fetch_optional::<(i32,)>(&stmt).await?.is_some() {
+        return Ok(true);
+    }
+    login_claims::is_used(&mut conn, election_id, ClaimKind::Ballot, login).await
 }
 
 /// Keys of the elections in which this user has a voter row ("Previously Voted").

@@ -58,6 +58,7 @@ async fn cast_simple(db: &Db, election: i32, user: i32) -> (CastOutcome, String)
         db,
         election,
         user,
+        &format!("login-{user}"),
         &ballot(&[("a", 1), ("b", 1), ("c", NO_OPINION)]),
         &voter,
         &[1; 16],
@@ -76,8 +77,8 @@ async fn cast_revoke_recast(backend: Backend) {
     let (outcome, uuid) = cast_simple(&db, e1, alice).await;
     assert_eq!(outcome, CastOutcome::Cast);
     assert_eq!(uuid.len(), 36);
-    assert!(voters::has_voted(&db, alice, e1).await.unwrap());
-    assert!(!voters::has_voted(&db, alice, e2).await.unwrap());
+    assert!(voters::has_voted(&db, alice, "alice", e1).await.unwrap());
+    assert!(!voters::has_voted(&db, alice, "alice", e2).await.unwrap());
     let link = ballots::voter_link(&db, alice, e1).await.unwrap().unwrap();
     assert_eq!(link.salt.as_deref(), Some(&[1u8; 16][..]));
     assert_eq!(link.ballot_id.as_deref(), Some(&[2u8; 76][..]));
@@ -284,18 +285,28 @@ async fn requests_are_scoped_to_their_election(backend: Backend) {
         comments: "",
     };
     assert_eq!(requests::find_for(&db, carol, e1).await.unwrap(), None);
-    let CreateOutcome::Created(rid) = requests::create(&db, carol, e1, &form).await.unwrap() else {
+    let CreateOutcome::Created(rid) = requests::create(&db, carol, "carol", e1, &form)
+        .await
+        .unwrap()
+    else {
         panic!("not created");
     };
     assert_eq!(
-        requests::create(&db, carol, e1, &form).await.unwrap(),
+        requests::create(&db, carol, "carol", e1, &form)
+            .await
+            .unwrap(),
         CreateOutcome::AlreadyRequested
     );
-    let CreateOutcome::Created(rid2) = requests::create(&db, carol, e2, &form).await.unwrap()
+    let CreateOutcome::Created(rid2) = requests::create(&db, carol, "carol", e2, &form)
+        .await
+        .unwrap()
     else {
         panic!("a request in another election is separate");
     };
-    let CreateOutcome::Created(rid3) = requests::create(&db, dave, e1, &form).await.unwrap() else {
+    let CreateOutcome::Created(rid3) = requests::create(&db, dave, "dave", e1, &form)
+        .await
+        .unwrap()
+    else {
         panic!("not created");
     };
 

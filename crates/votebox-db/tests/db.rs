@@ -857,11 +857,23 @@ async fn voter_queries(backend: Backend) {
     insert_voter(&db, u1, gb).await; // no UNIQUE(user_id, election_id) in Elekto's schema
     insert_voter(&db, u2, app).await;
 
-    assert!(voters::has_voted(&db, u1, app).await.unwrap());
-    assert!(voters::has_voted(&db, u1, gb).await.unwrap());
-    assert!(!voters::has_voted(&db, u1, toc).await.unwrap());
-    assert!(!voters::has_voted(&db, u2, gb).await.unwrap());
-    assert!(!voters::has_voted(&db, u3, app).await.unwrap());
+    assert!(
+        voters::has_voted(&db, u1, "parispittman", app)
+            .await
+            .unwrap()
+    );
+    assert!(
+        voters::has_voted(&db, u1, "parispittman", gb)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !voters::has_voted(&db, u1, "parispittman", toc)
+            .await
+            .unwrap()
+    );
+    assert!(!voters::has_voted(&db, u2, "dims", gb).await.unwrap());
+    assert!(!voters::has_voted(&db, u3, "liggitt", app).await.unwrap());
 
     assert_eq!(
         voters::voted_election_keys(&db, u1).await.unwrap(),
@@ -906,7 +918,7 @@ fn api_futures_are_send(db: &Db) {
     send(users::upsert_login(db, "u", None, None, None));
     send(users::find_by_id(db, 1));
     send(users::clear_token(db, 1));
-    send(voters::has_voted(db, 1, 1));
+    send(voters::has_voted(db, 1, "x", 1));
     send(voters::voted_election_keys(db, 1));
     send(voters::count(db, 1));
 }

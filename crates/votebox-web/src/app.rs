@@ -97,14 +97,28 @@ impl fmt::Debug for WebConfig {
     }
 }
 
-/// Where "now" comes from. Election status is computed from it; tests pin it.
-#[derive(Debug, Clone, Copy)]
+/// Where "now" comes from. Election status is computed from it; tests pin it or move it.
+#[derive(Debug, Clone)]
 pub enum Clock {
     System,
     Fixed(PrimitiveDateTime),
+    /// A clock the caller moves ([`Clock::set`]); for tests of what happens as a deadline passes.
+    Manual(Arc<std::sync::Mutex<PrimitiveDateTime>>),
 }
 
 impl Clock {
+    /// A [`Clock::Manual`] starting at `t`.
+    pub fn manual(t: PrimitiveDateTime) -> Clock {
+        Clock::Manual(Arc::new(std::sync::Mutex::new(t)))
+    }
+
+    /// Moves a [`Clock::Manual`] to `t` (every clone sees it); other clocks ignore it.
+    pub fn set(&self, t: PrimitiveDateTime) {
+        if let Clock::Manual(m) = self {
+            *m.lock().unwrap_or_else(|e| e.into_inner()) = t;
+        }
+    }
+
     /// The current naive UTC time (as Elekto compares election datetimes).
     pub fn now(&self) -> PrimitiveDateTime {
         match self {
@@ -113,6 +127,7 @@ impl Clock {
                 PrimitiveDateTime::new(now.date(), now.time())
             }
             Clock::Fixed(t) => *t,
+            Clock::Manual(m) => *m.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
 }
@@ -260,6 +275,20 @@ impl AppState {
 
     pub(crate) fn secure_cookies(&self) -> bool {
         self.0.secure_cookies
+    }
+
+    /// Holds every KDF slot until the returned guard is dropped: casts, views and revokes that
+    /// pass their checks meanwhile wait in the queue ([`AppState::kdf_waiting`]). For tests that
+    /// need a request parked between its checks and its write.
+    #[doc(hidden)]
+    pub async fn pause_kdf(&self) -> impl Drop + Send + use<> {
+        self.kdf().pause().await
+    }
+
+    /// Requests waiting for a KDF slot.
+    #[doc(hidden)]
+    pub fn kdf_waiting(&self) -> usize {
+        self.kdf().waiting()
     }
 
     pub(crate) fn kdf(&self) -> &crate::kdf::KdfLimiter {

@@ -14,10 +14,11 @@
 //!   neither before the KDF has really finished.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
@@ -40,6 +41,9 @@ pub const PASSPHRASE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The global and per-user limits on concurrent key derivations.
 pub(crate) struct KdfLimiter {
     permits: Arc<Semaphore>,
+    concurrency: u32,
+    /// Requests waiting for a permit.
+    waiting: Arc<AtomicUsize>,
     in_flight: Arc<Mutex<HashSet<i32>>>,
     /// Recent passphrase attempts per user (view and revoke).
     attempts: Mutex<HashMap<i32, VecDeque<Instant>>>,
@@ -63,8 +67,11 @@ impl Drop for UserClaim {
 impl KdfLimiter {
     /// `concurrency` KDFs at once (at least one).
     pub fn new(concurrency: usize) -> KdfLimiter {
+        let concurrency = concurrency.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         KdfLimiter {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            concurrency: u32::try_from(concurrency).unwrap_or(u32::MAX),
+            waiting: Arc::new(AtomicUsize::new(0)),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
             attempts: Mutex::new(HashMap::new()),
         }
@@ -113,9 +120,11 @@ impl KdfLimiter {
         F: FnOnce() -> T + Send + 'static,
     {
         // kdf_queue_depth / kdf_wait_seconds (metrics.rs).
-        let permit = crate::metrics::acquire_kdf_slot_owned(self.permits.clone())
-            .await
-            .map_err(|e| AppError::internal(format!("KDF semaphore closed: {e}")))?;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let permit = crate::metrics::acquire_kdf_slot_owned(self.permits.clone()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let permit =
+            permit.map_err(|e| AppError::internal(format!("KDF semaphore closed: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _claim = claim;
@@ -123,6 +132,22 @@ impl KdfLimiter {
         })
         .await
         .map_err(|e| AppError::internal(format!("KDF task failed: {e}")))
+    }
+}
+
+impl KdfLimiter {
+    /// Takes every permit (see `AppState::pause_kdf`).
+    pub async fn pause(&self) -> OwnedSemaphorePermit {
+        self.permits
+            .clone()
+            .acquire_many_owned(self.concurrency)
+            .await
+            .expect("the KDF semaphore is never closed")
+    }
+
+    /// Requests waiting for a permit.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 }
 

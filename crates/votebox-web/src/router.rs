@@ -3,7 +3,8 @@
 //! Layers, outermost first: metrics (count and time by matched route) → request id
 //! (`x-request-id`, generated if absent, echoed back) → trace (one span per request, see
 //! `trace.rs`) → session cookie → error pages (renders
-//! [`ErrorPage`] responses with the layout) → catch panics (500 page) → request body limit.
+//! [`ErrorPage`] responses with the layout) → catch panics (500 page) → `Connection: close` on
+//! 413 → request body limit.
 //! The HTML routes also get `tower_http::csrf::CsrfLayer` (cross-site POSTs refused); the
 //! webhook is exempt from every CSRF check and authenticates by HMAC instead.
 
@@ -123,9 +124,24 @@ fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
                 .layer(from_fn_with_state(state.clone(), session_middleware))
                 .layer(from_fn_with_state(state.clone(), render_error_pages))
                 .layer(CatchPanicLayer::custom(panic_response))
+                .layer(from_fn(close_after_refused_body))
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
         .with_state(state)
+}
+
+/// A 413 is answered before the body has been read, so the server closes the connection after
+/// it; `Connection: close` says so, and a client does not send its next request on a connection
+/// that is going away (hyper's `IncompleteMessage`).
+async fn close_after_refused_body(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
 }
 
 /// A panicking handler becomes the 500 page; the panic message goes to the log only.

@@ -18,11 +18,12 @@ use crate::views::{
     Layout, ResultsPage, render_ok, shuffled_candidates, utc,
 };
 
-/// Whether `user` has a `voter` row for the election `key`. An election without a database row
-/// (not synced yet) counts as "not voted".
+/// Whether `user` has voted in the election `key` (their voter row, or their login's ballot cast
+/// by a previous holder of the login). An election without a database row (not synced yet)
+/// counts as "not voted".
 async fn has_voted(state: &AppState, user: &CurrentUser, key: &str) -> AppResult<bool> {
     match elections::find_by_key(state.db(), key).await? {
-        Some(row) => Ok(voters::has_voted(state.db(), user.id, row.id).await?),
+        Some(row) => Ok(voters::has_voted(state.db(), user.id, &user.login, row.id).await?),
         None => Ok(false),
     }
 }

@@ -254,7 +254,7 @@ pub(crate) async fn vote_form(
         return Err(voting_closed(e, status));
     }
     if let Some(id) = election_row_id(&state, e).await?
-        && votebox_db::voters::has_voted(state.db(), user.id, id).await?
+        && votebox_db::voters::has_voted(state.db(), user.id, &user.login, id).await?
     {
         return Err(already_voted(StatusCode::OK));
     }
@@ -380,9 +380,22 @@ fn all_equal_warning(rows: &[(String, i32)]) -> Option<String> {
     })
 }
 
-/// A 6-digit passcode nobody will ever see, for a ballot cast without a passphrase (Elekto).
+/// The secret that seals a ballot cast without a passphrase: 256 random bits nobody will ever
+/// see, so that nobody (the database holder included) can open it. Elekto used a 6-digit code,
+/// 10⁶ guesses away.
 fn hidden_passcode() -> Zeroizing<String> {
-    Zeroizing::new(format!("{:06}", rand::rng().random_range(0..1_000_000u32)))
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rand::rng().fill(&mut bytes[..]);
+    Zeroizing::new(hex::encode(bytes.as_slice()))
+}
+
+/// Voting may have closed while the request waited for the KDF: checked again just before a
+/// cast or revoke is written.
+fn still_running(state: &AppState, e: &Election) -> AppResult<()> {
+    match e.status(state.now()) {
+        Status::Running => Ok(()),
+        status => Err(voting_closed(e, status)),
+    }
 }
 
 /// `POST /app/elections/<eid>/vote`.
@@ -404,7 +417,7 @@ pub(crate) async fn vote_submit(
         return Err(voting_closed(e, status));
     }
     let election_id = require_row_id(&state, e).await?;
-    if votebox_db::voters::has_voted(state.db(), user.id, election_id).await? {
+    if votebox_db::voters::has_voted(state.db(), user.id, &user.login, election_id).await? {
         return Err(already_voted(StatusCode::CONFLICT));
     }
     let Some(password) = submission.password.as_ref() else {
@@ -476,10 +489,12 @@ pub(crate) async fn vote_submit(
         .await?
         .map_err(AppError::internal)?;
 
+    still_running(&state, e)?;
     match ballots::cast(
         state.db(),
         election_id,
         user.id,
+        &user.login,
         &rows,
         &ballot_voter,
         &salt,
@@ -518,7 +533,7 @@ pub(crate) async fn confirmation(
     let snap = snapshot(&state)?;
     let e = parsed_election(&snap, &eid)?;
     let voted = match election_row_id(&state, e).await? {
-        Some(id) => votebox_db::voters::has_voted(state.db(), user.id, id).await?,
+        Some(id) => votebox_db::voters::has_voted(state.db(), user.id, &user.login, id).await?,
         None => false,
     };
     if !voted {
@@ -721,6 +736,7 @@ pub(crate) async fn revoke(
         Opened::Ok { uuid, voter_row } => (uuid, voter_row),
         Opened::Refused(message) => return Ok(refuse(&session, e, message)),
     };
+    still_running(&state, e)?;
     match ballots::revoke(state.db(), election_id, user.id, voter_row, &uuid).await? {
         RevokeOutcome::Revoked { ballots } => {
             tracing::info!(election = %e.key, rows = ballots, "ballot revoked");
@@ -778,11 +794,13 @@ mod tests {
     }
 
     #[test]
-    fn hidden_passcodes_are_six_digits() {
+    fn hidden_passcodes_carry_256_random_bits() {
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..100 {
             let p = hidden_passcode();
-            assert_eq!(p.len(), 6);
-            assert!(p.bytes().all(|b| b.is_ascii_digit()));
+            assert_eq!(p.len(), 64);
+            assert!(p.bytes().all(|b| b.is_ascii_hexdigit()));
+            assert!(seen.insert(p.to_string()), "a passcode repeated");
         }
     }
 }

@@ -146,7 +146,7 @@ pub(crate) async fn form(
         return Ok(redirect);
     }
     if let Some(id) = election_row_id(&state, e).await?
-        && requests::find_for(state.db(), user.id, id).await?.is_some()
+        && requests::has_requested(state.db(), user.id, &user.login, id).await?
     {
         return Err(already_requested(StatusCode::OK));
     }
@@ -198,10 +198,7 @@ pub(crate) async fn submit(
         return Ok(redirect);
     }
     let election_id = require_row_id(&state, e).await?;
-    if requests::find_for(state.db(), user.id, election_id)
-        .await?
-        .is_some()
-    {
+    if requests::has_requested(state.db(), user.id, &user.login, election_id).await? {
         return Err(already_requested(StatusCode::CONFLICT));
     }
     let errors = form_errors(&form);
@@ -220,7 +217,7 @@ pub(crate) async fn submit(
         description: form.description.as_deref().unwrap_or_default(),
         comments: form.comments.as_deref().unwrap_or_default(),
     };
-    match requests::create(state.db(), user.id, election_id, &new).await? {
+    match requests::create(state.db(), user.id, &user.login, election_id, &new).await? {
         CreateOutcome::Created(id) => {
             tracing::info!(election = %e.key, request = id, "exception request filed");
             session.flash(MSG_SUBMITTED);

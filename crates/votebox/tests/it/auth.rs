@@ -569,8 +569,10 @@ db_test!(
             .unwrap();
         assert_ne!(fresh.id, row.id);
         assert_eq!(fresh.username.as_deref(), Some("dims"));
+        // One ballot per eligible login: the login `dims` has voted (under the account that
+        // held it then), so its new holder cannot vote again.
         let body = app.ok_page("/app/elections/2021---GB").await;
-        assert_contains(&body, "You have not yet voted in this election.");
+        assert_contains(&body, "You have cast your vote.");
     }
 );
 

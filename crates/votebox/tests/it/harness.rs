@@ -360,6 +360,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub jar: Arc<Jar>,
     pub state: AppState,
+    /// The server's clock, at `Options::now` until a test moves it ([`TestApp::set_now`]).
+    pub clock: Clock,
     pub meta: MetaFixture,
     pub engine: Engine,
     /// The fake GitHub provider (with `Options::github`).
@@ -414,7 +416,8 @@ impl TestApp {
             ),
             kdf_concurrency: 2,
         };
-        let state = AppState::new(config, test_db.db.clone(), repo, Clock::Fixed(opts.now));
+        let clock = Clock::manual(opts.now);
+        let state = AppState::new(config, test_db.db.clone(), repo, clock.clone());
         if opts.sync_on_start {
             state
                 .sync_meta()
@@ -452,6 +455,7 @@ impl TestApp {
             client,
             jar,
             state,
+            clock,
             meta,
             engine,
             github,
@@ -462,6 +466,11 @@ impl TestApp {
 
     pub fn db(&self) -> &Db {
         &self.test_db.db
+    }
+
+    /// Moves the server's clock.
+    pub fn set_now(&self, now: PrimitiveDateTime) {
+        self.clock.set(now);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -607,6 +616,33 @@ impl TestApp {
             req = req.header("x-hub-signature-256", sig);
         }
         req.send().await.expect("webhook request")
+    }
+
+    /// A webhook call with a body over the server's limit, on a connection of its own: the
+    /// server answers 413 from the Content-Length and closes the connection, so the client sees
+    /// the 413 or, if it was still writing the body, a broken pipe. Returns the status, `None`
+    /// for the broken pipe; panics on anything else.
+    pub async fn oversized_webhook(&self, body: &[u8], signature: &str) -> Option<StatusCode> {
+        let sent = reqwest::Client::new()
+            .post(self.url("/v1/webhooks/meta/sync"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body.to_vec())
+            .send()
+            .await;
+        match sent {
+            Ok(resp) => {
+                assert_eq!(resp.headers()["connection"], "close");
+                Some(resp.status())
+            }
+            Err(e) => {
+                assert!(
+                    e.is_request() && format!("{e:?}").contains("BodyWrite"),
+                    "refused before the body was read, expected; got {e:?}"
+                );
+                None
+            }
+        }
     }
 
     /// A correctly signed webhook call.

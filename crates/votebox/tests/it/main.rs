@@ -14,4 +14,5 @@ mod ops;
 mod pages;
 mod results;
 mod tally;
+mod trust;
 mod voting;

@@ -678,7 +678,7 @@ db_test!(
             .unwrap()
             .unwrap();
         assert!(
-            votebox_db::voters::has_voted(app.db(), uid, worked.id)
+            votebox_db::voters::has_voted(app.db(), uid, "v1", worked.id)
                 .await
                 .unwrap()
         );

@@ -871,7 +871,7 @@ async fn file_request(app: &TestApp, login: &str, key: &str, name: &str) -> i32 
         description: "contributions <b>bold</b>",
         comments: "a comment",
     };
-    match votebox_db::requests::create(app.db(), uid, eid, &form)
+    match votebox_db::requests::create(app.db(), uid, login, eid, &form)
         .await
         .unwrap()
     {
@@ -1365,7 +1365,8 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
     let eid = election_id(&app, GB).await;
     let mut order: Vec<String> = Vec::new();
     for i in 0..27 {
-        let uid = app.user_id(&format!("bulk-voter-{i}")).await;
+        let login = format!("bulk-voter-{i}");
+        let uid = app.user_id(&login).await;
         let uuid = ballots::new_ballot_voter();
         let rows = vec![
             ("aaron".to_owned(), 1),
@@ -1374,7 +1375,7 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
         ];
         let salt = votebox_core::crypto::random_salt();
         let blob: Vec<u8> = (0..76).map(|_| rand::random::<u8>()).collect();
-        ballots::cast(app.db(), eid, uid, &rows, &uuid, &salt, &blob)
+        ballots::cast(app.db(), eid, uid, &login, &rows, &uuid, &salt, &blob)
             .await
             .unwrap();
         order.push(uuid);
