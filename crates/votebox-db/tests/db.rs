@@ -197,7 +197,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Empty);
 
     let applied = migrate::run(&db).await.unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4]);
     assert!(applied.iter().all(|m| m.applied));
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Managed);
 
@@ -214,7 +214,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(rows, [(2,)]);
 
     // Every Elekto column exists under its name (an empty SELECT of all of them succeeds).
-    let tables: [(&str, &[&str]); 8] = [
+    let tables: [(&str, &[&str]); 9] = [
         (
             "election",
             &["id", "key", "name", "created_at", "updated_at"],
@@ -269,6 +269,10 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
             "votebox_user_identity",
             &["user_id", "github_id", "created_at"],
         ),
+        (
+            "votebox_login_claim",
+            &["election_id", "kind", "login", "user_id"],
+        ),
     ];
     for (table, columns) in tables {
         let stmt = Query::select()
@@ -317,7 +321,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
 
     // Second run: nothing to do, nothing changed.
     assert_eq!(migrate::run(&db).await.unwrap(), []);
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 3);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 4);
     assert_eq!(count_rows(&db, "schema_version").await, 1);
     assert_eq!(count_rows(&db, "election").await, 1);
 }
@@ -343,6 +347,11 @@ async fn migrate_status_lists_versions(backend: Backend) {
                 description: "github identity".into(),
                 applied: false
             },
+            MigrationState {
+                version: 4,
+                description: "login claims".into(),
+                applied: false
+            },
         ]
     );
     // status writes nothing.
@@ -350,14 +359,19 @@ async fn migrate_status_lists_versions(backend: Backend) {
 
     migrate::run(&db).await.unwrap();
     let after = migrate::status(&db).await.unwrap();
-    assert_eq!(versions(&after), [1, 2, 3]);
+    assert_eq!(versions(&after), [1, 2, 3, 4]);
     assert!(after.iter().all(|m| m.applied), "{after:?}");
     assert_eq!(
         after
             .iter()
             .map(|m| m.description.as_str())
             .collect::<Vec<_>>(),
-        ["elekto schema v2", "votebox additions", "github identity"]
+        [
+            "elekto schema v2",
+            "votebox additions",
+            "github identity",
+            "login claims"
+        ]
     );
 }
 
@@ -387,13 +401,13 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
     all_applied.sort();
     assert_eq!(
         all_applied,
-        [1, 2, 3],
+        [1, 2, 3, 4],
         "each migration applied exactly once"
     );
     assert_eq!(non_empty, 1, "one process did all the work");
 
     let db = &pools[0];
-    assert_eq!(count_rows(db, "_sqlx_migrations").await, 3);
+    assert_eq!(count_rows(db, "_sqlx_migrations").await, 4);
     assert_eq!(count_rows(db, "schema_version").await, 1);
     assert!(migrate::status(db).await.unwrap().iter().all(|m| m.applied));
     for db in &pools {
@@ -466,7 +480,7 @@ async fn migrate_waits_for_a_held_lock(backend: Backend) {
         .expect("run finishes once the lock is free")
         .unwrap()
         .unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4]);
     other_process.close().await;
     db.close().await;
 }
@@ -487,7 +501,7 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             .iter()
             .map(|m| (m.version, m.applied))
             .collect::<Vec<_>>(),
-        [(1, true), (2, false), (3, true)]
+        [(1, true), (2, false), (3, true), (4, true)]
     );
 
     let applied = migrate::run(&db).await.unwrap();
@@ -499,7 +513,7 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             .iter()
             .all(|m| m.applied)
     );
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 3);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 4);
     assert_eq!(migrate::run(&db).await.unwrap(), []);
 }
 
