@@ -48,6 +48,23 @@ const REPO_ENV: &[&str] = &[
     "GIT_CEILING_DIRECTORIES",
     "GIT_PREFIX",
 ];
+/// A `git` command in votebox's one git environment: none of [`REPO_ENV`] (so it works on the
+/// directory it is given, also when run from a git hook), never a prompt (`GIT_TERMINAL_PROMPT=0`,
+/// no askpass helper) and English messages. Every git votebox runs (the meta mirror, the demo's
+/// sample repository) starts here.
+pub fn git_command() -> Command {
+    let mut cmd = Command::new("git");
+    for var in REPO_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove("GIT_ASKPASS")
+        .env_remove("SSH_ASKPASS")
+        // English messages in errors and logs.
+        .env("LC_ALL", "C");
+    cmd
+}
+
 /// Stderr kept in an error, at most.
 const MAX_STDERR: usize = 4096;
 
@@ -500,19 +517,11 @@ impl MetaRepo {
     }
 
     fn command(&self, git_dir: Option<&Path>) -> Command {
-        let mut cmd = Command::new("git");
+        let mut cmd = git_command();
         if let Some(dir) = git_dir {
             cmd.arg("--git-dir").arg(dir);
         }
-        for var in REPO_ENV {
-            cmd.env_remove(var);
-        }
-        cmd.env("GIT_TERMINAL_PROMPT", "0")
-            .env_remove("GIT_ASKPASS")
-            .env_remove("SSH_ASKPASS")
-            // English messages in errors and logs.
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);

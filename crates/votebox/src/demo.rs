@@ -166,20 +166,8 @@ pub async fn prepare(paths: &DemoPaths, today: Date) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Variables that would send git to another repository (e.g. when run from a git hook).
-const GIT_REPO_ENV: &[&str] = &[
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-];
-
 async fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let mut cmd = tokio::process::Command::new("git");
+    let mut cmd = votebox_meta::git_command();
     cmd.args([
         "-c",
         "user.name=votebox demo",
@@ -192,11 +180,7 @@ async fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     ])
     .args(args)
     .current_dir(dir)
-    .stdin(std::process::Stdio::null())
-    .env("GIT_TERMINAL_PROMPT", "0");
-    for var in GIT_REPO_ENV {
-        cmd.env_remove(var);
-    }
+    .stdin(std::process::Stdio::null());
     let out = match cmd.output().await {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
