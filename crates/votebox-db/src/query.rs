@@ -80,6 +80,14 @@ pub(crate) enum VoteboxUserIdentity {
     CreatedAt,
 }
 
+/// Session generation of a user row (migration 0005).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxUserSession {
+    Table,
+    UserId,
+    Generation,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The dispatch.
 

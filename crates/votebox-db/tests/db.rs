@@ -6,7 +6,7 @@ use time::macros::datetime;
 use votebox_db::migrate::{self, MigrationState, SchemaKind};
 use votebox_db::testing::sea_query::{Asterisk, Expr, ExprTrait, Query};
 use votebox_db::testing::{self, exec, fetch_all};
-use votebox_db::{Backend, Db, DbError, Timestamp, elections, users, voters};
+use votebox_db::{Backend, Db, DbError, Timestamp, elections, sessions, users, voters};
 
 votebox_db::on_every_engine!(
     connect_and_ping,
@@ -19,6 +19,7 @@ votebox_db::on_every_engine!(
     sync_adds_renames_and_keeps_orphans,
     delete_orphan_removes_children_only_when_asked,
     upsert_login_is_case_insensitive,
+    session_generations_count_logouts,
     timestamps_round_trip,
     voter_queries,
 );
@@ -197,7 +198,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Empty);
 
     let applied = migrate::run(&db).await.unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3]);
+    assert_eq!(versions(&applied), [1, 2, 3, 5]);
     assert!(applied.iter().all(|m| m.applied));
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Managed);
 
@@ -214,7 +215,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(rows, [(2,)]);
 
     // Every Elekto column exists under its name (an empty SELECT of all of them succeeds).
-    let tables: [(&str, &[&str]); 8] = [
+    let tables: [(&str, &[&str]); 9] = [
         (
             "election",
             &["id", "key", "name", "created_at", "updated_at"],
@@ -269,6 +270,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
             "votebox_user_identity",
             &["user_id", "github_id", "created_at"],
         ),
+        ("votebox_user_session", &["user_id", "generation"]),
     ];
     for (table, columns) in tables {
         let stmt = Query::select()
@@ -317,7 +319,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
 
     // Second run: nothing to do, nothing changed.
     assert_eq!(migrate::run(&db).await.unwrap(), []);
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 3);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 4);
     assert_eq!(count_rows(&db, "schema_version").await, 1);
     assert_eq!(count_rows(&db, "election").await, 1);
 }
@@ -343,6 +345,11 @@ async fn migrate_status_lists_versions(backend: Backend) {
                 description: "github identity".into(),
                 applied: false
             },
+            MigrationState {
+                version: 5,
+                description: "session generation".into(),
+                applied: false
+            },
         ]
     );
     // status writes nothing.
@@ -350,14 +357,19 @@ async fn migrate_status_lists_versions(backend: Backend) {
 
     migrate::run(&db).await.unwrap();
     let after = migrate::status(&db).await.unwrap();
-    assert_eq!(versions(&after), [1, 2, 3]);
+    assert_eq!(versions(&after), [1, 2, 3, 5]);
     assert!(after.iter().all(|m| m.applied), "{after:?}");
     assert_eq!(
         after
             .iter()
             .map(|m| m.description.as_str())
             .collect::<Vec<_>>(),
-        ["elekto schema v2", "votebox additions", "github identity"]
+        [
+            "elekto schema v2",
+            "votebox additions",
+            "github identity",
+            "session generation"
+        ]
     );
 }
 
@@ -387,13 +399,13 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
     all_applied.sort();
     assert_eq!(
         all_applied,
-        [1, 2, 3],
+        [1, 2, 3, 5],
         "each migration applied exactly once"
     );
     assert_eq!(non_empty, 1, "one process did all the work");
 
     let db = &pools[0];
-    assert_eq!(count_rows(db, "_sqlx_migrations").await, 3);
+    assert_eq!(count_rows(db, "_sqlx_migrations").await, 4);
     assert_eq!(count_rows(db, "schema_version").await, 1);
     assert!(migrate::status(db).await.unwrap().iter().all(|m| m.applied));
     for db in &pools {
@@ -466,7 +478,7 @@ async fn migrate_waits_for_a_held_lock(backend: Backend) {
         .expect("run finishes once the lock is free")
         .unwrap()
         .unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3]);
+    assert_eq!(versions(&applied), [1, 2, 3, 5]);
     other_process.close().await;
     db.close().await;
 }
@@ -487,7 +499,7 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             .iter()
             .map(|m| (m.version, m.applied))
             .collect::<Vec<_>>(),
-        [(1, true), (2, false), (3, true)]
+        [(1, true), (2, false), (3, true), (5, true)]
     );
 
     let applied = migrate::run(&db).await.unwrap();
@@ -499,7 +511,7 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             .iter()
             .all(|m| m.applied)
     );
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 3);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 4);
     assert_eq!(migrate::run(&db).await.unwrap(), []);
 }
 
@@ -715,6 +727,44 @@ async fn delete_orphan_removes_children_only_when_asked(backend: Backend) {
             .await
             .unwrap()
     );
+}
+
+/// `votebox_user_session`: generation 0 until the first logout, then one more per logout (also
+/// when logouts race), per user; the row goes with its user.
+async fn session_generations_count_logouts(backend: Backend) {
+    let (db, _url, _guard) = testing::migrated_database(backend).await;
+    let alice = users::upsert_login(&db, "alice", None, None, None)
+        .await
+        .unwrap()
+        .id;
+    let bob = users::upsert_login(&db, "bob", None, None, None)
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(sessions::generation(&db, alice).await.unwrap(), 0);
+    assert_eq!(sessions::end_sessions(&db, alice).await.unwrap(), 1);
+    assert_eq!(sessions::end_sessions(&db, alice).await.unwrap(), 2);
+    assert_eq!(sessions::generation(&db, alice).await.unwrap(), 2);
+    assert_eq!(sessions::generation(&db, bob).await.unwrap(), 0);
+
+    let racing: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { sessions::end_sessions(&db, bob).await })
+        })
+        .collect();
+    for task in racing {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(sessions::generation(&db, bob).await.unwrap(), 8);
+    assert_eq!(sessions::generation(&db, alice).await.unwrap(), 2);
+
+    let delete = Query::delete()
+        .from_table("user")
+        .and_where(Expr::col("id").eq(bob))
+        .to_owned();
+    exec(&db, &delete).await.unwrap();
+    assert_eq!(count_rows(&db, "votebox_user_session").await, 1);
 }
 
 async fn upsert_login_is_case_insensitive(backend: Backend) {
