@@ -96,6 +96,8 @@ pub struct Options {
     pub extra_files: Vec<(String, String)>,
     /// Start a fake GitHub OAuth provider ([`TestApp::github`]) and configure the app with it.
     pub github: bool,
+    /// How long a login lasts (`VOTEBOX_SESSION_LIFETIME_SECONDS`).
+    pub session_lifetime: std::time::Duration,
 }
 
 impl Default for Options {
@@ -110,6 +112,7 @@ impl Default for Options {
             sync_on_start: true,
             extra_files: Vec::new(),
             github: false,
+            session_lifetime: votebox_web::DEFAULT_SESSION_LIFETIME,
         }
     }
 }
@@ -413,6 +416,7 @@ impl TestApp {
                 FakeGithub::api_url,
             ),
             kdf_concurrency: 2,
+            session_lifetime: opts.session_lifetime,
         };
         let state = AppState::new(config, test_db.db.clone(), repo, Clock::Fixed(opts.now));
         if opts.sync_on_start {
@@ -444,6 +448,7 @@ impl TestApp {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(browser_navigation_headers())
             .build()
             .expect("reqwest client");
         TestApp {
@@ -657,6 +662,26 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The fetch metadata a browser sends when the user follows a link or submits a form on the site
+/// (`Sec-Fetch-Site: same-origin`, `Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`). The
+/// test client sends them by default, as the user of the site it plays; a request may override
+/// them (a cross-site POST, an `<img>` pointing at `/logout`).
+pub fn browser_navigation_headers() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in [
+        ("sec-fetch-site", "same-origin"),
+        ("sec-fetch-mode", "navigate"),
+        ("sec-fetch-dest", "document"),
+    ] {
+        headers.insert(name, reqwest::header::HeaderValue::from_static(value));
+    }
+    headers
+}
+
+/// An explicit plain-http `APP_URL`: the only setting with which the session cookie is not
+/// `Secure`.
+pub const PLAIN_HTTP_APP_URL: &str = "http://127.0.0.1";
 
 /// The value of the first `name="csrf_token"` hidden input.
 pub fn extract_csrf(html: &str) -> Option<String> {
