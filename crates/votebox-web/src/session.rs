@@ -319,6 +319,11 @@ pub(crate) async fn session_middleware(
         .get(COOKIE_NAME)
         .and_then(|c| serde_json::from_str(c.value()).ok())
         .unwrap_or_default();
+    // Static files need no login: they are served as anonymous (no generation lookup), and
+    // the cookie is left as it is.
+    if req.uri().path().starts_with("/static/") {
+        original.user = None;
+    }
     let mut data = original.clone();
     if let Some(user) = original.user.as_ref().filter(|u| u.exp > unix_now()) {
         match votebox_db::sessions::generation(state.db(), user.id).await {
@@ -337,7 +342,11 @@ pub(crate) async fn session_middleware(
             Err(e) => {
                 // Fail closed: anonymous for this request, but the cookie is left as it is (no
                 // one is logged out by a database outage).
-                tracing::warn!(error = %e, user_id = user.id, "cannot check the session generation; treating the request as logged out");
+                tracing::warn!(
+                    error = %e,
+                    user_id = user.id,
+                    "cannot check the session generation; serving the request as logged out"
+                );
                 data.user = None;
                 original.user = None;
             }
