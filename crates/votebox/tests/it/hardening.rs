@@ -212,6 +212,28 @@ db_test!(logout_by_get_needs_a_same_origin_navigation, |app| {
     assert!(!logged_in(&app).await);
 });
 
+db_test!(unverifiable_session_is_anonymous_but_kept, |app| {
+    app.login_as("dims").await;
+    // The generation cannot be read (here: its table is gone; in production: the database is
+    // down). The request is served as logged out, and the cookie is not touched.
+    crate::harness::exec(app.db(), "DROP TABLE votebox_user_session".to_owned()).await;
+    let resp = app.get("/app").await;
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    assert!(location(&resp).starts_with("/login?r="));
+    assert!(resp.headers().get("set-cookie").is_none());
+    crate::harness::exec(
+        app.db(),
+        "CREATE TABLE votebox_user_session (user_id INTEGER NOT NULL, \
+         generation BIGINT NOT NULL, PRIMARY KEY (user_id))"
+            .to_owned(),
+    )
+    .await;
+    assert!(
+        logged_in(&app).await,
+        "logged in again once it can be checked"
+    );
+});
+
 db_test!(
     session_lifetime_is_configurable,
     Options {
