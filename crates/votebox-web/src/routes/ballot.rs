@@ -808,6 +808,35 @@ mod tests {
     }
 
     #[test]
+    fn ballot_fields_are_capped() {
+        let fields = ballot_fields(b"a=1&b=%20x+y&=&c", 4).expect("within the cap");
+        assert_eq!(
+            fields,
+            vec![
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), " x y".to_owned()),
+                (String::new(), String::new()),
+                ("c".to_owned(), String::new()),
+            ]
+        );
+        assert!(ballot_fields(b"a=1&b=2&c=3&d=4&e=5", 4).is_err());
+        assert!(ballot_fields(b"", 0).expect("empty").is_empty());
+    }
+
+    #[test]
+    fn many_duplicates_are_found_in_linear_time() {
+        // 200 000 fields naming 100 000 candidates twice: a quadratic scan would take minutes.
+        let fields: Vec<(String, String)> = (0..200_000)
+            .map(|i| (format!("candidate@c{}", i % 100_000), "1".to_owned()))
+            .collect();
+        let started = std::time::Instant::now();
+        let s = split_submission(fields);
+        assert_eq!(s.ranks.len(), 100_000);
+        assert_eq!(s.duplicates.len(), 100_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn all_equal_ballots_are_flagged() {
         let row = |c: &str, r: i32| (c.to_owned(), r);
         assert!(all_equal_warning(&[row("a", NO_OPINION), row("b", NO_OPINION)]).is_some());
