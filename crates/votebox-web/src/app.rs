@@ -82,9 +82,7 @@ impl WebConfig {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
         }
     }
-}
 
-impl WebConfig {
     /// `APP_URL` is an explicit `http://` URL: the only case in which the session cookie is not
     /// `Secure` (a plain-http deployment, or a browser that refuses Secure cookies on
     /// `http://localhost`).

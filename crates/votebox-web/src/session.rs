@@ -340,8 +340,9 @@ pub(crate) async fn session_middleware(
                 data.user = None;
             }
             Err(e) => {
-                // Fail closed: anonymous for this request, but the cookie is left as it is (no
-                // one is logged out by a database outage).
+                // Fail closed: anonymous for this request. The cookie is left as it is unless
+                // the request changes the session, so browsing during an outage does not log
+                // anyone out (a logout then still removes the cookie).
                 tracing::warn!(
                     error = %e,
                     user_id = user.id,
