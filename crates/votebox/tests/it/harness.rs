@@ -9,8 +9,11 @@
 //! * Meta: `tests/fixtures/meta/elekto.meta.test` (Elekto's own test meta) plus
 //!   `tests/fixtures/meta/votebox-extra` (an XSS election and an upcoming nested one), committed
 //!   to a work tree and pushed to a bare repo served as `file://`.
-//! * Client: reqwest with a cookie store, redirects not followed. [`TestApp::login_as`] uses the
-//!   demo login form (enabled in the test config), CSRF token included.
+//! * Client: reqwest with a cookie store, redirects not followed, and a browser's fetch metadata
+//!   for a same-origin navigation on every request ([`browser_navigation_headers`]; a request may
+//!   override them). [`TestApp::login_as`] uses the demo login form (enabled in the test config),
+//!   CSRF token included. No `APP_URL` by default, so the session cookie is `Secure` (reqwest,
+//!   like browsers, sends Secure cookies to `http://127.0.0.1`).
 //!
 //! [`db_test!`] expands one test body into `<name>::sqlite`, `<name>::postgres`, `<name>::mysql`.
 
