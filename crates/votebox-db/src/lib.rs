@@ -8,7 +8,7 @@
 //! - [`Db`] (`pool.rs`): the pool enum, URL parsing, connection settings.
 //! - `query.rs` (private): the one dispatch macro that renders a sea-query statement for the
 //!   right dialect and runs it on the right connection, the table identifiers, transactions.
-//! - [`elections`], [`users`], [`identity`], [`voters`]: one function per operation.
+//! - [`elections`], [`users`], [`identity`], [`voters`], [`sessions`]: one function per operation.
 //! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
 //! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
 
@@ -20,6 +20,7 @@ pub mod legacy;
 mod login_claims;
 pub mod migrate;
 pub mod requests;
+pub mod sessions;
 pub mod users;
 pub mod voters;
 

@@ -91,6 +91,14 @@ pub(crate) enum VoteboxLoginClaim {
     UserId,
 }
 
+/// Session generation of a user row (migration 0005).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxUserSession {
+    Table,
+    UserId,
+    Generation,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The dispatch.
 

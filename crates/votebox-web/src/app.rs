@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use axum_extra::extract::cookie::Key;
 use sha2::{Digest, Sha512};
@@ -19,7 +20,8 @@ pub struct WebConfig {
     pub app_name: String,
     /// `APP_KEY`: the session cookie key is derived from it.
     pub app_key: String,
-    /// `APP_URL`: public base URL (`https://…` makes the session cookie `Secure`). Optional.
+    /// `APP_URL`: public base URL. Optional. The session cookie is `Secure` unless it is an
+    /// explicit `http://` URL; `https://` also turns on HSTS.
     pub app_url: Option<String>,
     /// `APP_DEBUG`.
     pub debug: bool,
@@ -44,7 +46,13 @@ pub struct WebConfig {
     /// `VOTEBOX_KDF_CONCURRENCY`: how many ballot KDFs (Argon2i, 512 MiB each) may run at once
     /// (at least 1). The binary defaults it from cores and memory ([`crate::kdf_concurrency_for`]).
     pub kdf_concurrency: usize,
+    /// `VOTEBOX_SESSION_LIFETIME_SECONDS`: how long a login lasts (default
+    /// [`DEFAULT_SESSION_LIFETIME`], Elekto's `token_expires_at`).
+    pub session_lifetime: Duration,
 }
+
+/// A login lasts one day, like Elekto's `token_expires_at = now + 1 day`.
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub const DEFAULT_GITHUB_REDIRECT: &str = "/oauth/github/callback";
 pub const DEFAULT_GITHUB_AUTHORIZE_URL: &str = "https://github.com/login/oauth/authorize";
@@ -71,7 +79,26 @@ impl WebConfig {
             github_access_token_url: DEFAULT_GITHUB_ACCESS_TOKEN_URL.to_owned(),
             github_api_url: DEFAULT_GITHUB_API_URL.to_owned(),
             kdf_concurrency: 1,
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
         }
+    }
+
+    /// `APP_URL` is an explicit `http://` URL: the only case in which the session cookie is not
+    /// `Secure` (a plain-http deployment, or a browser that refuses Secure cookies on
+    /// `http://localhost`).
+    pub fn app_url_is_http(&self) -> bool {
+        self.app_url_scheme().as_deref() == Some("http")
+    }
+
+    /// `APP_URL` is an `https://` URL: HSTS is sent.
+    pub fn app_url_is_https(&self) -> bool {
+        self.app_url_scheme().as_deref() == Some("https")
+    }
+
+    fn app_url_scheme(&self) -> Option<String> {
+        let url = self.app_url.as_deref()?.trim();
+        let (scheme, _) = url.split_once("://")?;
+        Some(scheme.to_ascii_lowercase())
     }
 }
 
@@ -93,6 +120,7 @@ impl fmt::Debug for WebConfig {
             .field("github_access_token_url", &self.github_access_token_url)
             .field("github_api_url", &self.github_api_url)
             .field("kdf_concurrency", &self.kdf_concurrency)
+            .field("session_lifetime", &self.session_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -230,10 +258,7 @@ impl AppState {
     pub fn new(config: WebConfig, db: Db, meta: MetaRepo, clock: Clock) -> AppState {
         let cookie_key = derive_cookie_key(&config.app_key);
         let kdf_concurrency = config.kdf_concurrency;
-        let secure_cookies = config
-            .app_url
-            .as_deref()
-            .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
+        let secure_cookies = !config.app_url_is_http();
         let github = crate::github::Github::from_config(&config).unwrap_or_else(|e| {
             tracing::error!(error = %e, "GitHub login disabled: bad configuration");
             None

@@ -24,7 +24,8 @@ mod views;
 
 pub use app::{
     AppState, Clock, DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL,
-    DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, SyncError, SyncOutcome, WebConfig,
+    DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, SyncError,
+    SyncOutcome, WebConfig,
 };
 pub use csrf::CsrfForm;
 pub use error::AppError;

@@ -1,6 +1,7 @@
 //! Every route and layer, in one place.
 //!
-//! Layers, outermost first: metrics (count and time by matched route) → request id
+//! Layers, outermost first: metrics (count and time by matched route) → browser hardening
+//! headers (CSP, `Referrer-Policy`, … on every response, see [`security_headers`]) → request id
 //! (`x-request-id`, generated if absent, echoed back) → trace (one span per request, see
 //! `trace.rs`) → session cookie → error pages (renders
 //! [`ErrorPage`] responses with the layout) → catch panics (500 page) → `Connection: close` on
@@ -10,7 +11,7 @@
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -19,9 +20,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::AppState;
+use crate::app::{AppState, WebConfig};
 use crate::error::{ErrorPage, error_response};
 use crate::metrics;
 use crate::routes::{app, auth, ballot, exception, health, not_found, public, results, webhook};
@@ -109,10 +111,19 @@ pub fn router(state: AppState) -> Router {
 
 /// The layers every route gets (see the module docs for the order).
 fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let [csp, frame, referrer, nosniff, hsts] = security_headers(state.config());
+    let set = |(name, value): (HeaderName, Option<HeaderValue>)| {
+        SetResponseHeaderLayer::if_not_present(name, value)
+    };
     routes
         .layer(
             ServiceBuilder::new()
                 .layer(from_fn(metrics::track_http))
+                .layer(set(csp))
+                .layer(set(frame))
+                .layer(set(referrer))
+                .layer(set(nosniff))
+                .layer(set(hsts))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -142,6 +153,60 @@ async fn close_after_refused_body(req: Request, next: Next) -> Response {
         );
     }
     resp
+}
+
+/// The browser hardening headers of every response (a handler's own value wins):
+///
+/// * `Content-Security-Policy`: nothing but votebox's own stylesheet and images (plus `https:`
+///   images, which candidate biographies may show); **no script at all** (the pages need none);
+///   forms post only to votebox (and, for the sign-in redirect, to GitHub's authorize URL); no
+///   framing (`frame-ancestors 'none'`), no `<base>`;
+/// * `X-Frame-Options: DENY`, for browsers without `frame-ancestors`;
+/// * `Referrer-Policy: same-origin`: no page URL leaves the site;
+/// * `X-Content-Type-Options: nosniff`;
+/// * `Strict-Transport-Security` (one year) when `APP_URL` is `https://` (votebox itself speaks
+///   plain HTTP behind a TLS proxy, so `APP_URL` is what says the site is served over https).
+fn security_headers(config: &WebConfig) -> [(HeaderName, Option<HeaderValue>); 5] {
+    let mut form_action = "'self'".to_owned();
+    if config.github_client_id.is_some()
+        && let Some(origin) = url::Url::parse(&config.github_authorize_url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+            .filter(|o| o != "null")
+    {
+        form_action.push(' ');
+        form_action.push_str(&origin);
+    }
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let csp = HeaderValue::from_str(&csp).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "GITHUB_AUTHORIZE_URL does not fit in a CSP; leaving it out");
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        )
+    });
+    let hsts = config
+        .app_url_is_https()
+        .then(|| HeaderValue::from_static("max-age=31536000"));
+    [
+        (header::CONTENT_SECURITY_POLICY, Some(csp)),
+        (
+            header::X_FRAME_OPTIONS,
+            Some(HeaderValue::from_static("DENY")),
+        ),
+        (
+            header::REFERRER_POLICY,
+            Some(HeaderValue::from_static("same-origin")),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            Some(HeaderValue::from_static("nosniff")),
+        ),
+        (header::STRICT_TRANSPORT_SECURITY, hsts),
+    ]
 }
 
 /// A panicking handler becomes the 500 page; the panic message goes to the log only.

@@ -3,11 +3,18 @@
 //!
 //! The `session_middleware` decodes it into a [`Session`] request extension before the handler
 //! runs and writes it back (`Set-Cookie`) only when its content changed. Cookie flags: `HttpOnly`,
-//! `SameSite=Lax` (the OAuth callback is a cross-site top-level GET), `Path=/`, `Secure` when
-//! `APP_URL` is https. A login lasts 24 hours, like Elekto's `token_expires_at`.
+//! `SameSite=Lax` (the OAuth callback is a cross-site top-level GET), `Path=/`, and `Secure`
+//! unless `APP_URL` is an explicit `http://` URL (browsers accept Secure cookies on
+//! `http://localhost`). A login lasts `VOTEBOX_SESSION_LIFETIME_SECONDS` (default 24 hours, like
+//! Elekto's `token_expires_at`).
+//!
+//! Logout is final: a login records the user's session generation (`votebox_db::sessions`) in
+//! the cookie, the middleware compares it with the database whenever the cookie holds a login
+//! (one primary-key lookup), and logout increments it. A cookie issued before a logout (a copy
+//! included, on any instance) is then treated as logged out.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -24,8 +31,6 @@ use crate::app::AppState;
 use crate::error::AppError;
 
 pub(crate) const COOKIE_NAME: &str = "votebox_session";
-/// Lifetime of a login (Elekto: `token_expires_at = now + 1 day`).
-pub(crate) const LOGIN_SECONDS: i64 = 24 * 60 * 60;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct SessionData {
@@ -51,6 +56,10 @@ struct SessionUser {
     name: Option<String>,
     /// Unix seconds after which the login is no longer valid.
     exp: i64,
+    /// The user's session generation at login (`votebox_db::sessions`); cookies written before
+    /// generations existed hold 0, the generation of a user who never logged out.
+    #[serde(default)]
+    generation: i64,
 }
 
 /// The logged-in user, as an extractor: rejects with 302 → `/login?r=…` (Elekto's auth guard).
@@ -121,14 +130,17 @@ impl Session {
         }
     }
 
-    /// Logs `user` in for 24 hours. The CSRF token is renewed (no fixation across login).
-    pub fn log_in(&self, user: CurrentUser) {
+    /// Logs `user` in for `lifetime`, at session `generation` (read from the database just
+    /// before). The CSRF token is renewed (no fixation across login).
+    pub fn log_in(&self, user: CurrentUser, generation: i64, lifetime: Duration) {
+        let seconds = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
         let mut data = self.lock();
         data.user = Some(SessionUser {
             id: user.id,
             login: user.login,
             name: user.name,
-            exp: unix_now() + LOGIN_SECONDS,
+            exp: unix_now().saturating_add(seconds),
+            generation,
         });
         data.csrf = Some(random_token());
         data.oauth_state = None;
@@ -303,17 +315,51 @@ pub(crate) async fn session_middleware(
     next: Next,
 ) -> Response {
     let jar = PrivateCookieJar::from_headers(req.headers(), state.cookie_key().clone());
-    let original: SessionData = jar
+    let mut original: SessionData = jar
         .get(COOKIE_NAME)
         .and_then(|c| serde_json::from_str(c.value()).ok())
         .unwrap_or_default();
+    // Static files need no login: they are served as anonymous (no generation lookup), and
+    // the cookie is left as it is.
+    if req.uri().path().starts_with("/static/") {
+        original.user = None;
+    }
+    let mut data = original.clone();
+    if let Some(user) = original.user.as_ref().filter(|u| u.exp > unix_now()) {
+        match votebox_db::sessions::generation(state.db(), user.id).await {
+            Ok(current) if current == user.generation => {}
+            Ok(current) => {
+                // Logged out since (here or on another instance): the cookie is rewritten
+                // without the login.
+                tracing::debug!(
+                    user_id = user.id,
+                    cookie = user.generation,
+                    current,
+                    "session ended by a logout"
+                );
+                data.user = None;
+            }
+            Err(e) => {
+                // Fail closed: anonymous for this request. The cookie is left as it is unless
+                // the request changes the session, so browsing during an outage does not log
+                // anyone out (a logout then still removes the cookie).
+                tracing::warn!(
+                    error = %e,
+                    user_id = user.id,
+                    "cannot check the session generation; serving the request as logged out"
+                );
+                data.user = None;
+                original.user = None;
+            }
+        }
+    }
     let had_cookie = req
         .headers()
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains(COOKIE_NAME));
-    let session = Session::new(original.clone());
+    let session = Session::new(data);
     req.extensions_mut().insert(session.clone());
 
     let mut resp = next.run(req).await;

@@ -24,6 +24,7 @@ the environment, as in Elekto. An empty value counts as unset. The main ones:
   RUST_LOG          log filter [default: info];  LOG_FORMAT=json for JSON logs
   VOTEBOX_METRICS_ADDR  host:port for Prometheus GET /metrics (separate listener) [default: off]
   VOTEBOX_SHUTDOWN_GRACE_SECONDS  on SIGTERM, time left to requests in flight [default: 30]
+  VOTEBOX_SESSION_LIFETIME_SECONDS  how long a login lasts [default: 86400]
 
 Every variable, its default and Elekto's behaviour: docs/configuration.md.
 Exit status: 0 success, 1 failure, 2 configuration or usage error.";

@@ -167,6 +167,7 @@ fn web_config(config: &Config, app_key: String, demo_login: bool) -> WebConfig {
         kdf_concurrency: config
             .kdf_concurrency
             .unwrap_or_else(crate::kdf::default_concurrency),
+        session_lifetime: config.session_lifetime,
     }
 }
 
@@ -343,7 +344,15 @@ async fn run_demo(args: &DemoArgs, ctx: &Context) -> Result<(), Error> {
         .await
         .context("cannot write the demo meta repository")?;
     tracing::info!(data = %paths.data_dir.display(), "demo data folder ready");
-    let config = Config::from_env(&paths.env())?;
+    let mut env = paths.env();
+    if port != 0 {
+        // The demo is plain http on 127.0.0.1, so it says so: its session cookie is then not
+        // `Secure`, and the demo works in browsers that refuse Secure cookies over
+        // http://127.0.0.1 (Safari). Chrome and Firefox accept them, which is what `--port 0`
+        // (no address known in advance) relies on.
+        env.insert("APP_URL".to_owned(), format!("http://127.0.0.1:{port}"));
+    }
+    let config = Config::from_env(&env)?;
     let options = ServeOptions {
         host: "127.0.0.1".to_owned(),
         port,

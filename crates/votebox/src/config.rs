@@ -45,6 +45,8 @@ pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_DATA_DIR: &str = "data";
 /// `VOTEBOX_SHUTDOWN_GRACE_SECONDS` default: how long SIGTERM waits for requests in flight.
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
+/// `VOTEBOX_SESSION_LIFETIME_SECONDS` default: one day, like Elekto's `token_expires_at`.
+pub const DEFAULT_SESSION_LIFETIME_SECONDS: u64 = 24 * 60 * 60;
 /// File name of the SQLite database under the data dir when `DB_PATH` is unset.
 pub const DEFAULT_SQLITE_FILE: &str = "votebox.db";
 /// File name of the generated session key under the data dir.
@@ -237,6 +239,8 @@ pub struct Config {
     pub metrics_addr: Option<String>,
     /// `VOTEBOX_SHUTDOWN_GRACE_SECONDS`: on SIGTERM/SIGINT, how long requests in flight may finish.
     pub shutdown_grace: std::time::Duration,
+    /// `VOTEBOX_SESSION_LIFETIME_SECONDS`: how long a login lasts.
+    pub session_lifetime: std::time::Duration,
     /// Non-fatal remarks to log at start-up.
     pub warnings: Vec<String>,
 }
@@ -405,6 +409,24 @@ impl Config {
                 })?,
         };
 
+        let session_lifetime = match var(env, "VOTEBOX_SESSION_LIFETIME_SECONDS") {
+            None => std::time::Duration::from_secs(DEFAULT_SESSION_LIFETIME_SECONDS),
+            Some(v) => match v.trim().parse::<u64>() {
+                // At most ten years: the expiry must fit the cookie's Unix time.
+                Ok(n) if (1..=10 * 366 * 24 * 60 * 60).contains(&n) => {
+                    std::time::Duration::from_secs(n)
+                }
+                _ => {
+                    return Err(ConfigError::new(
+                        "VOTEBOX_SESSION_LIFETIME_SECONDS",
+                        format!(
+                            "not a positive whole number of seconds (at most ten years): {v:?} (default {DEFAULT_SESSION_LIFETIME_SECONDS})"
+                        ),
+                    ));
+                }
+            },
+        };
+
         Ok(Config {
             app_name,
             app_key,
@@ -428,6 +450,7 @@ impl Config {
             log_format,
             metrics_addr,
             shutdown_grace,
+            session_lifetime,
             warnings,
         })
     }
@@ -1280,6 +1303,23 @@ mod tests {
     }
 
     // ----- operations: metrics listener and shutdown grace -----
+
+    #[test]
+    fn session_lifetime_is_whole_seconds() {
+        let day = std::time::Duration::from_secs(DEFAULT_SESSION_LIFETIME_SECONDS);
+        assert_eq!(cfg(&[]).session_lifetime, day);
+        assert_eq!(
+            cfg(&[("VOTEBOX_SESSION_LIFETIME_SECONDS", " 3600 ")]).session_lifetime,
+            std::time::Duration::from_secs(3600)
+        );
+        for bad in ["0", "-5", "1h", "1e9", "99999999999"] {
+            assert_eq!(
+                err(&[("VOTEBOX_SESSION_LIFETIME_SECONDS", bad)]).var,
+                "VOTEBOX_SESSION_LIFETIME_SECONDS",
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn metrics_addr_and_shutdown_grace() {

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use votebox_db::{identity, users};
+use votebox_db::{identity, sessions, users};
 
 use super::{QueryParams, found};
 use crate::app::AppState;
@@ -173,11 +174,16 @@ pub(crate) async fn github_callback(
     )
     .await?;
     tracing::info!(user_id = row.id, github_id = user.id, login = %user.login, "GitHub login");
-    session.log_in(CurrentUser {
-        id: row.id,
-        login: row.username.clone().unwrap_or(user.login),
-        name: row.name.clone(),
-    });
+    log_in(
+        &state,
+        &session,
+        CurrentUser {
+            id: row.id,
+            login: row.username.clone().unwrap_or(user.login),
+            name: row.name.clone(),
+        },
+    )
+    .await?;
     let target = session.take_redirect().unwrap_or_else(|| "/app".to_owned());
     Ok(found(&target))
 }
@@ -274,11 +280,16 @@ pub(crate) async fn demo_login(
     }
     let row = users::upsert_login(state.db(), login, None, None, None).await?;
     tracing::warn!(login, user_id = row.id, "demo login (not for production)");
-    session.log_in(CurrentUser {
-        id: row.id,
-        login: row.username.clone().unwrap_or_else(|| login.to_owned()),
-        name: row.name.clone(),
-    });
+    log_in(
+        &state,
+        &session,
+        CurrentUser {
+            id: row.id,
+            login: row.username.clone().unwrap_or_else(|| login.to_owned()),
+            name: row.name.clone(),
+        },
+    )
+    .await?;
     let target = form
         .r
         .as_deref()
@@ -288,10 +299,52 @@ pub(crate) async fn demo_login(
     Ok(found(&target))
 }
 
-/// `GET /logout`: clears the user's token and the session, then 302 `/login`. Without a login it
-/// goes straight to `/login` (Elekto's `/login?r=<…/logout>` would log out again after login).
-pub(crate) async fn logout_get(State(state): State<AppState>, session: Session) -> Response {
-    logout(&state, &session).await
+/// Logs `user` into `session` at the user's current session generation, for the configured
+/// lifetime.
+async fn log_in(state: &AppState, session: &Session, user: CurrentUser) -> AppResult<()> {
+    let generation = sessions::generation(state.db(), user.id).await?;
+    session.log_in(user, generation, state.config().session_lifetime);
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    layout: Layout,
+    csrf_token: String,
+}
+
+/// Whether the request is a top-level navigation the user made on this site (a link, a typed
+/// URL, a bookmark), going by the browser's fetch metadata: `Sec-Fetch-Site` is `same-origin` or
+/// `none`, and `Sec-Fetch-Dest` is `document` (or, if a browser sends no `Sec-Fetch-Dest`,
+/// `Sec-Fetch-Mode` is `navigate`). An image or a frame (`<img src=/logout>` in a biography), a
+/// fetch, a cross-site link and a client without fetch metadata all fail it.
+fn same_origin_navigation(headers: &HeaderMap) -> bool {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let site_ok = matches!(get("sec-fetch-site"), Some("same-origin" | "none"));
+    let dest_ok = match get("sec-fetch-dest") {
+        Some(dest) => dest == "document",
+        None => get("sec-fetch-mode") == Some("navigate"),
+    };
+    site_ok && dest_ok
+}
+
+/// `GET /logout` (Elekto's URL): logs out only on a same-origin top-level navigation (see
+/// [`same_origin_navigation`]); any other request gets a page with a "Log out" button (a
+/// CSRF-protected POST), so neither another site nor an image can log anyone out. Without a login
+/// it goes straight to `/login` (Elekto's `/login?r=<…/logout>` would log out again after login).
+pub(crate) async fn logout_get(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    if session.user().is_none() || same_origin_navigation(&headers) {
+        return Ok(logout(&state, &session).await);
+    }
+    render_ok(&LogoutPage {
+        layout: Layout::new(&state, &session, "Log out"),
+        csrf_token: session.csrf_token(),
+    })
 }
 
 /// `POST /logout` (CSRF-checked).
@@ -303,13 +356,25 @@ pub(crate) async fn logout_post(
     logout(&state, &session).await
 }
 
+/// Ends every session of the user (the session generation is incremented, so copies of the
+/// cookie stop working on every instance), clears the user's token and this session, then 302
+/// `/login`.
 async fn logout(state: &AppState, session: &Session) -> Response {
-    if let Some(user) = session.user()
-        && let Err(e) = users::clear_token(state.db(), user.id).await
-    {
-        // Logging out must work even when the database does not.
-        tracing::error!(error = %e, user_id = user.id, "could not clear the user's token");
-    }
+    let user = session.user();
     session.clear();
+    if let Some(user) = user {
+        if let Err(e) = sessions::end_sessions(state.db(), user.id).await {
+            // This browser is logged out whatever happens; other copies of the cookie are not.
+            tracing::error!(error = %e, user_id = user.id, "could not end the user's sessions");
+            session.flash(
+                "You are logged out here, but your sessions elsewhere could not be ended: \
+                 please log out again in a moment.",
+            );
+        }
+        if let Err(e) = users::clear_token(state.db(), user.id).await {
+            // Logging out must work even when the database does not.
+            tracing::error!(error = %e, user_id = user.id, "could not clear the user's token");
+        }
+    }
     found("/login")
 }

@@ -1,14 +1,13 @@
 //! Fuzzing the ballot form decoder (issue 7, item 6): arbitrary `application/x-www-form-urlencoded`
-//! bodies through the same decoding as `CsrfForm<Vec<(String, String)>>` (axum-extra's `Form`),
-//! then [`split_submission`], [`validate_ranking`] and [`all_equal_warning`], for elections
+//! bodies through the same decoding as the vote handler ([`ballot_fields`], capped at
+//! [`max_ballot_fields`]), then [`split_submission`], [`validate_ranking`] and
+//! [`all_equal_warning`], for elections
 //! with and without "No opinion".
 //!
 //! Properties: never panics; an accepted ballot has exactly one row per candidate, in meta
 //! order, each rank in 1…N or 100000000 (only where allowed), and every rank the voter gave
 //! is the one stored. Bounded by `VOTEBOX_FUZZ_CASES` (default 256).
 
-use axum::body::Body;
-use axum::extract::{FromRequest, Request};
 use proptest::prelude::*;
 use votebox_core::meta::{CatalogEntry, Election, MetaFiles, load_catalog};
 
@@ -56,23 +55,9 @@ fn election(allow_no_opinion: bool) -> Election {
     }
 }
 
-/// Decodes `body` exactly as the vote handler's extractor does (after the CSRF check).
-fn decode(body: Vec<u8>) -> Option<Vec<(String, String)>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let req = Request::builder()
-            .method("POST")
-            .uri("/app/elections/e/vote")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request");
-        axum_extra::extract::Form::<Vec<(String, String)>>::from_request(req, &())
-            .await
-            .ok()
-            .map(|f| f.0)
-    })
+/// Decodes `body` exactly as the vote handler does (after the CSRF and eligibility checks).
+fn decode(e: &Election, body: Vec<u8>) -> Option<Vec<(String, String)>> {
+    ballot_fields(&body, max_ballot_fields(e)).ok()
 }
 
 /// Form-looking bodies: candidate fields (known, unknown, odd `@`s), ranks (valid, out of
@@ -119,8 +104,8 @@ fn form_body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn check(e: &Election, body: Vec<u8>) {
-    let Some(fields) = decode(body) else {
-        return; // rejected by the extractor: a 400 page
+    let Some(fields) = decode(e, body) else {
+        return; // too many fields: a 413 page
     };
     let given: Vec<(String, String)> = fields.clone();
     let submission = split_submission(fields);
@@ -183,6 +168,7 @@ fn hostile_bodies() {
 fn a_valid_ballot_goes_through_the_whole_decoder() {
     let e = election(true);
     let fields = decode(
+        &e,
         b"csrf_token=t&candidate@alice=2&candidate@d-ve=1&candidate@bob=100000000&password=x"
             .to_vec(),
     )

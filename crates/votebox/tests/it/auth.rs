@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use votebox_db::{identity, users};
 
 use crate::fake_github::{FakeUser, id_for};
-use crate::harness::{Options, TestApp, db_test, extract_csrf, location};
+use crate::harness::{Options, PLAIN_HTTP_APP_URL, TestApp, db_test, extract_csrf, location};
 
 const GB: &str = "Select our 2021 General Board Rep";
 const BAD_STATE: &str = "Missing or Invalid csrf token";
@@ -338,7 +338,11 @@ db_test!(
 
 db_test!(
     checklist_29_session_cookie_flags,
-    Options::github(),
+    Options {
+        // Secure is the default; only an explicit http:// APP_URL turns it off.
+        app_url: Some(PLAIN_HTTP_APP_URL.to_owned()),
+        ..Options::github()
+    },
     |app| {
         app.fake_github().sign_in_as(FakeUser::for_login("dims"));
         let authorize = start_login(&app).await;

@@ -285,3 +285,100 @@ db_test!(e2e_voter_journey, Options::github(), |app| {
     assert_eq!(request_count(&app).await, 1);
     browser.close().await;
 });
+
+/// A candidate biography with an image pointing at `/logout` (Markdown keeps relative images).
+const IMG_TRAP: &str = "-------\nname: Image Trap\nID: imgtrap\n-------\n\
+Nice biography. <img src=\"/logout\" alt=\"trap\"> ![also a trap](/logout)\n";
+
+// Issue 12 item 7, in a real browser: an image pointing at `/logout` in a candidate biography
+// and a link to `/logout` on another site do not log out (the link gets a "Log out" button that
+// does); a logout in one browser ends a copied session cookie; the CSP blocks nothing the pages
+// need (styles apply, no console error).
+db_test!(
+    e2e_logout_cannot_be_forced,
+    Options::default().with_file("elections/2021/GB/candidate-imgtrap.md", IMG_TRAP),
+    |app| {
+        let engine = format!("{:?}", app.engine).to_lowercase();
+        let browser = Browser::start().await;
+        let c = &browser.client;
+        browser.demo_login(&app.base, "dims").await;
+        let copied = browser.cookie_header().await;
+
+        // The biography's images load /logout as images: still logged in.
+        c.goto(&app.url(&format!("{GB}/candidates/imgtrap")))
+            .await
+            .unwrap();
+        let html = browser.source().await;
+        assert!(html.contains("Nice biography."), "{html}");
+        assert!(
+            html.contains("src=\"/logout\""),
+            "the trap is on the page: {html}"
+        );
+        browser.screenshot(&format!("imgtrap-{engine}")).await;
+        c.goto(&app.url("/app")).await.unwrap();
+        browser.wait_for_path("/app").await;
+
+        // Another site's link to /logout (a cross-site top-level navigation, which carries the
+        // SameSite=Lax cookie): a confirmation page, still logged in.
+        let evil = format!(
+            "data:text/html,<a id=\"go\" href=\"{}\">free stickers</a>",
+            app.url("/logout")
+        );
+        c.goto(&evil).await.unwrap();
+        browser.click(Locator::Css("a#go")).await;
+        browser.wait_for_path("/logout").await;
+        let html = browser.source().await;
+        assert!(html.contains("Do you want to log out"), "{html}");
+        browser
+            .screenshot(&format!("logout-confirm-{engine}"))
+            .await;
+        c.goto(&app.url("/app")).await.unwrap();
+        browser.wait_for_path("/app").await;
+        let still = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(app.url("/app"))
+            .header("cookie", &copied)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(still.status(), StatusCode::OK, "the copied cookie works");
+
+        // The nav's Logout button (POST) ends the session, and the copy with it.
+        browser
+            .click(Locator::Css("form.logout button[type='submit']"))
+            .await;
+        browser.wait_for_path("/login").await;
+        let after = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(app.url("/app"))
+            .header("cookie", &copied)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            after.status(),
+            StatusCode::FOUND,
+            "the copied cookie is dead"
+        );
+        c.goto(&app.url("/app")).await.unwrap();
+        assert!(
+            c.current_url().await.unwrap().path() == "/login",
+            "logged out in the browser"
+        );
+
+        // The stylesheet applied under the CSP (the top bar is laid out by main.css).
+        let css_applied: serde_json::Value = c
+            .execute(
+                "return getComputedStyle(document.querySelector('header.topbar')).display;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(css_applied, serde_json::json!("flex"), "main.css applied");
+        browser.close().await;
+    }
+);

@@ -9,8 +9,11 @@
 //! * Meta: `tests/fixtures/meta/elekto.meta.test` (Elekto's own test meta) plus
 //!   `tests/fixtures/meta/votebox-extra` (an XSS election and an upcoming nested one), committed
 //!   to a work tree and pushed to a bare repo served as `file://`.
-//! * Client: reqwest with a cookie store, redirects not followed. [`TestApp::login_as`] uses the
-//!   demo login form (enabled in the test config), CSRF token included.
+//! * Client: reqwest with a cookie store, redirects not followed, and a browser's fetch metadata
+//!   for a same-origin navigation on every request ([`browser_navigation_headers`]; a request may
+//!   override them). [`TestApp::login_as`] uses the demo login form (enabled in the test config),
+//!   CSRF token included. No `APP_URL` by default, so the session cookie is `Secure` (reqwest,
+//!   like browsers, sends Secure cookies to `http://127.0.0.1`).
 //!
 //! [`db_test!`] expands one test body into `<name>::sqlite`, `<name>::postgres`, `<name>::mysql`.
 
@@ -96,6 +99,8 @@ pub struct Options {
     pub extra_files: Vec<(String, String)>,
     /// Start a fake GitHub OAuth provider ([`TestApp::github`]) and configure the app with it.
     pub github: bool,
+    /// How long a login lasts (`VOTEBOX_SESSION_LIFETIME_SECONDS`).
+    pub session_lifetime: std::time::Duration,
 }
 
 impl Default for Options {
@@ -110,6 +115,7 @@ impl Default for Options {
             sync_on_start: true,
             extra_files: Vec::new(),
             github: false,
+            session_lifetime: votebox_web::DEFAULT_SESSION_LIFETIME,
         }
     }
 }
@@ -415,6 +421,7 @@ impl TestApp {
                 FakeGithub::api_url,
             ),
             kdf_concurrency: 2,
+            session_lifetime: opts.session_lifetime,
         };
         let clock = Clock::manual(opts.now);
         let state = AppState::new(config, test_db.db.clone(), repo, clock.clone());
@@ -447,6 +454,7 @@ impl TestApp {
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(browser_navigation_headers())
             .build()
             .expect("reqwest client");
         TestApp {
@@ -693,6 +701,26 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The fetch metadata a browser sends when the user follows a link or submits a form on the site
+/// (`Sec-Fetch-Site: same-origin`, `Sec-Fetch-Mode: navigate`, `Sec-Fetch-Dest: document`). The
+/// test client sends them by default, as the user of the site it plays; a request may override
+/// them (a cross-site POST, an `<img>` pointing at `/logout`).
+pub fn browser_navigation_headers() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, value) in [
+        ("sec-fetch-site", "same-origin"),
+        ("sec-fetch-mode", "navigate"),
+        ("sec-fetch-dest", "document"),
+    ] {
+        headers.insert(name, reqwest::header::HeaderValue::from_static(value));
+    }
+    headers
+}
+
+/// An explicit plain-http `APP_URL`: the only setting with which the session cookie is not
+/// `Secure`.
+pub const PLAIN_HTTP_APP_URL: &str = "http://127.0.0.1";
 
 /// The value of the first `name="csrf_token"` hidden input.
 pub fn extract_csrf(html: &str) -> Option<String> {

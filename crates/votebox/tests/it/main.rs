@@ -7,6 +7,7 @@ mod e2e;
 mod e2e_support;
 mod fake_github;
 mod faults;
+mod hardening;
 mod harness;
 mod legacy;
 mod load;

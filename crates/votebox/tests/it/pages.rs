@@ -5,7 +5,9 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use time::macros::datetime;
 
-use crate::harness::{AFTER_ALL, APP_NAME, META_SECRET, Options, db_test, extract_csrf, location};
+use crate::harness::{
+    AFTER_ALL, APP_NAME, META_SECRET, Options, PLAIN_HTTP_APP_URL, db_test, extract_csrf, location,
+};
 
 const GB: &str = "Select our 2021 General Board Rep";
 const TOC: &str = "2021 Steering Committee Election";
@@ -788,19 +790,27 @@ db_test!(checklist_60_csrf_required, |app| {
     assert_eq!(resp.status(), StatusCode::FOUND);
 });
 
-db_test!(session_cookie_flags, |app| {
-    let resp = app.get("/login").await;
-    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("votebox_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(cookie.contains("Path=/"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "{cookie}");
-    // Pages without a form set no cookie for anonymous visitors.
-    let fresh = reqwest::Client::new();
-    let resp = fresh.get(app.url("/elections")).send().await.unwrap();
-    assert!(resp.headers().get("set-cookie").is_none());
-});
+db_test!(
+    session_cookie_flags,
+    Options {
+        // Secure is the default; only an explicit http:// APP_URL turns it off.
+        app_url: Some(PLAIN_HTTP_APP_URL.to_owned()),
+        ..Options::default()
+    },
+    |app| {
+        let resp = app.get("/login").await;
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("votebox_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "{cookie}");
+        // Pages without a form set no cookie for anonymous visitors.
+        let fresh = reqwest::Client::new();
+        let resp = fresh.get(app.url("/elections")).send().await.unwrap();
+        assert!(resp.headers().get("set-cookie").is_none());
+    }
+);
 
 db_test!(
     session_cookie_secure_over_https,
