@@ -424,7 +424,7 @@ async fn voted(app: &TestApp, login: &str) -> bool {
         .unwrap()
         .unwrap()
         .id;
-    votebox_db::voters::has_voted(app.db(), uid, election)
+    votebox_db::voters::has_voted(app.db(), uid, login, election)
         .await
         .unwrap()
 }
