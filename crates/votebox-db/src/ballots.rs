@@ -34,45 +34,15 @@
 //! Reads here never depend on storage order: they sort explicitly.
 
 use rand::Rng as _;
-use sea_query::{Alias, Expr, ExprTrait, Iden, LockType, Order, Query, SimpleExpr};
+use sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr};
 
 use crate::login_claims::{self, ClaimKind};
 use crate::query::{Conn, Tx, ts_value};
-use crate::{Backend, Db, Result, utc_now};
+use crate::schema::{Ballot, Voter};
+use crate::{Backend, Db, DbError, Result, users, utc_now};
 
 /// The rank Elekto stores for "No opinion".
 pub const NO_OPINION: i32 = 100_000_000;
-
-#[derive(Iden, Clone, Copy)]
-enum BallotCol {
-    #[iden = "ballot"]
-    Table,
-    Id,
-    ElectionId,
-    Rank,
-    Candidate,
-    Voter,
-}
-
-#[derive(Iden, Clone, Copy)]
-enum VoterCol {
-    #[iden = "voter"]
-    Table,
-    Id,
-    UserId,
-    ElectionId,
-    CreatedAt,
-    UpdatedAt,
-    Salt,
-    BallotId,
-}
-
-#[derive(Iden, Clone, Copy)]
-enum UserCol {
-    #[iden = "user"]
-    Table,
-    Id,
-}
 
 /// What [`cast`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,29 +83,12 @@ fn new_ballot_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Serialises writers of one user's votes (see the module docs). No-op on SQLite, whose
-/// `BEGIN IMMEDIATE` already holds the database's write lock. `Ok(false)`: no such user.
-async fn lock_user(conn: &mut Conn<'_>, user_id: i32) -> Result<bool> {
-    let lock = match conn.backend() {
-        Backend::Sqlite => return Ok(true),
-        Backend::Postgres => LockType::NoKeyUpdate,
-        Backend::MySql => LockType::Update,
-    };
-    let stmt = Query::select()
-        .column(UserCol::Id)
-        .from(UserCol::Table)
-        .and_where(Expr::col(UserCol::Id).eq(user_id))
-        .lock(lock)
-        .to_owned();
-    Ok(conn.fetch_optional::<(i32,)>(&stmt).await?.is_some())
-}
-
 async fn has_voter_row(conn: &mut Conn<'_>, user_id: i32, election_id: i32) -> Result<bool> {
     let stmt = Query::select()
-        .column(VoterCol::Id)
-        .from(VoterCol::Table)
-        .and_where(Expr::col(VoterCol::UserId).eq(user_id))
-        .and_where(Expr::col(VoterCol::ElectionId).eq(election_id))
+        .column(Voter::Id)
+        .from(Voter::Table)
+        .and_where(Expr::col(Voter::UserId).eq(user_id))
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
         .limit(1)
         .to_owned();
     Ok(conn.fetch_optional::<(i32,)>(&stmt).await?.is_some())
@@ -150,9 +103,9 @@ async fn free_sqlite_voter_id(conn: &mut Conn<'_>) -> Result<i32> {
     loop {
         let id = rand::rng().random_range(1..=SQLITE_VOTER_ID_MAX);
         let stmt = Query::select()
-            .column(VoterCol::Id)
-            .from(VoterCol::Table)
-            .and_where(Expr::col(VoterCol::Id).eq(id))
+            .column(Voter::Id)
+            .from(Voter::Table)
+            .and_where(Expr::col(Voter::Id).eq(id))
             .to_owned();
         if conn.fetch_optional::<(i32,)>(&stmt).await?.is_none() {
             return Ok(id);
@@ -184,8 +137,11 @@ pub async fn cast(
     let mut tx: Tx = db.begin().await?;
     let mut conn = tx.conn();
     let backend = conn.backend();
-    if !lock_user(&mut conn, user_id).await? {
-        return Err(sqlx::Error::RowNotFound.into());
+    if !users::lock(&mut conn, user_id).await? {
+        return Err(DbError::NotFound {
+            table: "user",
+            id: user_id.into(),
+        });
     }
     if has_voter_row(&mut conn, user_id, election_id).await?
         || !login_claims::claim(&mut conn, election_id, ClaimKind::Ballot, login, user_id).await?
@@ -195,7 +151,7 @@ pub async fn cast(
 
     if !rows.is_empty() {
         let mut insert = Query::insert();
-        insert.into_table(BallotCol::Table);
+        insert.into_table(Ballot::Table);
         if backend == Backend::Sqlite {
             insert.columns([
                 Alias::new("rowid"),
@@ -207,11 +163,11 @@ pub async fn cast(
             ]);
         } else {
             insert.columns([
-                BallotCol::Id,
-                BallotCol::ElectionId,
-                BallotCol::Rank,
-                BallotCol::Candidate,
-                BallotCol::Voter,
+                Ballot::Id,
+                Ballot::ElectionId,
+                Ballot::Rank,
+                Ballot::Candidate,
+                Ballot::Voter,
             ]);
         }
         for (candidate, rank) in rows {
@@ -234,18 +190,18 @@ pub async fn cast(
 
     let now = Some(utc_now());
     let mut insert = Query::insert();
-    insert.into_table(VoterCol::Table);
+    insert.into_table(Voter::Table);
     let mut columns = vec![
-        VoterCol::UserId,
-        VoterCol::ElectionId,
-        VoterCol::CreatedAt,
-        VoterCol::UpdatedAt,
-        VoterCol::Salt,
-        VoterCol::BallotId,
+        Voter::UserId,
+        Voter::ElectionId,
+        Voter::CreatedAt,
+        Voter::UpdatedAt,
+        Voter::Salt,
+        Voter::BallotId,
     ];
     let mut values: Vec<SimpleExpr> = Vec::with_capacity(7);
     if backend == Backend::Sqlite {
-        columns.insert(0, VoterCol::Id);
+        columns.insert(0, Voter::Id);
         values.push(free_sqlite_voter_id(&mut conn).await?.into());
     }
     insert.columns(columns);
@@ -269,11 +225,11 @@ pub async fn cast(
 /// does in practice.
 pub async fn voter_link(db: &Db, user_id: i32, election_id: i32) -> Result<Option<VoterLink>> {
     let stmt = Query::select()
-        .columns([VoterCol::Id, VoterCol::Salt, VoterCol::BallotId])
-        .from(VoterCol::Table)
-        .and_where(Expr::col(VoterCol::UserId).eq(user_id))
-        .and_where(Expr::col(VoterCol::ElectionId).eq(election_id))
-        .order_by(VoterCol::Id, Order::Asc)
+        .columns([Voter::Id, Voter::Salt, Voter::BallotId])
+        .from(Voter::Table)
+        .and_where(Expr::col(Voter::UserId).eq(user_id))
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
+        .order_by(Voter::Id, Order::Asc)
         .limit(1)
         .to_owned();
     db.fetch_optional(&stmt).await
@@ -287,10 +243,10 @@ pub async fn ballot_rows(
     ballot_voter: &str,
 ) -> Result<Vec<(String, Option<i32>)>> {
     let stmt = Query::select()
-        .columns([BallotCol::Candidate, BallotCol::Rank])
-        .from(BallotCol::Table)
-        .and_where(Expr::col(BallotCol::ElectionId).eq(election_id))
-        .and_where(Expr::col(BallotCol::Voter).eq(ballot_voter))
+        .columns([Ballot::Candidate, Ballot::Rank])
+        .from(Ballot::Table)
+        .and_where(Expr::col(Ballot::ElectionId).eq(election_id))
+        .and_where(Expr::col(Ballot::Voter).eq(ballot_voter))
         .to_owned();
     let mut rows: Vec<(String, Option<i32>)> = db.fetch_all(&stmt).await?;
     rows.sort_by(|a, b| (a.1.unwrap_or(i32::MAX), &a.0).cmp(&(b.1.unwrap_or(i32::MAX), &b.0)));
@@ -308,23 +264,23 @@ pub async fn revoke(
 ) -> Result<RevokeOutcome> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    if !lock_user(&mut conn, user_id).await? {
+    if !users::lock(&mut conn, user_id).await? {
         return Ok(RevokeOutcome::NotVoted);
     }
     let stmt = Query::delete()
-        .from_table(VoterCol::Table)
-        .and_where(Expr::col(VoterCol::Id).eq(voter_row_id))
-        .and_where(Expr::col(VoterCol::UserId).eq(user_id))
-        .and_where(Expr::col(VoterCol::ElectionId).eq(election_id))
+        .from_table(Voter::Table)
+        .and_where(Expr::col(Voter::Id).eq(voter_row_id))
+        .and_where(Expr::col(Voter::UserId).eq(user_id))
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
         .to_owned();
     if conn.execute(&stmt).await?.rows_affected == 0 {
         return Ok(RevokeOutcome::NotVoted);
     }
     login_claims::release(&mut conn, election_id, ClaimKind::Ballot, user_id).await?;
     let stmt = Query::delete()
-        .from_table(BallotCol::Table)
-        .and_where(Expr::col(BallotCol::ElectionId).eq(election_id))
-        .and_where(Expr::col(BallotCol::Voter).eq(ballot_voter))
+        .from_table(Ballot::Table)
+        .and_where(Expr::col(Ballot::ElectionId).eq(election_id))
+        .and_where(Expr::col(Ballot::Voter).eq(ballot_voter))
         .to_owned();
     let ballots = conn.execute(&stmt).await?.rows_affected;
     tx.commit().await?;
@@ -338,9 +294,9 @@ pub async fn all_for_election(
     election_id: i32,
 ) -> Result<Vec<(String, String, Option<i32>)>> {
     let stmt = Query::select()
-        .columns([BallotCol::Voter, BallotCol::Candidate, BallotCol::Rank])
-        .from(BallotCol::Table)
-        .and_where(Expr::col(BallotCol::ElectionId).eq(election_id))
+        .columns([Ballot::Voter, Ballot::Candidate, Ballot::Rank])
+        .from(Ballot::Table)
+        .and_where(Expr::col(Ballot::ElectionId).eq(election_id))
         .to_owned();
     let mut rows: Vec<(String, String, Option<i32>)> = db.fetch_all(&stmt).await?;
     rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));

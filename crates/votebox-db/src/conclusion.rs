@@ -8,32 +8,23 @@
 //! a voter's passphrase, can tell which ballot is whose; view and revoke then fail with Elekto's
 //! "Incorrect password" path, as for legacy v1 rows. Running it again changes nothing.
 
-use sea_query::{Asterisk, Expr, ExprTrait, Iden, Query};
+use sea_query::{Asterisk, Expr, ExprTrait, Query};
 
+use crate::schema::Voter;
 use crate::{Db, Result};
-
-/// `voter` columns used here (Elekto's names).
-#[derive(Iden, Clone, Copy)]
-enum VoterCol {
-    #[iden = "voter"]
-    Table,
-    ElectionId,
-    Salt,
-    BallotId,
-}
 
 /// Deletes the voter→ballot links of an election: `salt` and `ballot_id` set to NULL on every
 /// voter row that still has one. Returns the number of rows changed (0 when already done).
 pub async fn forget_voter_links(db: &Db, election_id: i32) -> Result<u64> {
     let stmt = Query::update()
-        .table(VoterCol::Table)
-        .value(VoterCol::Salt, Option::<Vec<u8>>::None)
-        .value(VoterCol::BallotId, Option::<Vec<u8>>::None)
-        .and_where(Expr::col(VoterCol::ElectionId).eq(election_id))
+        .table(Voter::Table)
+        .value(Voter::Salt, Option::<Vec<u8>>::None)
+        .value(Voter::BallotId, Option::<Vec<u8>>::None)
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
         .and_where(
-            Expr::col(VoterCol::Salt)
+            Expr::col(Voter::Salt)
                 .is_not_null()
-                .or(Expr::col(VoterCol::BallotId).is_not_null()),
+                .or(Expr::col(Voter::BallotId).is_not_null()),
         )
         .to_owned();
     Ok(db.execute(&stmt).await?.rows_affected)
@@ -43,12 +34,12 @@ pub async fn forget_voter_links(db: &Db, election_id: i32) -> Result<u64> {
 pub async fn remaining_links(db: &Db, election_id: i32) -> Result<i64> {
     let stmt = Query::select()
         .expr(Expr::col(Asterisk).count())
-        .from(VoterCol::Table)
-        .and_where(Expr::col(VoterCol::ElectionId).eq(election_id))
+        .from(Voter::Table)
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
         .and_where(
-            Expr::col(VoterCol::Salt)
+            Expr::col(Voter::Salt)
                 .is_not_null()
-                .or(Expr::col(VoterCol::BallotId).is_not_null()),
+                .or(Expr::col(Voter::BallotId).is_not_null()),
         )
         .to_owned();
     let (n,): (i64,) = db.fetch_one(&stmt).await?;

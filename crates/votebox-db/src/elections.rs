@@ -9,9 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use sea_query::{Asterisk, Expr, ExprTrait, IntoIden, OnConflict, Order, Query, SelectStatement};
 
-use crate::query::{
-    Ballot, Conn, Election, Request, VoteboxElectionState, Voter, is_unique_violation, ts_value,
-};
+use crate::query::{Conn, is_unique_violation, ts_value};
+use crate::schema::{Ballot, Election, Request, VoteboxElectionState, Voter};
 use crate::{Db, Result, Timestamp, utc_now};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

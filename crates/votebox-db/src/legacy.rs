@@ -8,27 +8,20 @@
 //! ballot-voter uuid goes: `ballots::ballot_rows(db, election_id, hash)` to view,
 //! `ballots::revoke(db, election_id, user_id, voter_row_id, hash)` to revoke.
 
-use sea_query::{Expr, ExprTrait, Iden, Query};
+use sea_query::{Expr, ExprTrait, Query};
 
+use crate::schema::Ballot;
 use crate::{Db, Result};
-
-#[derive(Iden, Clone, Copy)]
-enum BallotCol {
-    #[iden = "ballot"]
-    Table,
-    ElectionId,
-    Voter,
-}
 
 /// The distinct schema-1 `ballot.voter` values (Werkzeug `pbkdf2:` hashes) of an election,
 /// sorted bytewise. Empty for elections voted only with votebox or Elekto 0.6+.
 pub async fn v1_ballot_voters(db: &Db, election_id: i32) -> Result<Vec<String>> {
     let stmt = Query::select()
         .distinct()
-        .column(BallotCol::Voter)
-        .from(BallotCol::Table)
-        .and_where(Expr::col(BallotCol::ElectionId).eq(election_id))
-        .and_where(Expr::col(BallotCol::Voter).like("pbkdf2:%"))
+        .column(Ballot::Voter)
+        .from(Ballot::Table)
+        .and_where(Expr::col(Ballot::ElectionId).eq(election_id))
+        .and_where(Expr::col(Ballot::Voter).like("pbkdf2:%"))
         .to_owned();
     let rows: Vec<(String,)> = db.fetch_all(&stmt).await?;
     let mut out: Vec<String> = rows.into_iter().map(|(v,)| v).collect();

@@ -7,7 +7,8 @@
 //! Layout:
 //! - [`Db`] (`pool.rs`): the pool enum, URL parsing, connection settings.
 //! - `query.rs` (private): the one dispatch macro that renders a sea-query statement for the
-//!   right dialect and runs it on the right connection, the table identifiers, transactions.
+//!   right dialect and runs it on the right connection, transactions.
+//! - [`schema`]: every table's identifiers and Elekto's column lists.
 //! - [`elections`], [`users`], [`identity`], [`voters`], [`sessions`]: one function per operation.
 //! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
 //! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
@@ -20,6 +21,7 @@ pub mod legacy;
 mod login_claims;
 pub mod migrate;
 pub mod requests;
+pub mod schema;
 pub mod sessions;
 pub mod users;
 pub mod voters;
@@ -42,6 +44,12 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(String),
+    /// A row the operation needs is not there (deleted meanwhile, or a caller's stale id).
+    #[error("no {table} row with id {id}")]
+    NotFound { table: &'static str, id: i64 },
+    /// The server answered in a way the query cannot use (no id for an INSERT, an id too large).
+    #[error("unexpected database answer: {0}")]
+    Unexpected(String),
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;

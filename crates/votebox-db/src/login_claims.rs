@@ -16,7 +16,8 @@
 
 use sea_query::{Expr, ExprTrait, Func, IntoColumnRef, IntoIden, Query};
 
-use crate::query::{Conn, Request, User, VoteboxLoginClaim, Voter, is_unique_violation};
+use crate::query::{Conn, is_unique_violation};
+use crate::schema::{Request, User, VoteboxLoginClaim, Voter};
 use crate::{DbError, Result};
 
 /// What a login was used for.

@@ -41,7 +41,7 @@
 //! lock, before the migrator, on every engine: schema 1 → 2 as Elekto 0.6 does it (PostgreSQL in
 //! one transaction; SQLite by a table rebuild inside the one transaction, after a `VACUUM INTO`
 //! backup; MySQL in idempotent, resumable single statements), then the history is recorded with
-//! 0001 as the baseline. See `migrate/legacy.rs` for the details. A `schema_version` above 2, a
+//! 0001 as the baseline. See `migrate/legacy/` for the details. A `schema_version` above 2, a
 //! database migrated by a newer votebox (unknown migration versions) or a hand-modified Elekto
 //! schema missing Elekto's columns is refused before anything is changed.
 //!
@@ -266,20 +266,25 @@ async fn detect_in(conn: &mut Conn<'_>) -> Result<SchemaKind> {
     if !has_table(conn, "election").await? {
         return Ok(SchemaKind::Empty);
     }
-    let schema_version = if has_table(conn, "schema_version").await? {
-        let stmt = Query::select()
-            .column("version")
-            .from("schema_version")
-            .order_by("version", Order::Desc)
-            .limit(1)
-            .to_owned();
-        conn.fetch_optional::<(i32,)>(&stmt)
-            .await?
-            .map(|(v,)| i64::from(v))
-    } else {
-        None
-    };
+    let schema_version = elekto_schema_version(conn).await?;
     Ok(SchemaKind::LegacyElekto { schema_version })
+}
+
+/// The highest version in Elekto's `schema_version` table; `None` when there is no such table.
+async fn elekto_schema_version(conn: &mut Conn<'_>) -> Result<Option<i64>> {
+    if !has_table(conn, "schema_version").await? {
+        return Ok(None);
+    }
+    let stmt = Query::select()
+        .column("version")
+        .from("schema_version")
+        .order_by("version", Order::Desc)
+        .limit(1)
+        .to_owned();
+    Ok(conn
+        .fetch_optional::<(i32,)>(&stmt)
+        .await?
+        .map(|(v,)| i64::from(v)))
 }
 
 /// The migration run proper; the caller holds the lock.
@@ -354,21 +359,13 @@ async fn refuse_newer(conn: &mut Conn<'_>, migrator: &Migrator) -> Result<()> {
                 .join(", ")
         )));
     }
-    if has_table(conn, "schema_version").await? {
-        let stmt = Query::select()
-            .column("version")
-            .from("schema_version")
-            .order_by("version", Order::Desc)
-            .limit(1)
-            .to_owned();
-        if let Some((v,)) = conn.fetch_optional::<(i32,)>(&stmt).await?
-            && i64::from(v) > ELEKTO_SCHEMA_VERSION
-        {
-            return Err(DbError::Migrate(format!(
-                "Elekto's schema_version is {v}, newer than the version this votebox knows \
-                 ({ELEKTO_SCHEMA_VERSION}); nothing was changed"
-            )));
-        }
+    if let Some(v) = elekto_schema_version(conn).await?
+        && v > ELEKTO_SCHEMA_VERSION
+    {
+        return Err(DbError::Migrate(format!(
+            "Elekto's schema_version is {v}, newer than the version this votebox knows \
+             ({ELEKTO_SCHEMA_VERSION}); nothing was changed"
+        )));
     }
     Ok(())
 }
@@ -526,7 +523,7 @@ async fn begin_immediate_on(
     .execute(&mut *conn)
     .await?;
     conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| {
-        if sqlite_busy(&e) {
+        if crate::pool::is_sqlite_busy(&e) {
             DbError::Migrate(format!(
                 "gave up waiting for the SQLite write lock after {LOCK_WAIT:?}"
             ))
@@ -534,13 +531,4 @@ async fn begin_immediate_on(
             e.into()
         }
     })
-}
-
-/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), including their extended codes.
-fn sqlite_busy(e: &sqlx::Error) -> bool {
-    let code = e
-        .as_database_error()
-        .and_then(|d| d.code())
-        .and_then(|c| c.parse::<i32>().ok());
-    matches!(code.map(|c| c & 0xff), Some(5 | 6))
 }

@@ -221,7 +221,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// SQLITE_BUSY (5) or SQLITE_LOCKED (6), extended codes included: another connection holds a
 /// lock this one needs.
-fn is_sqlite_busy(err: &sqlx::Error) -> bool {
+pub(crate) fn is_sqlite_busy(err: &sqlx::Error) -> bool {
     let sqlx::Error::Database(e) = err else {
         return false;
     };

@@ -1,12 +1,12 @@
 //! The one place where a sea-query statement becomes SQL text for sqlx and runs on the right
-//! engine, plus the table identifiers and transactions shared by the query modules.
+//! engine, plus the transactions shared by the query modules (table identifiers: [`crate::schema`]).
 //!
 //! Query modules build a statement once (`Query::select()…`) and call one of the `fetch_*` /
 //! `execute` methods of [`Db`] or of a [`Conn`] (inside a transaction). Rows are decoded by
 //! `#[derive(sqlx::FromRow)]` structs, which work for all three row types.
 
 use sea_query::{
-    Iden, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Value,
+    InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Value,
 };
 use sea_query_sqlx::SqlxBinder;
 use sqlx::mysql::{MySql, MySqlConnection, MySqlQueryResult, MySqlRow};
@@ -16,88 +16,6 @@ use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteQueryResult, SqliteRow};
 use sqlx::{FromRow, Transaction};
 
 use crate::{Backend, Db, DbError, Result, Timestamp};
-
-// ---------------------------------------------------------------------------------------------
-// Identifiers (Elekto's names; sea-query quotes them for each dialect, so `"user"`/`` `key` ``
-// need no special care).
-
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum Election {
-    Table,
-    Id,
-    Key,
-    Name,
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum User {
-    Table,
-    Id,
-    Username,
-    Name,
-    Token,
-    TokenExpiresAt,
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum Voter {
-    Table,
-    Id,
-    UserId,
-    ElectionId,
-}
-
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum Ballot {
-    Table,
-    ElectionId,
-}
-
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum Request {
-    Table,
-    UserId,
-    ElectionId,
-}
-
-/// votebox's own per-election state (migration 0002).
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum VoteboxElectionState {
-    Table,
-    ElectionId,
-    OrphanedAt,
-}
-
-/// GitHub numeric id of a user row (migration 0003).
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum VoteboxUserIdentity {
-    Table,
-    UserId,
-    GithubId,
-    CreatedAt,
-}
-
-/// An eligible login used for a ballot or an exception request (migration 0004).
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum VoteboxLoginClaim {
-    Table,
-    ElectionId,
-    Kind,
-    Login,
-    UserId,
-}
-
-/// Session generation of a user row (migration 0005).
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum VoteboxUserSession {
-    Table,
-    UserId,
-    Generation,
-}
 
 // ---------------------------------------------------------------------------------------------
 // The dispatch.
@@ -257,10 +175,10 @@ impl Conn<'_> {
             self.execute(stmt)
                 .await?
                 .last_insert_id
-                .ok_or_else(|| sqlx::Error::Protocol("INSERT reported no row id".into()))?
+                .ok_or_else(|| DbError::Unexpected("INSERT reported no row id".into()))?
         };
         i32::try_from(id)
-            .map_err(|_| sqlx::Error::Protocol(format!("inserted id {id} exceeds INTEGER")).into())
+            .map_err(|_| DbError::Unexpected(format!("inserted id {id} exceeds INTEGER")))
     }
 }
 
@@ -396,6 +314,10 @@ mod tests {
     #[test]
     fn identifiers_are_quoted_per_dialect() {
         use sea_query::{Expr, ExprTrait, Query};
+
+        use sea_query::Iden;
+
+        use crate::schema::{Election, User, VoteboxElectionState};
         let q = Query::select()
             .columns([User::Id, User::Username])
             .from(User::Table)

@@ -4,36 +4,12 @@
 //! [`toggle_reviewed`]); Elekto looked requests up by id alone, so an officer of one election could
 //! read and toggle every other election's requests.
 
-use sea_query::{Expr, ExprTrait, Iden, LockType, Order, Query};
+use sea_query::{Expr, ExprTrait, LockType, Order, Query};
 
 use crate::login_claims::{self, ClaimKind};
 use crate::query::ts_value;
-use crate::{Backend, Db, Result, Timestamp, utc_now};
-
-#[derive(Iden, Clone, Copy)]
-enum RequestCol {
-    #[iden = "request"]
-    Table,
-    Id,
-    UserId,
-    ElectionId,
-    Name,
-    Email,
-    Chat,
-    Description,
-    Comments,
-    Reviewed,
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(Iden, Clone, Copy)]
-enum UserCol {
-    #[iden = "user"]
-    Table,
-    Id,
-    Username,
-}
+use crate::schema::{Request, User};
+use crate::{Backend, Db, DbError, Result, Timestamp, users, utc_now};
 
 /// One exception request, with the requester's login.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -81,23 +57,22 @@ pub enum CreateOutcome {
 fn select_requests() -> sea_query::SelectStatement {
     Query::select()
         .columns([
-            (RequestCol::Table, RequestCol::Id),
-            (RequestCol::Table, RequestCol::UserId),
-            (RequestCol::Table, RequestCol::ElectionId),
-            (RequestCol::Table, RequestCol::Name),
-            (RequestCol::Table, RequestCol::Email),
-            (RequestCol::Table, RequestCol::Chat),
-            (RequestCol::Table, RequestCol::Description),
-            (RequestCol::Table, RequestCol::Comments),
-            (RequestCol::Table, RequestCol::Reviewed),
-            (RequestCol::Table, RequestCol::CreatedAt),
+            (Request::Table, Request::Id),
+            (Request::Table, Request::UserId),
+            (Request::Table, Request::ElectionId),
+            (Request::Table, Request::Name),
+            (Request::Table, Request::Email),
+            (Request::Table, Request::Chat),
+            (Request::Table, Request::Description),
+            (Request::Table, Request::Comments),
+            (Request::Table, Request::Reviewed),
+            (Request::Table, Request::CreatedAt),
         ])
-        .column((UserCol::Table, UserCol::Username))
-        .from(RequestCol::Table)
+        .column((User::Table, User::Username))
+        .from(Request::Table)
         .left_join(
-            UserCol::Table,
-            Expr::col((UserCol::Table, UserCol::Id))
-                .equals((RequestCol::Table, RequestCol::UserId)),
+            User::Table,
+            Expr::col((User::Table, User::Id)).equals((Request::Table, Request::UserId)),
         )
         .to_owned()
 }
@@ -105,9 +80,9 @@ fn select_requests() -> sea_query::SelectStatement {
 /// The user's request in this election, if any (Elekto ≥ 0.6.2 scopes the check per election).
 pub async fn find_for(db: &Db, user_id: i32, election_id: i32) -> Result<Option<RequestRow>> {
     let stmt = select_requests()
-        .and_where(Expr::col((RequestCol::Table, RequestCol::UserId)).eq(user_id))
-        .and_where(Expr::col((RequestCol::Table, RequestCol::ElectionId)).eq(election_id))
-        .order_by((RequestCol::Table, RequestCol::Id), Order::Asc)
+        .and_where(Expr::col((Request::Table, Request::UserId)).eq(user_id))
+        .and_where(Expr::col((Request::Table, Request::ElectionId)).eq(election_id))
+        .order_by((Request::Table, Request::Id), Order::Asc)
         .limit(1)
         .to_owned();
     db.fetch_optional(&stmt).await
@@ -138,27 +113,17 @@ pub async fn create(
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let backend = conn.backend();
-    let lock = match backend {
-        Backend::Postgres => Some(LockType::NoKeyUpdate),
-        Backend::MySql => Some(LockType::Update),
-        Backend::Sqlite => None, // BEGIN IMMEDIATE already serialises writers
-    };
-    if let Some(lock) = lock {
-        let stmt = Query::select()
-            .column(UserCol::Id)
-            .from(UserCol::Table)
-            .and_where(Expr::col(UserCol::Id).eq(user_id))
-            .lock(lock)
-            .to_owned();
-        if conn.fetch_optional::<(i32,)>(&stmt).await?.is_none() {
-            return Err(sqlx::Error::RowNotFound.into());
-        }
+    if !users::lock(&mut conn, user_id).await? {
+        return Err(DbError::NotFound {
+            table: "user",
+            id: user_id.into(),
+        });
     }
     let stmt = Query::select()
-        .column(RequestCol::Id)
-        .from(RequestCol::Table)
-        .and_where(Expr::col(RequestCol::UserId).eq(user_id))
-        .and_where(Expr::col(RequestCol::ElectionId).eq(election_id))
+        .column(Request::Id)
+        .from(Request::Table)
+        .and_where(Expr::col(Request::UserId).eq(user_id))
+        .and_where(Expr::col(Request::ElectionId).eq(election_id))
         .limit(1)
         .to_owned();
     if conn.fetch_optional::<(i32,)>(&stmt).await?.is_some()
@@ -168,18 +133,18 @@ pub async fn create(
     }
     let now = Some(utc_now());
     let stmt = Query::insert()
-        .into_table(RequestCol::Table)
+        .into_table(Request::Table)
         .columns([
-            RequestCol::UserId,
-            RequestCol::ElectionId,
-            RequestCol::Name,
-            RequestCol::Email,
-            RequestCol::Chat,
-            RequestCol::Description,
-            RequestCol::Comments,
-            RequestCol::Reviewed,
-            RequestCol::CreatedAt,
-            RequestCol::UpdatedAt,
+            Request::UserId,
+            Request::ElectionId,
+            Request::Name,
+            Request::Email,
+            Request::Chat,
+            Request::Description,
+            Request::Comments,
+            Request::Reviewed,
+            Request::CreatedAt,
+            Request::UpdatedAt,
         ])
         .values_panic([
             user_id.into(),
@@ -202,8 +167,8 @@ pub async fn create(
 /// Every request of an election, oldest first (Elekto shows them in database order).
 pub async fn list_for_election(db: &Db, election_id: i32) -> Result<Vec<RequestRow>> {
     let stmt = select_requests()
-        .and_where(Expr::col((RequestCol::Table, RequestCol::ElectionId)).eq(election_id))
-        .order_by((RequestCol::Table, RequestCol::Id), Order::Asc)
+        .and_where(Expr::col((Request::Table, Request::ElectionId)).eq(election_id))
+        .order_by((Request::Table, Request::Id), Order::Asc)
         .to_owned();
     db.fetch_all(&stmt).await
 }
@@ -212,8 +177,8 @@ pub async fn list_for_election(db: &Db, election_id: i32) -> Result<Vec<RequestR
 /// in another election).
 pub async fn get_in_election(db: &Db, election_id: i32, rid: i32) -> Result<Option<RequestRow>> {
     let stmt = select_requests()
-        .and_where(Expr::col((RequestCol::Table, RequestCol::Id)).eq(rid))
-        .and_where(Expr::col((RequestCol::Table, RequestCol::ElectionId)).eq(election_id))
+        .and_where(Expr::col((Request::Table, Request::Id)).eq(rid))
+        .and_where(Expr::col((Request::Table, Request::ElectionId)).eq(election_id))
         .to_owned();
     db.fetch_optional(&stmt).await
 }
@@ -225,10 +190,10 @@ pub async fn toggle_reviewed(db: &Db, election_id: i32, rid: i32) -> Result<Opti
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let mut stmt = Query::select()
-        .column(RequestCol::Reviewed)
-        .from(RequestCol::Table)
-        .and_where(Expr::col(RequestCol::Id).eq(rid))
-        .and_where(Expr::col(RequestCol::ElectionId).eq(election_id))
+        .column(Request::Reviewed)
+        .from(Request::Table)
+        .and_where(Expr::col(Request::Id).eq(rid))
+        .and_where(Expr::col(Request::ElectionId).eq(election_id))
         .to_owned();
     if conn.backend() != Backend::Sqlite {
         stmt.lock(LockType::Update);
@@ -238,9 +203,9 @@ pub async fn toggle_reviewed(db: &Db, election_id: i32, rid: i32) -> Result<Opti
     };
     let new = !reviewed.unwrap_or(false);
     let stmt = Query::update()
-        .table(RequestCol::Table)
-        .value(RequestCol::Reviewed, new)
-        .and_where(Expr::col(RequestCol::Id).eq(rid))
+        .table(Request::Table)
+        .value(Request::Reviewed, new)
+        .and_where(Expr::col(Request::Id).eq(rid))
         .to_owned();
     conn.execute(&stmt).await?;
     tx.commit().await?;

@@ -7,7 +7,7 @@
 
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
-use crate::query::VoteboxUserSession;
+use crate::schema::VoteboxUserSession;
 use crate::{Db, Result};
 
 /// The current session generation of `user_id` (0 when none was recorded).

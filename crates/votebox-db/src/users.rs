@@ -1,9 +1,10 @@
 //! The `user` table (GitHub accounts).
 
-use sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_query::{Expr, ExprTrait, Func, LockType, Order, Query, SelectStatement};
 
-use crate::query::{Conn, User, is_unique_violation, ts_value};
-use crate::{Db, Result, Timestamp, utc_now};
+use crate::query::{Conn, is_unique_violation, ts_value};
+use crate::schema::User;
+use crate::{Backend, Db, DbError, Result, Timestamp, utc_now};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
@@ -88,7 +89,10 @@ async fn upsert_once(
     };
     let row = find_by_id_in(&mut conn, id)
         .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+        .ok_or(DbError::NotFound {
+            table: "user",
+            id: id.into(),
+        })?;
     tx.commit().await?;
     Ok(row)
 }
@@ -146,4 +150,22 @@ pub async fn clear_token(db: &Db, id: i32) -> Result<()> {
         .to_owned();
     db.execute(&stmt).await?;
     Ok(())
+}
+
+/// Locks the user row until the transaction ends, serialising one user's writers (a cast, a
+/// revoke, an exception request). No-op on SQLite, whose `BEGIN IMMEDIATE` already holds the
+/// database's write lock. `Ok(false)`: no such user.
+pub(crate) async fn lock(conn: &mut Conn<'_>, user_id: i32) -> Result<bool> {
+    let lock = match conn.backend() {
+        Backend::Sqlite => return Ok(true),
+        Backend::Postgres => LockType::NoKeyUpdate,
+        Backend::MySql => LockType::Update,
+    };
+    let stmt = Query::select()
+        .column(User::Id)
+        .from(User::Table)
+        .and_where(Expr::col(User::Id).eq(user_id))
+        .lock(lock)
+        .to_owned();
+    Ok(conn.fetch_optional::<(i32,)>(&stmt).await?.is_some())
 }

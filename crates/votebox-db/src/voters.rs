@@ -6,7 +6,7 @@
 use sea_query::{Asterisk, Expr, ExprTrait, Query};
 
 use crate::login_claims::{self, ClaimKind};
-use crate::query::{Election, Voter};
+use crate::schema::{Election, Voter};
 use crate::{Db, Result};
 
 /// Whether the user, now signed in as `login`, counts as having voted in this election: the

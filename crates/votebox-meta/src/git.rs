@@ -779,6 +779,11 @@ fn branch_problem(branch: &str) -> Option<&'static str> {
     None
 }
 
+/// The remote as it may be shown: the credentials of `https://user:token@host/…` hidden.
+pub fn redact_remote(remote: &str) -> String {
+    redact(remote, remote)
+}
+
 /// Hides the credentials of an `https://user:token@host/…` remote in `text`.
 fn redact(remote: &str, text: &str) -> String {
     let Some((scheme, rest)) = remote.split_once("://") else {
@@ -818,6 +823,22 @@ mod tests {
             "", "-x", "a:b", "a b", "a..b", "*", "a/", "a.lock", "x@{1}", ".hidden", "a/.b",
         ] {
             assert!(branch_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redacted_remotes_hide_only_credentials() {
+        assert_eq!(
+            redact_remote("https://user:tok@github.com/o/r.git"),
+            "https://***@github.com/o/r.git"
+        );
+        for shown in [
+            "https://github.com/o/r.git",
+            "git@github.com:o/r.git",
+            "ssh://git@github.com/o/r.git",
+            "/srv/meta.git",
+        ] {
+            assert_eq!(redact_remote(shown), shown);
         }
     }
 

@@ -7,6 +7,6 @@ mod signature;
 
 pub use git::{
     DEFAULT_GIT_TIMEOUT, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, GitError, MetaRepo,
-    REF_PREFIX, Snapshot, git_command,
+    REF_PREFIX, Snapshot, git_command, redact_remote,
 };
 pub use signature::{SignatureError, signature_header, verify_signature};

@@ -171,18 +171,6 @@ fn web_config(config: &Config, app_key: String, demo_login: bool) -> WebConfig {
     }
 }
 
-/// `scheme://user:password@host/…` → `scheme://***@host/…` (META_REPO may carry a token).
-pub fn redact_userinfo(s: &str) -> String {
-    match (s.find("://"), s.rfind('@')) {
-        (Some(scheme_end), Some(at))
-            if at > scheme_end + 3 && !s[scheme_end + 3..at].contains('/') =>
-        {
-            format!("{}***{}", &s[..scheme_end + 3], &s[at..])
-        }
-        _ => s.to_owned(),
-    }
-}
-
 /// Runs the migrations; `print` sends what was found, each step and the list of migrations
 /// applied to stdout (else to the log).
 async fn migrate(db: &Db, print: bool) -> Result<(), Error> {
@@ -410,7 +398,10 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
         Clock::System,
     );
     if options.print_steps {
-        println!("syncing repo {}", redact_userinfo(&state.meta().remote));
+        println!(
+            "syncing repo {}",
+            votebox_meta::redact_remote(&state.meta().remote)
+        );
     }
     initial_load(&state, options.print_steps).await?;
 
@@ -747,23 +738,6 @@ mod tests {
         ] {
             assert!(!is_loopback(h), "{h}");
         }
-    }
-
-    #[test]
-    fn redact_userinfo_hides_credentials() {
-        assert_eq!(
-            redact_userinfo("https://user:tok@github.com/o/r.git"),
-            "https://***@github.com/o/r.git"
-        );
-        assert_eq!(
-            redact_userinfo("https://github.com/o/r.git"),
-            "https://github.com/o/r.git"
-        );
-        assert_eq!(
-            redact_userinfo("git@github.com:o/r.git"),
-            "git@github.com:o/r.git"
-        );
-        assert_eq!(redact_userinfo("/srv/meta.git"), "/srv/meta.git");
     }
 
     #[test]

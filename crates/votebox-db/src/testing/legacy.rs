@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::{TestDatabase, fresh_url};
 use crate::query::{AnyRow, trusted_sql};
+use crate::schema::ELEKTO_COLUMNS;
 use crate::{Backend, Db, Result};
 
 /// Overrides the fixture directory.
@@ -471,59 +472,6 @@ pub const ELEKTO_TABLES: &[&str] = &[
     "voter",
 ];
 
-/// Columns of each Elekto table at schema 2 (what the manifest comparison reads).
-const V2_COLUMNS: &[(&str, &[&str])] = &[
-    (
-        "user",
-        &[
-            "id",
-            "username",
-            "name",
-            "token",
-            "token_expires_at",
-            "created_at",
-            "updated_at",
-        ],
-    ),
-    (
-        "election",
-        &["id", "key", "name", "created_at", "updated_at"],
-    ),
-    (
-        "voter",
-        &[
-            "id",
-            "user_id",
-            "election_id",
-            "created_at",
-            "updated_at",
-            "salt",
-            "ballot_id",
-        ],
-    ),
-    (
-        "ballot",
-        &["id", "election_id", "rank", "candidate", "voter"],
-    ),
-    (
-        "request",
-        &[
-            "id",
-            "user_id",
-            "election_id",
-            "name",
-            "email",
-            "chat",
-            "description",
-            "comments",
-            "reviewed",
-            "created_at",
-            "updated_at",
-        ],
-    ),
-    ("schema_version", &["version"]),
-];
-
 /// The manifest's section for a table.
 fn manifest_rows<'m>(manifest: &'m Value, table: &str) -> &'m [Value] {
     let key = match table {
@@ -579,7 +527,7 @@ fn normalise(v: Option<String>) -> Option<String> {
 pub async fn check_manifest(db: &Db, manifest: &Value) -> std::result::Result<(), String> {
     let backend = db.backend();
     let mut problems = Vec::new();
-    for (table, cols) in V2_COLUMNS {
+    for (table, cols) in ELEKTO_COLUMNS {
         let actual = rows_as_text(db, table).await;
         let key = |r: &BTreeMap<String, Option<String>>| {
             r.get(cols[0]).cloned().flatten().unwrap_or_default()
