@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use votebox_core::count::{Method, Unranked};
 
 const ENV_HELP: &str = "\
 Configuration comes from Elekto's environment variables, read from the process environment and
@@ -104,7 +106,7 @@ pub enum Command {
     /// format from the content, and prints the ranking (tiers, best first), the winners and any
     /// tie at the last seat, as text, JSON or a results.md draft. A malformed file is reported
     /// with its line and column (exit status 2).
-    Tally(crate::tally::TallyArgs),
+    Tally(TallyArgs),
 
     /// Time the ballot KDF (Argon2i, 512 MiB, as Elekto) on this machine (for benches/cast.sh).
     #[command(hide = true)]
@@ -199,6 +201,59 @@ pub struct DemoArgs {
     /// Port on 127.0.0.1 [default: APP_PORT, else 8080]. 0 picks a free port.
     #[arg(short, long, value_name = "PORT")]
     pub port: Option<u16>,
+}
+
+/// Output formats of `votebox tally`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TallyFormat {
+    /// Human-readable summary.
+    Text,
+    /// The whole count as JSON.
+    Json,
+    /// A results.md draft.
+    Markdown,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TallyArgs {
+    /// Ballots file (Elekto ballots.csv, BLT, PrefLib .soc/.soi/.toc/.toi or ABIF; the format
+    /// is detected from the content). `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Seats to fill [default: the file's own (BLT), else 1].
+    #[arg(long, value_name = "N")]
+    pub seats: Option<usize>,
+
+    /// Counting method (schulze = Elekto's).
+    #[arg(
+        long,
+        value_name = "METHOD",
+        default_value = "schulze",
+        value_parser = PossibleValuesParser::new(Method::ALL.map(Method::as_str))
+            .map(|s| s.parse::<Method>().expect("a listed method name"))
+    )]
+    pub method: Method,
+
+    /// How unranked candidates count: no-opinion (Elekto: no comparison) or last (Debian:
+    /// below every ranked candidate).
+    #[arg(
+        long,
+        value_name = "RULE",
+        default_value = "no-opinion",
+        value_parser = PossibleValuesParser::new(["no-opinion", "last"])
+            .map(|s| s.parse::<Unranked>().expect("a listed rule"))
+    )]
+    pub unranked: Unranked,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TallyFormat::Text)]
+    pub format: TallyFormat,
+
+    /// Break ties that the method leaves open with an order derived from this public seed
+    /// (recorded in the output). Without it, ties are reported, never broken.
+    #[arg(long, value_name = "SEED")]
+    pub tie_break_seed: Option<String>,
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use votebox_db::Backend;
 
 /// The environment as seen by votebox: process environment overlaid with `.env`.
 pub type Env = HashMap<String, String>;
@@ -78,57 +79,29 @@ pub enum LogFormat {
     Json,
 }
 
-/// Which database engine a URL talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Postgres,
-    MySql,
-    Sqlite,
-}
-
-impl Engine {
-    /// Maps a `DB_CONNECTION` value (an SQLAlchemy engine name) to an engine.
-    ///
-    /// Elekto accepts exactly `mysql`, `postgresql` and `sqlite`; votebox also accepts the
-    /// SQLAlchemy `dialect+driver` spellings and the common aliases (harmless superset).
-    pub fn from_db_connection(value: &str) -> Option<Engine> {
-        match value.to_ascii_lowercase().as_str() {
-            "mysql" | "mysql+pymysql" | "mysql+mysqldb" | "mariadb" => Some(Engine::MySql),
-            "postgresql" | "postgresql+psycopg2" | "postgres" => Some(Engine::Postgres),
-            "sqlite" => Some(Engine::Sqlite),
-            _ => None,
-        }
-    }
-
-    fn from_url_scheme(scheme: &str) -> Option<Engine> {
-        let dialect = scheme.split('+').next().unwrap_or_default();
-        match dialect.to_ascii_lowercase().as_str() {
-            "mysql" | "mariadb" => Some(Engine::MySql),
-            "postgresql" | "postgres" => Some(Engine::Postgres),
-            "sqlite" => Some(Engine::Sqlite),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Postgres => "postgresql",
-            Engine::MySql => "mysql",
-            Engine::Sqlite => "sqlite",
-        }
+/// Maps a `DB_CONNECTION` value (an SQLAlchemy engine name) to an engine.
+///
+/// Elekto accepts exactly `mysql`, `postgresql` and `sqlite`; votebox also accepts the
+/// SQLAlchemy `dialect+driver` spellings and the common aliases (harmless superset).
+pub fn backend_from_db_connection(value: &str) -> Option<Backend> {
+    match value.to_ascii_lowercase().as_str() {
+        "mysql" | "mysql+pymysql" | "mysql+mysqldb" | "mariadb" => Some(Backend::MySql),
+        "postgresql" | "postgresql+psycopg2" | "postgres" => Some(Backend::Postgres),
+        "sqlite" => Some(Backend::Sqlite),
+        _ => None,
     }
 }
 
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// The engine of a `DATABASE_URL` scheme, SQLAlchemy's `dialect+driver` spellings included.
+fn backend_from_url_scheme(scheme: &str) -> Option<Backend> {
+    let dialect = scheme.split('+').next().unwrap_or_default();
+    backend_from_db_connection(dialect)
 }
 
 /// Where the database is: a URL `votebox_db::Db::connect` understands.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Database {
-    pub engine: Engine,
+    pub engine: Backend,
     /// The connection URL (sqlx syntax). Contains the password: never log it; use `redacted`.
     pub url: String,
     /// The URL with the password replaced by `***`, for logs and messages.
@@ -232,7 +205,7 @@ pub struct Config {
     /// a loopback listener; for demos, tests and benchmarks.
     pub demo_login: bool,
     /// `VOTEBOX_KDF_CONCURRENCY`: ballot KDFs (512 MiB each) allowed at once; `None`: automatic
-    /// (cores and available memory, see `crate::kdf::default_concurrency`).
+    /// (cores and available memory, see `crate::kdf_sizing::default_concurrency`).
     pub kdf_concurrency: Option<usize>,
     pub log_format: LogFormat,
     /// `VOTEBOX_METRICS_ADDR` (`host:port`): where to serve Prometheus `/metrics`; off when unset.
@@ -568,7 +541,7 @@ fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError
             "not set: choose mysql, postgresql or sqlite (or set DATABASE_URL)",
         ));
     };
-    let engine = Engine::from_db_connection(connection).ok_or_else(|| {
+    let engine = backend_from_db_connection(connection).ok_or_else(|| {
         ConfigError::new(
             "DB_CONNECTION",
             format!("invalid database engine {connection:?}: choose mysql, postgresql or sqlite"),
@@ -576,7 +549,7 @@ fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError
     })?;
     let mut notes = Vec::new();
 
-    if engine == Engine::Sqlite {
+    if engine == Backend::Sqlite {
         // Elekto: `sqlite:///{DB_PATH}`; SQLAlchemy reads what follows the third slash as a
         // file path (relative to the working directory, or absolute when it starts with `/`).
         let path = match var(env, "DB_PATH") {
@@ -607,7 +580,7 @@ fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError
     let port = parse_port(port_text).ok_or_else(|| {
         ConfigError::new("DB_PORT", format!("not a TCP port number: {port_text:?}"))
     })?;
-    if engine == Engine::Postgres && var(env, "DB_PORT").is_none() {
+    if engine == Backend::Postgres && var(env, "DB_PORT").is_none() {
         notes.push(
             "DB_PORT is unset: using 3306 for PostgreSQL, as Elekto does; set DB_PORT=5432 if that is not intended"
                 .to_owned(),
@@ -629,7 +602,7 @@ fn database_from_env(env: &Env, data_dir: &Path) -> Result<Database, ConfigError
         host.to_owned()
     };
     let scheme = match engine {
-        Engine::Postgres => "postgres",
+        Backend::Postgres => "postgres",
         _ => "mysql",
     };
     let user_enc = utf8_percent_encode(&username, NON_ALPHANUMERIC).to_string();
@@ -670,18 +643,18 @@ fn database_from_url(raw: &str) -> Result<Database, ConfigError> {
             "not a URL (expected postgres://…, mysql://… or sqlite://…)",
         ));
     };
-    let engine = Engine::from_url_scheme(scheme).ok_or_else(|| {
+    let engine = backend_from_url_scheme(scheme).ok_or_else(|| {
         ConfigError::new(
             "DATABASE_URL",
             format!("unsupported scheme {scheme:?}: use postgres://, mysql:// or sqlite://"),
         )
     })?;
     let url = match engine {
-        Engine::Postgres => format!("postgres:{rest}"),
-        Engine::MySql => format!("mysql:{rest}"),
-        Engine::Sqlite => format!("sqlite:{rest}"),
+        Backend::Postgres => format!("postgres:{rest}"),
+        Backend::MySql => format!("mysql:{rest}"),
+        Backend::Sqlite => format!("sqlite:{rest}"),
     };
-    if engine != Engine::Sqlite
+    if engine != Backend::Sqlite
         && let Err(e) = url::Url::parse(&url)
     {
         return Err(ConfigError::new(
@@ -690,7 +663,7 @@ fn database_from_url(raw: &str) -> Result<Database, ConfigError> {
         ));
     }
     let redacted = votebox_db::redact_url(&url);
-    let sqlite_file = (engine == Engine::Sqlite)
+    let sqlite_file = (engine == Backend::Sqlite)
         .then(|| {
             let path = rest.trim_start_matches("//");
             let path = path.split('?').next().unwrap_or_default();
@@ -919,14 +892,14 @@ mod tests {
     #[test]
     fn checklist_1_db_connection_accepted_values() {
         for (v, e) in [
-            ("mysql", Engine::MySql),
-            ("mysql+pymysql", Engine::MySql),
-            ("mysql+mysqldb", Engine::MySql),
-            ("mariadb", Engine::MySql),
-            ("postgresql", Engine::Postgres),
-            ("postgresql+psycopg2", Engine::Postgres),
-            ("postgres", Engine::Postgres),
-            ("sqlite", Engine::Sqlite),
+            ("mysql", Backend::MySql),
+            ("mysql+pymysql", Backend::MySql),
+            ("mysql+mysqldb", Backend::MySql),
+            ("mariadb", Backend::MySql),
+            ("postgresql", Backend::Postgres),
+            ("postgresql+psycopg2", Backend::Postgres),
+            ("postgres", Backend::Postgres),
+            ("sqlite", Backend::Sqlite),
         ] {
             assert_eq!(db(&[("DB_CONNECTION", v)]).unwrap().engine, e, "{v}");
         }
@@ -1095,7 +1068,7 @@ mod tests {
     #[test]
     fn checklist_2_postgresql_default_port_is_3306_like_elekto() {
         let d = db(&[("DB_CONNECTION", "postgresql"), ("DB_DATABASE", "elekto")]).unwrap();
-        assert_eq!(d.engine, Engine::Postgres);
+        assert_eq!(d.engine, Backend::Postgres);
         assert_eq!(d.url, "postgres://root@localhost:3306/elekto");
         assert!(d.notes.iter().any(|n| n.contains("3306")));
         let d = db(&[
@@ -1250,12 +1223,12 @@ mod tests {
             ("DATABASE_URL", "postgresql+psycopg2://u:pw@h:5432/d"),
         ])
         .unwrap();
-        assert_eq!(d.engine, Engine::Postgres);
+        assert_eq!(d.engine, Backend::Postgres);
         assert_eq!(d.url, "postgres://u:pw@h:5432/d");
         assert_eq!(d.redacted, "postgres://u:***@h:5432/d");
         // No DB_CONNECTION needed.
         let d = db(&[("DATABASE_URL", "sqlite://x.db")]).unwrap();
-        assert_eq!(d.engine, Engine::Sqlite);
+        assert_eq!(d.engine, Backend::Sqlite);
         assert_eq!(d.url, "sqlite://x.db");
         assert_eq!(d.sqlite_file, Some(PathBuf::from("x.db")));
         let d = db(&[("DATABASE_URL", "sqlite:///var/a%3Fb.db?mode=rwc")]).unwrap();

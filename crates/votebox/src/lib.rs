@@ -7,15 +7,17 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod dotenv;
-pub mod kdf;
+pub mod error;
+pub mod kdf_sizing;
 pub mod keys;
 pub mod logging;
 pub mod tally;
 
 use std::process::ExitCode;
 
-use crate::commands::{Context, Error};
+use crate::commands::Context;
 use crate::config::{ConfigError, Env, LogFormat, var};
+use crate::error::Error;
 
 /// Runs votebox with the parsed command line: loads `.env`, sets up logging, runs the command,
 /// and turns any failure into one `votebox: error: …` line on stderr and exit status 1 (run-time

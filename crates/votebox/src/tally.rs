@@ -9,76 +9,22 @@
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Read as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use clap::builder::{PossibleValuesParser, TypedValueParser as _};
-use clap::{Args, ValueEnum};
 use votebox_core::count::formats::{ParsedBallots, parse_auto};
-use votebox_core::count::{CountOptions, Method, Outcome, TieBreak, Unranked, count};
+use votebox_core::count::{CountOptions, Outcome, TieBreak, count};
 use votebox_core::results::{
     MarkdownInfo, is_condorcet_method, method_label, results_markdown, sha256_hex, tier_labels,
     unranked_label,
 };
 
-use crate::commands::Error;
+use crate::cli::{TallyArgs, TallyFormat};
 use crate::config::ConfigError;
+use crate::error::Error;
 
 /// Files at least this big show progress on a terminal.
 const PROGRESS_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Output formats of `votebox tally`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TallyFormat {
-    /// Human-readable summary.
-    Text,
-    /// The whole count as JSON.
-    Json,
-    /// A results.md draft.
-    Markdown,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct TallyArgs {
-    /// Ballots file (Elekto ballots.csv, BLT, PrefLib .soc/.soi/.toc/.toi or ABIF; the format
-    /// is detected from the content). `-` reads standard input.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-
-    /// Seats to fill [default: the file's own (BLT), else 1].
-    #[arg(long, value_name = "N")]
-    pub seats: Option<usize>,
-
-    /// Counting method (schulze = Elekto's).
-    #[arg(
-        long,
-        value_name = "METHOD",
-        default_value = "schulze",
-        value_parser = PossibleValuesParser::new(Method::ALL.map(Method::as_str))
-            .map(|s| s.parse::<Method>().expect("a listed method name"))
-    )]
-    pub method: Method,
-
-    /// How unranked candidates count: no-opinion (Elekto: no comparison) or last (Debian:
-    /// below every ranked candidate).
-    #[arg(
-        long,
-        value_name = "RULE",
-        default_value = "no-opinion",
-        value_parser = PossibleValuesParser::new(["no-opinion", "last"])
-            .map(|s| s.parse::<Unranked>().expect("a listed rule"))
-    )]
-    pub unranked: Unranked,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = TallyFormat::Text)]
-    pub format: TallyFormat,
-
-    /// Break ties that the method leaves open with an order derived from this public seed
-    /// (recorded in the output). Without it, ties are reported, never broken.
-    #[arg(long, value_name = "SEED")]
-    pub tie_break_seed: Option<String>,
-}
 
 /// Progress on stderr (a spinner with the current step), only for a terminal and big input.
 struct Progress(Option<indicatif::ProgressBar>);

@@ -69,12 +69,8 @@ macro_rules! db_test {
 }
 pub(crate) use db_test;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-    MySql,
-}
+/// The engine a test runs on: the storage layer's own enum.
+pub use votebox_db::Backend as Engine;
 
 /// The pinned "now" of most tests: 2021---TOC completed, 2021---GB, name_the_app and xss
 /// running, 2024---future upcoming.
@@ -198,12 +194,7 @@ impl TestDb {
 
     /// Panics (never skips) when the engine's server is unreachable.
     pub async fn create(engine: Engine) -> TestDb {
-        let backend = match engine {
-            Engine::Sqlite => votebox_db::Backend::Sqlite,
-            Engine::Postgres => votebox_db::Backend::Postgres,
-            Engine::MySql => votebox_db::Backend::MySql,
-        };
-        let (db, url, guard) = votebox_db::testing::migrated_database(backend).await;
+        let (db, url, guard) = votebox_db::testing::migrated_database(engine).await;
         TestDb {
             db,
             engine,

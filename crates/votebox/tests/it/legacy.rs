@@ -475,16 +475,11 @@ fn checklist_57_print_sql_for_every_engine_and_starting_version() {
 // voted, views their ballot with the passphrase; schema-1 voters can also revoke (item 3).
 
 async fn serve_migrated(f: Fixture) -> crate::harness::TestApp {
-    use crate::harness::{Engine, Options, TestApp, TestDb};
+    use crate::harness::{Options, TestApp, TestDb};
     let (db, url, guard) = f.load().await;
     migrate::run(&db).await.unwrap();
-    let engine = match f.backend {
-        Backend::Sqlite => Engine::Sqlite,
-        Backend::Postgres => Engine::Postgres,
-        Backend::MySql => Engine::MySql,
-    };
     TestApp::spawn_on(
-        TestDb::from_parts(db, engine, url, guard),
+        TestDb::from_parts(db, f.backend, url, guard),
         Options::default(),
     )
     .await

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use crate::cli::BenchKdfArgs;
-use crate::commands::Error;
+use crate::error::Error;
 
 /// `max(1, min(cores, available memory / 768 MiB))`; see the module docs.
 pub fn default_concurrency() -> usize {
