@@ -39,7 +39,7 @@ use sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr};
 use crate::login_claims::{self, ClaimKind};
 use crate::query::{Conn, Tx, ts_value};
 use crate::schema::{Ballot, Voter};
-use crate::{Backend, Db, DbError, Result, users, utc_now};
+use crate::{Backend, Db, DbError, Result, users, utc_now, voters};
 
 /// The rank Elekto stores for "No opinion".
 pub const NO_OPINION: i32 = 100_000_000;
@@ -81,17 +81,6 @@ pub fn new_ballot_voter() -> String {
 /// A new `ballot.id`, as Elekto's `uuid.uuid4().hex`: 32 lowercase hex digits.
 fn new_ballot_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
-}
-
-async fn has_voter_row(conn: &mut Conn<'_>, user_id: i32, election_id: i32) -> Result<bool> {
-    let stmt = Query::select()
-        .column(Voter::Id)
-        .from(Voter::Table)
-        .and_where(Expr::col(Voter::UserId).eq(user_id))
-        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
-        .limit(1)
-        .to_owned();
-    Ok(conn.fetch_optional::<(i32,)>(&stmt).await?.is_some())
 }
 
 /// Random `voter.id` on SQLite: in `1 ..= 2^30`, so Elekto (which lets SQLite pick `max + 1`)
@@ -143,7 +132,7 @@ pub async fn cast(
             id: user_id.into(),
         });
     }
-    if has_voter_row(&mut conn, user_id, election_id).await?
+    if voters::has_voter_row(&mut conn, user_id, election_id).await?
         || !login_claims::claim(&mut conn, election_id, ClaimKind::Ballot, login, user_id).await?
     {
         return Ok(CastOutcome::AlreadyVoted);

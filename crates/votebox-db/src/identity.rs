@@ -27,8 +27,8 @@ use sea_query::{Expr, ExprTrait, Func, Order, Query};
 use crate::login_claims;
 use crate::query::{Conn, is_unique_violation, ts_value};
 use crate::schema::{User, VoteboxUserIdentity};
-use crate::users::{self, UserRow, find_by_id_in, select_users};
-use crate::{Db, DbError, Result, Timestamp, utc_now};
+use crate::users::{self, UserRow, find_by_id_in, get_in, select_users};
+use crate::{Db, Result, Timestamp, utc_now};
 
 /// Longest `username` Elekto's column holds (`VARCHAR(255)`).
 const USERNAME_MAX: usize = 255;
@@ -153,12 +153,7 @@ async fn login_once(
         }
     };
 
-    let row = find_by_id_in(&mut conn, id)
-        .await?
-        .ok_or(DbError::NotFound {
-            table: "user",
-            id: id.into(),
-        })?;
+    let row = get_in(&mut conn, id).await?;
     tx.commit().await?;
     Ok(row)
 }

@@ -87,12 +87,7 @@ async fn upsert_once(
             id
         }
     };
-    let row = find_by_id_in(&mut conn, id)
-        .await?
-        .ok_or(DbError::NotFound {
-            table: "user",
-            id: id.into(),
-        })?;
+    let row = get_in(&mut conn, id).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -131,6 +126,14 @@ pub(crate) async fn insert(
 
 pub async fn find_by_id(db: &Db, id: i32) -> Result<Option<UserRow>> {
     find_by_id_in(&mut db.acquire().await?.conn(), id).await
+}
+
+/// The user row `id`, which the caller's transaction has just written or locked.
+pub(crate) async fn get_in(conn: &mut Conn<'_>, id: i32) -> Result<UserRow> {
+    find_by_id_in(conn, id).await?.ok_or(DbError::NotFound {
+        table: "user",
+        id: id.into(),
+    })
 }
 
 pub(crate) async fn find_by_id_in(conn: &mut Conn<'_>, id: i32) -> Result<Option<UserRow>> {

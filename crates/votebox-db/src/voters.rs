@@ -6,6 +6,7 @@
 use sea_query::{Asterisk, Expr, ExprTrait, Query};
 
 use crate::login_claims::{self, ClaimKind};
+use crate::query::Conn;
 use crate::schema::{Election, Voter};
 use crate::{Db, Result};
 
@@ -13,16 +14,9 @@ use crate::{Db, Result};
 /// user row has a voter row, or the login was already used for a ballot by any user row (a
 /// GitHub account that held it before; see [`crate::login_claims`]).
 pub async fn has_voted(db: &Db, user_id: i32, login: &str, election_id: i32) -> Result<bool> {
-    let stmt = Query::select()
-        .column(Voter::Id)
-        .from(Voter::Table)
-        .and_where(Expr::col(Voter::UserId).eq(user_id))
-        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
-        .limit(1)
-        .to_owned();
     let mut pooled = db.acquire().await?;
     let mut conn = pooled.conn();
-    if conn.fetch_optional::<(i32,)>(&stmt).await?.is_some() {
+    if has_voter_row(&mut conn, user_id, election_id).await? {
         return Ok(true);
     }
     login_claims::is_used(&mut conn, election_id, ClaimKind::Ballot, login).await
@@ -60,4 +54,20 @@ pub async fn count(db: &Db, election_id: i32) -> Result<i64> {
         .to_owned();
     let (n,): (i64,) = db.fetch_one(&stmt).await?;
     Ok(n)
+}
+
+/// Whether the user row has a voter row in the election.
+pub(crate) async fn has_voter_row(
+    conn: &mut Conn<'_>,
+    user_id: i32,
+    election_id: i32,
+) -> Result<bool> {
+    let stmt = Query::select()
+        .column(Voter::Id)
+        .from(Voter::Table)
+        .and_where(Expr::col(Voter::UserId).eq(user_id))
+        .and_where(Expr::col(Voter::ElectionId).eq(election_id))
+        .limit(1)
+        .to_owned();
+    Ok(conn.fetch_optional::<(i32,)>(&stmt).await?.is_some())
 }

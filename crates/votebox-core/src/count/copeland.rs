@@ -3,7 +3,7 @@
 //! Scores are kept as integers (2 per win, 1 per tie) and reported halved. Equal scores share
 //! a tier; ties across the last seat are reported (or broken by the tie-break order).
 
-use super::outcome::{CandidateScore, Matrix, Outcome};
+use super::outcome::{Matrix, Outcome};
 use super::pairwise::{pairwise_matrix, tiers_by_score};
 use super::{CountError, CountOptions, Method, Profile};
 
@@ -29,16 +29,10 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
     let scores = copeland_double_scores(&d);
     let (tiers, defeats) = tiers_by_score(scores.len(), |c| std::cmp::Reverse(scores[c]));
     let mut out = super::base_outcome(profile, opts, Method::Copeland, d);
-    out.scores = Some(
-        scores
-            .iter()
-            .zip(profile.candidates())
-            .map(|(&s, id)| CandidateScore {
-                candidate: id.clone(),
-                score: s as f64 / 2.0,
-            })
-            .collect(),
-    );
+    out.scores = Some(super::candidate_scores(
+        profile,
+        scores.iter().map(|&s| s as f64 / 2.0),
+    ));
     super::finish_ranked(&mut out, profile, opts, tiers, defeats);
     Ok(out)
 }

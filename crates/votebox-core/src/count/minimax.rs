@@ -5,7 +5,7 @@
 //! pairwise-opposition variants are available through [`minimax_outcome`]. Candidates are
 //! ranked by score, lower is better; equal scores share a tier.
 
-use super::outcome::{CandidateScore, Matrix, Outcome};
+use super::outcome::{Matrix, Outcome};
 use super::pairwise::{pairwise_matrix, tiers_by_score};
 use super::{CountError, CountOptions, Method, Profile};
 
@@ -59,16 +59,10 @@ pub fn minimax_outcome(
     let scores = minimax_scores(&d, variant);
     let (tiers, defeats) = tiers_by_score(scores.len(), |c| scores[c]);
     let mut out = super::base_outcome(profile, opts, Method::Minimax, d);
-    out.scores = Some(
-        scores
-            .iter()
-            .zip(profile.candidates())
-            .map(|(&s, id)| CandidateScore {
-                candidate: id.clone(),
-                score: s as f64,
-            })
-            .collect(),
-    );
+    out.scores = Some(super::candidate_scores(
+        profile,
+        scores.iter().map(|&s| s as f64),
+    ));
     out.log.push(format!("minimax score: {variant:?}"));
     super::finish_ranked(&mut out, profile, opts, tiers, defeats);
     super::finish_tie_break(&mut out, opts);

@@ -274,6 +274,20 @@ pub(crate) fn names(ids: &[String], tiers: &[Vec<usize>]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// One score per candidate, in the profile's candidate order.
+pub(crate) fn candidate_scores(
+    profile: &Profile,
+    scores: impl Iterator<Item = f64>,
+) -> Vec<CandidateScore> {
+    scores
+        .zip(profile.candidates())
+        .map(|(score, id)| CandidateScore {
+            candidate: id.clone(),
+            score,
+        })
+        .collect()
+}
+
 /// An outcome with the pairwise information filled in and everything else empty.
 pub(crate) fn base_outcome(
     profile: &Profile,

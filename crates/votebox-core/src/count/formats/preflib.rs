@@ -112,14 +112,7 @@ fn parse_current(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
             Ok((tiers, count, line_no))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let profile = build_profile(FORMAT, ids, ballots)?;
-    Ok(ParsedBallots {
-        format: super::Format::PrefLib,
-        names: profile.candidates().to_vec(),
-        profile,
-        seats: None,
-        title,
-    })
+    parsed(ids, ballots, title)
 }
 
 /// Refuses a declared number of alternatives above [`MAX_CANDIDATES`] before allocating for it
@@ -188,14 +181,7 @@ fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
             Ok((tiers, count, line_no))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let profile = build_profile(FORMAT, ids, ballots)?;
-    Ok(ParsedBallots {
-        format: super::Format::PrefLib,
-        names: profile.candidates().to_vec(),
-        profile,
-        seats: None,
-        title: None,
-    })
+    parsed(ids, ballots, None)
 }
 
 fn parse_count(line_no: usize, line: &str, at: usize, s: &str) -> Result<u32, ParseError> {
@@ -290,6 +276,22 @@ fn parse_order(
         }
     }
     Ok(tiers)
+}
+
+/// The parsed file: candidates named by `ids`, ballots as `(tiers, count, line)`.
+fn parsed(
+    ids: Vec<String>,
+    ballots: Vec<(Vec<Vec<usize>>, u32, usize)>,
+    title: Option<String>,
+) -> Result<ParsedBallots, ParseError> {
+    let profile = build_profile(FORMAT, ids, ballots)?;
+    Ok(ParsedBallots {
+        format: super::Format::PrefLib,
+        names: profile.candidates().to_vec(),
+        profile,
+        seats: None,
+        title,
+    })
 }
 
 #[cfg(test)]
