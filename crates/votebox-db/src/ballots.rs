@@ -40,6 +40,7 @@ use crate::login_claims::{self, ClaimKind};
 use crate::query::{Conn, Tx, ts_value};
 use crate::schema::{Ballot, Voter};
 use crate::{Backend, Db, DbError, Result, users, utc_now, voters};
+use crate::{ElectionId, UserId, VoterId};
 
 /// The rank Elekto stores for "No opinion".
 pub const NO_OPINION: i32 = 100_000_000;
@@ -62,11 +63,28 @@ pub enum RevokeOutcome {
     NotVoted,
 }
 
+/// A vote to record with [`cast`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewBallot<'a> {
+    pub election_id: ElectionId,
+    pub user_id: UserId,
+    /// The eligible login the user holds now (one ballot per login: [`crate::login_claims`]).
+    pub login: &'a str,
+    /// `(candidate, rank)` rows, validated by the caller.
+    pub rows: &'a [(String, i32)],
+    /// The ballot-voter uuid shared by the ballot rows ([`new_ballot_voter`]).
+    pub ballot_voter: &'a str,
+    /// `voter.salt`: 16 random bytes of the passphrase KDF.
+    pub salt: &'a [u8],
+    /// `voter.ballot_id`: `ballot_voter` sealed under the passphrase-derived key.
+    pub sealed_ballot_voter: &'a [u8],
+}
+
 /// The encrypted link of a user's vote in one election (`voter` row).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct VoterLink {
     /// `voter.id`, to revoke exactly this row.
-    pub id: i32,
+    pub id: VoterId,
     /// `voter.salt`: 16 bytes; `None` for legacy (schema v1) rows, which can never be opened.
     pub salt: Option<Vec<u8>>,
     /// `voter.ballot_id`: the 76-byte SecretBox of the ballot-voter uuid; `None` for legacy rows.
@@ -112,17 +130,16 @@ async fn free_sqlite_voter_id(conn: &mut Conn<'_>) -> Result<i32> {
 /// used for a ballot in it by any user row ([`crate::login_claims`]), also when two casts race
 /// (see the module docs). The caller validates
 /// `rows` (known candidates, ranks in range, one row per candidate).
-#[allow(clippy::too_many_arguments)]
-pub async fn cast(
-    db: &Db,
-    election_id: i32,
-    user_id: i32,
-    login: &str,
-    rows: &[(String, i32)],
-    ballot_voter: &str,
-    salt: &[u8],
-    ballot_id: &[u8],
-) -> Result<CastOutcome> {
+pub async fn cast(db: &Db, ballot: &NewBallot<'_>) -> Result<CastOutcome> {
+    let NewBallot {
+        election_id,
+        user_id,
+        login,
+        rows,
+        ballot_voter,
+        salt,
+        sealed_ballot_voter: ballot_id,
+    } = *ballot;
     let mut tx: Tx = db.begin().await?;
     let mut conn = tx.conn();
     let backend = conn.backend();
@@ -212,7 +229,11 @@ pub async fn cast(
 /// The user's voter row in this election: `None` if they have not voted. With several rows (a
 /// race in Elekto, which has no constraint) the lowest id is returned, as Elekto's `.first()`
 /// does in practice.
-pub async fn voter_link(db: &Db, user_id: i32, election_id: i32) -> Result<Option<VoterLink>> {
+pub async fn voter_link(
+    db: &Db,
+    user_id: UserId,
+    election_id: ElectionId,
+) -> Result<Option<VoterLink>> {
     let stmt = Query::select()
         .columns([Voter::Id, Voter::Salt, Voter::BallotId])
         .from(Voter::Table)
@@ -228,7 +249,7 @@ pub async fn voter_link(db: &Db, user_id: i32, election_id: i32) -> Result<Optio
 /// NULL last), then candidate.
 pub async fn ballot_rows(
     db: &Db,
-    election_id: i32,
+    election_id: ElectionId,
     ballot_voter: &str,
 ) -> Result<Vec<(String, Option<i32>)>> {
     let stmt = Query::select()
@@ -246,9 +267,9 @@ pub async fn ballot_rows(
 /// `voter = ballot_voter`, and the voter row `voter_row_id` of this user and election.
 pub async fn revoke(
     db: &Db,
-    election_id: i32,
-    user_id: i32,
-    voter_row_id: i32,
+    election_id: ElectionId,
+    user_id: UserId,
+    voter_row_id: VoterId,
     ballot_voter: &str,
 ) -> Result<RevokeOutcome> {
     let mut tx = db.begin().await?;
@@ -280,7 +301,7 @@ pub async fn revoke(
 /// candidate) bytewise, never in storage order.
 pub async fn all_for_election(
     db: &Db,
-    election_id: i32,
+    election_id: ElectionId,
 ) -> Result<Vec<(String, String, Option<i32>)>> {
     let stmt = Query::select()
         .columns([Ballot::Voter, Ballot::Candidate, Ballot::Rank])

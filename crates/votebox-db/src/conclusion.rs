@@ -10,12 +10,13 @@
 
 use sea_query::{Asterisk, Expr, ExprTrait, Query};
 
+use crate::ElectionId;
 use crate::schema::Voter;
 use crate::{Db, Result};
 
 /// Deletes the voter→ballot links of an election: `salt` and `ballot_id` set to NULL on every
 /// voter row that still has one. Returns the number of rows changed (0 when already done).
-pub async fn forget_voter_links(db: &Db, election_id: i32) -> Result<u64> {
+pub async fn forget_voter_links(db: &Db, election_id: ElectionId) -> Result<u64> {
     let stmt = Query::update()
         .table(Voter::Table)
         .value(Voter::Salt, Option::<Vec<u8>>::None)
@@ -31,7 +32,7 @@ pub async fn forget_voter_links(db: &Db, election_id: i32) -> Result<u64> {
 }
 
 /// Number of voter rows of an election that still carry a voter→ballot link.
-pub async fn remaining_links(db: &Db, election_id: i32) -> Result<i64> {
+pub async fn remaining_links(db: &Db, election_id: ElectionId) -> Result<i64> {
     let stmt = Query::select()
         .expr(Expr::col(Asterisk).count())
         .from(Voter::Table)

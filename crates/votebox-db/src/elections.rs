@@ -9,13 +9,14 @@ use std::collections::{HashMap, HashSet};
 
 use sea_query::{Asterisk, Expr, ExprTrait, IntoIden, OnConflict, Order, Query, SelectStatement};
 
+use crate::ElectionId;
 use crate::query::{Conn, is_unique_violation, ts_value};
 use crate::schema::{Ballot, Election, Request, VoteboxElectionState, Voter};
 use crate::{Db, Result, Timestamp, utc_now};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ElectionRow {
-    pub id: i32,
+    pub id: ElectionId,
     pub key: String,
     pub name: Option<String>,
     pub created_at: Option<Timestamp>,
@@ -130,14 +131,14 @@ async fn sync_once(db: &Db, meta: &[(String, String)]) -> Result<SyncReport> {
         .iter()
         .filter(|r| !in_meta.contains(r.key.as_str()))
         .collect();
-    let orphan_ids: Vec<i32> = orphans.iter().map(|r| r.id).collect();
+    let orphan_ids: Vec<ElectionId> = orphans.iter().map(|r| r.id).collect();
     let voters = count_by_election(&mut conn, Voter::Table, &orphan_ids).await?;
     let ballots = count_by_election(&mut conn, Ballot::Table, &orphan_ids).await?;
     let requests = count_by_election(&mut conn, Request::Table, &orphan_ids).await?;
 
     // votebox_election_state.orphaned_at: set on first sighting, cleared when the key is back.
-    let states: HashMap<i32, Option<Timestamp>> = conn
-        .fetch_all::<(i32, Option<Timestamp>)>(
+    let states: HashMap<ElectionId, Option<Timestamp>> = conn
+        .fetch_all::<(ElectionId, Option<Timestamp>)>(
             &Query::select()
                 .columns([
                     VoteboxElectionState::ElectionId,
@@ -212,8 +213,8 @@ async fn sync_once(db: &Db, meta: &[(String, String)]) -> Result<SyncReport> {
 async fn count_by_election(
     conn: &mut Conn<'_>,
     table: impl IntoIden,
-    ids: &[i32],
-) -> Result<HashMap<i32, i64>> {
+    ids: &[ElectionId],
+) -> Result<HashMap<ElectionId, i64>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -227,7 +228,7 @@ async fn count_by_election(
         .group_by_col(col)
         .to_owned();
     Ok(conn
-        .fetch_all::<(i32, i64)>(&stmt)
+        .fetch_all::<(ElectionId, i64)>(&stmt)
         .await?
         .into_iter()
         .collect())
@@ -286,6 +287,6 @@ pub async fn delete_orphan(db: &Db, key: &str, meta_keys: &[String]) -> Result<b
         deleted.push((name, conn.execute(&stmt).await?.rows_affected));
     }
     tx.commit().await?;
-    tracing::warn!(key, id = row.id, ?deleted, "orphaned election deleted");
+    tracing::warn!(key, id = %row.id, ?deleted, "orphaned election deleted");
     Ok(true)
 }

@@ -24,10 +24,11 @@
 
 use sea_query::{Expr, ExprTrait, Func, Order, Query};
 
+use crate::UserId;
 use crate::login_claims;
 use crate::query::{Conn, is_unique_violation, ts_value};
 use crate::schema::{User, VoteboxUserIdentity};
-use crate::users::{self, UserRow, find_by_id_in, get_in, select_users};
+use crate::users::{self, LoginDetails, UserRow, find_by_id_in, get_in, select_users};
 use crate::{Db, Result, Timestamp, utc_now};
 
 /// Longest `username` Elekto's column holds (`VARCHAR(255)`).
@@ -39,25 +40,18 @@ const USERNAME_MAX: usize = 255;
 /// Everything happens in one transaction. Two first logins of one account at once are safe: the
 /// loser of the insert race (UNIQUE on `username` or `github_id`) retries once and finds the
 /// winner's row.
-pub async fn login_github(
-    db: &Db,
-    github_id: i64,
-    login: &str,
-    name: Option<&str>,
-    token: Option<&str>,
-    token_expires_at: Option<Timestamp>,
-) -> Result<UserRow> {
-    match login_once(db, github_id, login, name, token, token_expires_at).await {
+pub async fn login_github(db: &Db, github_id: i64, details: &LoginDetails<'_>) -> Result<UserRow> {
+    match login_once(db, github_id, details).await {
         Err(e) if is_unique_violation(&e) => {
             tracing::debug!(github_id, "first login raced with another; retrying once");
-            login_once(db, github_id, login, name, token, token_expires_at).await
+            login_once(db, github_id, details).await
         }
         other => other,
     }
 }
 
 /// The GitHub id recorded for a user row, if any.
-pub async fn github_id_of(db: &Db, user_id: i32) -> Result<Option<i64>> {
+pub async fn github_id_of(db: &Db, user_id: UserId) -> Result<Option<i64>> {
     github_id_in(&mut db.acquire().await?.conn(), user_id).await
 }
 
@@ -71,14 +65,13 @@ pub async fn find_by_github_id(db: &Db, github_id: i64) -> Result<Option<UserRow
     }
 }
 
-async fn login_once(
-    db: &Db,
-    github_id: i64,
-    login: &str,
-    name: Option<&str>,
-    token: Option<&str>,
-    token_expires_at: Option<Timestamp>,
-) -> Result<UserRow> {
+async fn login_once(db: &Db, github_id: i64, details: &LoginDetails<'_>) -> Result<UserRow> {
+    let LoginDetails {
+        login,
+        name,
+        token,
+        token_expires_at,
+    } = *details;
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
 
@@ -89,7 +82,7 @@ async fn login_once(
             Some(row) => known = Some(row),
             None => {
                 // The FK cascades, so only a database edited by hand gets here.
-                tracing::warn!(github_id, user_id, "identity without its user row; dropped");
+                tracing::warn!(github_id, %user_id, "identity without its user row; dropped");
                 delete_identity(&mut conn, user_id).await?;
             }
         }
@@ -105,7 +98,7 @@ async fn login_once(
                 }
                 free_login(&mut conn, login, Some(row.id)).await?;
                 tracing::info!(
-                    user_id = row.id,
+                    user_id = %row.id,
                     old = row.username.as_deref().unwrap_or(""),
                     new = login,
                     "GitHub login changed; user row kept"
@@ -122,7 +115,7 @@ async fn login_once(
                 match github_id_in(&mut conn, row.id).await? {
                     Some(other) => {
                         tracing::info!(
-                            user_id = row.id,
+                            user_id = %row.id,
                             other_github_id = other,
                             github_id,
                             login,
@@ -136,7 +129,7 @@ async fn login_once(
             }
             match adopted {
                 Some(user_id) => {
-                    tracing::info!(user_id, github_id, login, "legacy user row adopted");
+                    tracing::info!(%user_id, github_id, login, "legacy user row adopted");
                     update_login(&mut conn, user_id, login, token, token_expires_at).await?;
                     insert_identity(&mut conn, user_id, github_id).await?;
                     user_id
@@ -146,7 +139,7 @@ async fn login_once(
                     let user_id =
                         users::insert(&mut conn, login, name, token, token_expires_at).await?;
                     insert_identity(&mut conn, user_id, github_id).await?;
-                    tracing::info!(user_id, github_id, login, "new user");
+                    tracing::info!(%user_id, github_id, login, "new user");
                     user_id
                 }
             }
@@ -158,16 +151,19 @@ async fn login_once(
     Ok(row)
 }
 
-async fn user_of_in(conn: &mut Conn<'_>, github_id: i64) -> Result<Option<i32>> {
+async fn user_of_in(conn: &mut Conn<'_>, github_id: i64) -> Result<Option<UserId>> {
     let stmt = Query::select()
         .column(VoteboxUserIdentity::UserId)
         .from(VoteboxUserIdentity::Table)
         .and_where(Expr::col(VoteboxUserIdentity::GithubId).eq(github_id))
         .to_owned();
-    Ok(conn.fetch_optional::<(i32,)>(&stmt).await?.map(|(id,)| id))
+    Ok(conn
+        .fetch_optional::<(UserId,)>(&stmt)
+        .await?
+        .map(|(id,)| id))
 }
 
-async fn github_id_in(conn: &mut Conn<'_>, user_id: i32) -> Result<Option<i64>> {
+async fn github_id_in(conn: &mut Conn<'_>, user_id: UserId) -> Result<Option<i64>> {
     let stmt = Query::select()
         .column(VoteboxUserIdentity::GithubId)
         .from(VoteboxUserIdentity::Table)
@@ -187,11 +183,11 @@ async fn rows_with_login(conn: &mut Conn<'_>, login: &str) -> Result<Vec<UserRow
 }
 
 /// Moves every row but `keep` that holds `login` (case-insensitively) out of the way.
-async fn free_login(conn: &mut Conn<'_>, login: &str, keep: Option<i32>) -> Result<()> {
+async fn free_login(conn: &mut Conn<'_>, login: &str, keep: Option<UserId>) -> Result<()> {
     for row in rows_with_login(conn, login).await? {
         if Some(row.id) != keep {
             tracing::info!(
-                user_id = row.id,
+                user_id = %row.id,
                 login,
                 "login taken over by a renamed GitHub account; old row renamed"
             );
@@ -203,7 +199,7 @@ async fn free_login(conn: &mut Conn<'_>, login: &str, keep: Option<i32>) -> Resu
 
 /// The marker login of a row whose login went to another account: unique (it holds the row id)
 /// and never a GitHub login (GitHub logins have no spaces or parentheses).
-pub fn retired_username(old: &str, user_id: i32) -> String {
+pub fn retired_username(old: &str, user_id: UserId) -> String {
     let suffix = format!(" (renamed, user {user_id})");
     let keep = USERNAME_MAX.saturating_sub(suffix.chars().count());
     let old: String = old.chars().take(keep).collect();
@@ -226,7 +222,7 @@ async fn retire(conn: &mut Conn<'_>, row: &UserRow) -> Result<()> {
 
 async fn update_login(
     conn: &mut Conn<'_>,
-    user_id: i32,
+    user_id: UserId,
     login: &str,
     token: Option<&str>,
     token_expires_at: Option<Timestamp>,
@@ -243,7 +239,7 @@ async fn update_login(
     Ok(())
 }
 
-async fn insert_identity(conn: &mut Conn<'_>, user_id: i32, github_id: i64) -> Result<()> {
+async fn insert_identity(conn: &mut Conn<'_>, user_id: UserId, github_id: i64) -> Result<()> {
     let backend = conn.backend();
     let stmt = Query::insert()
         .into_table(VoteboxUserIdentity::Table)
@@ -262,7 +258,7 @@ async fn insert_identity(conn: &mut Conn<'_>, user_id: i32, github_id: i64) -> R
     Ok(())
 }
 
-async fn delete_identity(conn: &mut Conn<'_>, user_id: i32) -> Result<()> {
+async fn delete_identity(conn: &mut Conn<'_>, user_id: UserId) -> Result<()> {
     let stmt = Query::delete()
         .from_table(VoteboxUserIdentity::Table)
         .and_where(Expr::col(VoteboxUserIdentity::UserId).eq(user_id))
@@ -277,9 +273,12 @@ mod tests {
 
     #[test]
     fn retired_usernames_fit_and_are_not_logins() {
-        assert_eq!(retired_username("alice", 7), "alice (renamed, user 7)");
+        assert_eq!(
+            retired_username("alice", UserId(7)),
+            "alice (renamed, user 7)"
+        );
         let long = "x".repeat(300);
-        let r = retired_username(&long, 123_456);
+        let r = retired_username(&long, UserId(123_456));
         assert_eq!(r.chars().count(), USERNAME_MAX);
         assert!(r.ends_with(" (renamed, user 123456)"));
     }

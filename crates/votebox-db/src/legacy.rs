@@ -10,12 +10,13 @@
 
 use sea_query::{Expr, ExprTrait, Query};
 
+use crate::ElectionId;
 use crate::schema::Ballot;
 use crate::{Db, Result};
 
 /// The distinct schema-1 `ballot.voter` values (Werkzeug `pbkdf2:` hashes) of an election,
 /// sorted bytewise. Empty for elections voted only with votebox or Elekto 0.6+.
-pub async fn v1_ballot_voters(db: &Db, election_id: i32) -> Result<Vec<String>> {
+pub async fn v1_ballot_voters(db: &Db, election_id: ElectionId) -> Result<Vec<String>> {
     let stmt = Query::select()
         .distinct()
         .column(Ballot::Voter)

@@ -17,6 +17,7 @@ pub mod ballots;
 pub mod conclusion;
 pub mod elections;
 pub mod identity;
+mod ids;
 pub mod legacy;
 mod login_claims;
 pub mod migrate;
@@ -31,6 +32,7 @@ mod query;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use ids::{ElectionId, RequestId, UserId, VoterId};
 pub use pool::{Backend, Db, redact_url};
 
 /// Naive UTC timestamp, as Elekto stores them.

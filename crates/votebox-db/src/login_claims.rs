@@ -19,6 +19,7 @@ use sea_query::{Expr, ExprTrait, Func, IntoColumnRef, IntoIden, Query};
 use crate::query::{Conn, is_unique_violation};
 use crate::schema::{Request, User, VoteboxLoginClaim, Voter};
 use crate::{DbError, Result};
+use crate::{ElectionId, UserId};
 
 /// What a login was used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub(crate) fn normalize(login: &str) -> String {
 /// `request` row of a user row whose `username` is that login (case-insensitively).
 pub(crate) async fn is_used(
     conn: &mut Conn<'_>,
-    election_id: i32,
+    election_id: ElectionId,
     kind: ClaimKind,
     login: &str,
 ) -> Result<bool> {
@@ -93,10 +94,10 @@ pub(crate) async fn is_used(
 /// Call inside the transaction that writes the ballot or request; on `Ok(false)` roll it back.
 pub(crate) async fn claim(
     conn: &mut Conn<'_>,
-    election_id: i32,
+    election_id: ElectionId,
     kind: ClaimKind,
     login: &str,
-    user_id: i32,
+    user_id: UserId,
 ) -> Result<bool> {
     if is_used(conn, election_id, kind, login).await? {
         return Ok(false);
@@ -110,10 +111,10 @@ pub(crate) async fn claim(
 
 async fn insert(
     conn: &mut Conn<'_>,
-    election_id: i32,
+    election_id: ElectionId,
     kind: ClaimKind,
     login: &str,
-    user_id: i32,
+    user_id: UserId,
 ) -> Result<(), DbError> {
     let stmt = Query::insert()
         .into_table(VoteboxLoginClaim::Table)
@@ -138,9 +139,9 @@ async fn insert(
 /// login may vote again).
 pub(crate) async fn release(
     conn: &mut Conn<'_>,
-    election_id: i32,
+    election_id: ElectionId,
     kind: ClaimKind,
-    user_id: i32,
+    user_id: UserId,
 ) -> Result<()> {
     let stmt = Query::delete()
         .from_table(VoteboxLoginClaim::Table)
@@ -157,7 +158,7 @@ pub(crate) async fn release(
 /// next holder of the login cannot use it again.
 pub(crate) async fn keep_on_rename(
     conn: &mut Conn<'_>,
-    user_id: i32,
+    user_id: UserId,
     old_login: &str,
 ) -> Result<()> {
     for (kind, table, row_user, row_election) in [
@@ -181,7 +182,7 @@ pub(crate) async fn keep_on_rename(
             .and_where(Expr::col(row_user).eq(user_id))
             .and_where(Expr::col(row_election).is_not_null())
             .to_owned();
-        let elections: Vec<(i32,)> = conn.fetch_all(&stmt).await?;
+        let elections: Vec<(ElectionId,)> = conn.fetch_all(&stmt).await?;
         for (election_id,) in elections {
             let taken = Query::select()
                 .column(VoteboxLoginClaim::UserId)

@@ -10,13 +10,14 @@ use crate::login_claims::{self, ClaimKind};
 use crate::query::ts_value;
 use crate::schema::{Request, User};
 use crate::{Backend, Db, DbError, Result, Timestamp, users, utc_now};
+use crate::{ElectionId, RequestId, UserId};
 
 /// One exception request, with the requester's login.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RequestRow {
-    pub id: i32,
-    pub user_id: Option<i32>,
-    pub election_id: Option<i32>,
+    pub id: RequestId,
+    pub user_id: Option<UserId>,
+    pub election_id: Option<ElectionId>,
     pub name: Option<String>,
     pub email: Option<String>,
     pub chat: Option<String>,
@@ -49,7 +50,7 @@ pub struct NewRequest<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateOutcome {
     /// Inserted, with this id.
-    Created(i32),
+    Created(RequestId),
     /// The user already has a request in this election; nothing was written.
     AlreadyRequested,
 }
@@ -78,7 +79,11 @@ fn select_requests() -> sea_query::SelectStatement {
 }
 
 /// The user's request in this election, if any (Elekto ≥ 0.6.2 scopes the check per election).
-pub async fn find_for(db: &Db, user_id: i32, election_id: i32) -> Result<Option<RequestRow>> {
+pub async fn find_for(
+    db: &Db,
+    user_id: UserId,
+    election_id: ElectionId,
+) -> Result<Option<RequestRow>> {
     let stmt = select_requests()
         .and_where(Expr::col((Request::Table, Request::UserId)).eq(user_id))
         .and_where(Expr::col((Request::Table, Request::ElectionId)).eq(election_id))
@@ -91,7 +96,12 @@ pub async fn find_for(db: &Db, user_id: i32, election_id: i32) -> Result<Option<
 /// Whether the user, now signed in as `login`, has filed a request in this election: their own
 /// request row, or one filed under the same login by another user row (a GitHub account that
 /// held the login before; see [`crate::login_claims`]).
-pub async fn has_requested(db: &Db, user_id: i32, login: &str, election_id: i32) -> Result<bool> {
+pub async fn has_requested(
+    db: &Db,
+    user_id: UserId,
+    login: &str,
+    election_id: ElectionId,
+) -> Result<bool> {
     if find_for(db, user_id, election_id).await?.is_some() {
         return Ok(true);
     }
@@ -105,9 +115,9 @@ pub async fn has_requested(db: &Db, user_id: i32, login: &str, election_id: i32)
 /// (like [`crate::ballots::cast`]), so a double submit cannot create two.
 pub async fn create(
     db: &Db,
-    user_id: i32,
+    user_id: UserId,
     login: &str,
-    election_id: i32,
+    election_id: ElectionId,
     form: &NewRequest<'_>,
 ) -> Result<CreateOutcome> {
     let mut tx = db.begin().await?;
@@ -159,13 +169,13 @@ pub async fn create(
             ts_value(backend, now).into(),
         ])
         .to_owned();
-    let id = conn.insert_id(&stmt).await?;
+    let id = RequestId(conn.insert_id(&stmt).await?);
     tx.commit().await?;
     Ok(CreateOutcome::Created(id))
 }
 
 /// Every request of an election, oldest first (Elekto shows them in database order).
-pub async fn list_for_election(db: &Db, election_id: i32) -> Result<Vec<RequestRow>> {
+pub async fn list_for_election(db: &Db, election_id: ElectionId) -> Result<Vec<RequestRow>> {
     let stmt = select_requests()
         .and_where(Expr::col((Request::Table, Request::ElectionId)).eq(election_id))
         .order_by((Request::Table, Request::Id), Order::Asc)
@@ -175,7 +185,11 @@ pub async fn list_for_election(db: &Db, election_id: i32) -> Result<Vec<RequestR
 
 /// Request `rid` if it belongs to election `election_id`; `None` otherwise (also when it exists
 /// in another election).
-pub async fn get_in_election(db: &Db, election_id: i32, rid: i32) -> Result<Option<RequestRow>> {
+pub async fn get_in_election(
+    db: &Db,
+    election_id: ElectionId,
+    rid: RequestId,
+) -> Result<Option<RequestRow>> {
     let stmt = select_requests()
         .and_where(Expr::col((Request::Table, Request::Id)).eq(rid))
         .and_where(Expr::col((Request::Table, Request::ElectionId)).eq(election_id))
@@ -186,7 +200,11 @@ pub async fn get_in_election(db: &Db, election_id: i32, rid: i32) -> Result<Opti
 /// Flips `reviewed` of request `rid` in election `election_id` (NULL counts as false) and returns
 /// the new value; `None` if there is no such request in that election. `updated_at` is left
 /// alone, as Elekto does.
-pub async fn toggle_reviewed(db: &Db, election_id: i32, rid: i32) -> Result<Option<bool>> {
+pub async fn toggle_reviewed(
+    db: &Db,
+    election_id: ElectionId,
+    rid: RequestId,
+) -> Result<Option<bool>> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let mut stmt = Query::select()

@@ -7,11 +7,12 @@
 
 use sea_query::{Expr, ExprTrait, OnConflict, Query};
 
+use crate::UserId;
 use crate::schema::VoteboxUserSession;
 use crate::{Db, Result};
 
 /// The current session generation of `user_id` (0 when none was recorded).
-pub async fn generation(db: &Db, user_id: i32) -> Result<i64> {
+pub async fn generation(db: &Db, user_id: UserId) -> Result<i64> {
     let stmt = Query::select()
         .column(VoteboxUserSession::Generation)
         .from(VoteboxUserSession::Table)
@@ -23,7 +24,7 @@ pub async fn generation(db: &Db, user_id: i32) -> Result<i64> {
 
 /// Ends every session of `user_id`: increments its generation (one atomic upsert, so concurrent
 /// logouts never lose an increment) and returns the new value.
-pub async fn end_sessions(db: &Db, user_id: i32) -> Result<i64> {
+pub async fn end_sessions(db: &Db, user_id: UserId) -> Result<i64> {
     let bumped = Expr::col((VoteboxUserSession::Table, VoteboxUserSession::Generation)).add(1);
     let stmt = Query::insert()
         .into_table(VoteboxUserSession::Table)

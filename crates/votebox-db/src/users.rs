@@ -2,13 +2,33 @@
 
 use sea_query::{Expr, ExprTrait, Func, LockType, Order, Query, SelectStatement};
 
+use crate::UserId;
 use crate::query::{Conn, is_unique_violation, ts_value};
 use crate::schema::User;
 use crate::{Backend, Db, DbError, Result, Timestamp, utc_now};
 
+/// What a login tells about the account: its login and, from GitHub, name and OAuth token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoginDetails<'a> {
+    pub login: &'a str,
+    pub name: Option<&'a str>,
+    pub token: Option<&'a str>,
+    pub token_expires_at: Option<Timestamp>,
+}
+
+impl<'a> LoginDetails<'a> {
+    /// Just the login (no name, no token).
+    pub fn login(login: &'a str) -> Self {
+        LoginDetails {
+            login,
+            ..LoginDetails::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: i32,
+    pub id: UserId,
     pub username: Option<String>,
     pub name: Option<String>,
     pub token: Option<String>,
@@ -38,13 +58,13 @@ pub(crate) fn select_users() -> SelectStatement {
 /// row. The stored `username` keeps the case of the first login. On insert `created_at` and
 /// `updated_at` are now (UTC); on update `updated_at` is left alone, as Elekto does. Two first
 /// logins at once are safe: the loser of the insert race retries and updates the winner's row.
-pub async fn upsert_login(
-    db: &Db,
-    login: &str,
-    name: Option<&str>,
-    token: Option<&str>,
-    token_expires_at: Option<Timestamp>,
-) -> Result<UserRow> {
+pub async fn upsert_login(db: &Db, details: &LoginDetails<'_>) -> Result<UserRow> {
+    let LoginDetails {
+        login,
+        name,
+        token,
+        token_expires_at,
+    } = *details;
     match upsert_once(db, login, name, token, token_expires_at).await {
         Err(e) if is_unique_violation(&e) => {
             upsert_once(db, login, name, token, token_expires_at).await
@@ -83,7 +103,7 @@ async fn upsert_once(
         }
         None => {
             let id = insert(&mut conn, login, name, token, token_expires_at).await?;
-            tracing::info!(login, id, "new user");
+            tracing::info!(login, %id, "new user");
             id
         }
     };
@@ -99,7 +119,7 @@ pub(crate) async fn insert(
     name: Option<&str>,
     token: Option<&str>,
     token_expires_at: Option<Timestamp>,
-) -> Result<i32> {
+) -> Result<UserId> {
     let backend = conn.backend();
     let now = Some(utc_now());
     let stmt = Query::insert()
@@ -121,22 +141,22 @@ pub(crate) async fn insert(
             ts_value(backend, now).into(),
         ])
         .to_owned();
-    conn.insert_id(&stmt).await
+    conn.insert_id(&stmt).await.map(UserId)
 }
 
-pub async fn find_by_id(db: &Db, id: i32) -> Result<Option<UserRow>> {
+pub async fn find_by_id(db: &Db, id: UserId) -> Result<Option<UserRow>> {
     find_by_id_in(&mut db.acquire().await?.conn(), id).await
 }
 
 /// The user row `id`, which the caller's transaction has just written or locked.
-pub(crate) async fn get_in(conn: &mut Conn<'_>, id: i32) -> Result<UserRow> {
+pub(crate) async fn get_in(conn: &mut Conn<'_>, id: UserId) -> Result<UserRow> {
     find_by_id_in(conn, id).await?.ok_or(DbError::NotFound {
         table: "user",
         id: id.into(),
     })
 }
 
-pub(crate) async fn find_by_id_in(conn: &mut Conn<'_>, id: i32) -> Result<Option<UserRow>> {
+pub(crate) async fn find_by_id_in(conn: &mut Conn<'_>, id: UserId) -> Result<Option<UserRow>> {
     let stmt = select_users()
         .and_where(Expr::col(User::Id).eq(id))
         .to_owned();
@@ -144,7 +164,7 @@ pub(crate) async fn find_by_id_in(conn: &mut Conn<'_>, id: i32) -> Result<Option
 }
 
 /// Logout: token and token_expires_at set to NULL.
-pub async fn clear_token(db: &Db, id: i32) -> Result<()> {
+pub async fn clear_token(db: &Db, id: UserId) -> Result<()> {
     let stmt = Query::update()
         .table(User::Table)
         .value(User::Token, None::<String>)
@@ -158,7 +178,7 @@ pub async fn clear_token(db: &Db, id: i32) -> Result<()> {
 /// Locks the user row until the transaction ends, serialising one user's writers (a cast, a
 /// revoke, an exception request). No-op on SQLite, whose `BEGIN IMMEDIATE` already holds the
 /// database's write lock. `Ok(false)`: no such user.
-pub(crate) async fn lock(conn: &mut Conn<'_>, user_id: i32) -> Result<bool> {
+pub(crate) async fn lock(conn: &mut Conn<'_>, user_id: UserId) -> Result<bool> {
     let lock = match conn.backend() {
         Backend::Sqlite => return Ok(true),
         Backend::Postgres => LockType::NoKeyUpdate,

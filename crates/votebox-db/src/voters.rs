@@ -9,11 +9,17 @@ use crate::login_claims::{self, ClaimKind};
 use crate::query::Conn;
 use crate::schema::{Election, Voter};
 use crate::{Db, Result};
+use crate::{ElectionId, UserId};
 
 /// Whether the user, now signed in as `login`, counts as having voted in this election: the
 /// user row has a voter row, or the login was already used for a ballot by any user row (a
 /// GitHub account that held it before; see [`crate::login_claims`]).
-pub async fn has_voted(db: &Db, user_id: i32, login: &str, election_id: i32) -> Result<bool> {
+pub async fn has_voted(
+    db: &Db,
+    user_id: UserId,
+    login: &str,
+    election_id: ElectionId,
+) -> Result<bool> {
     let mut pooled = db.acquire().await?;
     let mut conn = pooled.conn();
     if has_voter_row(&mut conn, user_id, election_id).await? {
@@ -26,7 +32,7 @@ pub async fn has_voted(db: &Db, user_id: i32, login: &str, election_id: i32) -> 
 ///
 /// Each key once, sorted bytewise. Voter rows whose election no longer exists (orphans left by Elekto on
 /// SQLite) are ignored.
-pub async fn voted_election_keys(db: &Db, user_id: i32) -> Result<Vec<String>> {
+pub async fn voted_election_keys(db: &Db, user_id: UserId) -> Result<Vec<String>> {
     let stmt = Query::select()
         .distinct()
         .column((Election::Table, Election::Key))
@@ -46,7 +52,7 @@ pub async fn voted_election_keys(db: &Db, user_id: i32) -> Result<Vec<String>> {
 }
 
 /// Number of voter rows for an election (the officer dashboard's "voter's count").
-pub async fn count(db: &Db, election_id: i32) -> Result<i64> {
+pub async fn count(db: &Db, election_id: ElectionId) -> Result<i64> {
     let stmt = Query::select()
         .expr(Expr::col(Asterisk).count())
         .from(Voter::Table)
@@ -59,8 +65,8 @@ pub async fn count(db: &Db, election_id: i32) -> Result<i64> {
 /// Whether the user row has a voter row in the election.
 pub(crate) async fn has_voter_row(
     conn: &mut Conn<'_>,
-    user_id: i32,
-    election_id: i32,
+    user_id: UserId,
+    election_id: ElectionId,
 ) -> Result<bool> {
     let stmt = Query::select()
         .column(Voter::Id)

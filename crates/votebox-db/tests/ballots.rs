@@ -6,7 +6,8 @@ use votebox_db::ballots::{self, CastOutcome, NO_OPINION, RevokeOutcome};
 use votebox_db::requests::{self, CreateOutcome, NewRequest};
 use votebox_db::testing::sea_query::{Asterisk, Expr, ExprTrait, Query};
 use votebox_db::testing::{self, fetch_all};
-use votebox_db::{Backend, Db, elections, users, voters};
+use votebox_db::users::LoginDetails;
+use votebox_db::{Backend, Db, ElectionId, UserId, elections, users, voters};
 
 votebox_db::on_every_engine!(
     cast_revoke_recast,
@@ -16,7 +17,7 @@ votebox_db::on_every_engine!(
     requests_are_scoped_to_their_election,
 );
 
-async fn setup(backend: Backend) -> (Db, testing::TestDatabase, i32, i32) {
+async fn setup(backend: Backend) -> (Db, testing::TestDatabase, ElectionId, ElectionId) {
     let (db, _url, guard) = testing::migrated_database(backend).await;
     elections::sync(
         &db,
@@ -32,8 +33,8 @@ async fn setup(backend: Backend) -> (Db, testing::TestDatabase, i32, i32) {
     (db, guard, e1, e2)
 }
 
-async fn user(db: &Db, login: &str) -> i32 {
-    users::upsert_login(db, login, None, None, None)
+async fn user(db: &Db, login: &str) -> UserId {
+    users::upsert_login(db, &LoginDetails::login(login))
         .await
         .unwrap()
         .id
@@ -52,17 +53,19 @@ fn ballot(ranks: &[(&str, i32)]) -> Vec<(String, i32)> {
     ranks.iter().map(|(c, r)| ((*c).to_owned(), *r)).collect()
 }
 
-async fn cast_simple(db: &Db, election: i32, user: i32) -> (CastOutcome, String) {
+async fn cast_simple(db: &Db, election: ElectionId, user: UserId) -> (CastOutcome, String) {
     let voter = ballots::new_ballot_voter();
     let outcome = ballots::cast(
         db,
-        election,
-        user,
-        &format!("login-{user}"),
-        &ballot(&[("a", 1), ("b", 1), ("c", NO_OPINION)]),
-        &voter,
-        &[1; 16],
-        &[2; 76],
+        &ballots::NewBallot {
+            election_id: election,
+            user_id: user,
+            login: &format!("login-{user}"),
+            rows: &ballot(&[("a", 1), ("b", 1), ("c", NO_OPINION)]),
+            ballot_voter: &voter,
+            salt: &[1; 16],
+            sealed_ballot_voter: &[2; 76],
+        },
     )
     .await
     .unwrap();

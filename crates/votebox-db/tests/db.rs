@@ -6,7 +6,8 @@ use time::macros::datetime;
 use votebox_db::migrate::{self, MigrationState, SchemaKind};
 use votebox_db::testing::sea_query::{Asterisk, Expr, ExprTrait, Query};
 use votebox_db::testing::{self, exec, fetch_all};
-use votebox_db::{Backend, Db, DbError, Timestamp, elections, users, voters};
+use votebox_db::users::LoginDetails;
+use votebox_db::{Backend, Db, DbError, ElectionId, Timestamp, UserId, elections, users, voters};
 
 votebox_db::on_every_engine!(
     connect_and_ping,
@@ -39,7 +40,7 @@ async fn count_rows(db: &Db, table: &'static str) -> i64 {
     rows[0].0
 }
 
-async fn count_for_election(db: &Db, table: &'static str, election_id: i32) -> i64 {
+async fn count_for_election(db: &Db, table: &'static str, election_id: ElectionId) -> i64 {
     let stmt = Query::select()
         .expr(Expr::col(Asterisk).count())
         .from(table)
@@ -49,7 +50,7 @@ async fn count_for_election(db: &Db, table: &'static str, election_id: i32) -> i
     rows[0].0
 }
 
-async fn election_id(db: &Db, key: &str) -> i32 {
+async fn election_id(db: &Db, key: &str) -> ElectionId {
     elections::find_by_key(db, key)
         .await
         .unwrap()
@@ -57,7 +58,7 @@ async fn election_id(db: &Db, key: &str) -> i32 {
         .id
 }
 
-async fn insert_voter(db: &Db, user_id: i32, election_id: i32) {
+async fn insert_voter(db: &Db, user_id: UserId, election_id: ElectionId) {
     let stmt = Query::insert()
         .into_table("voter")
         .columns(["user_id", "election_id", "salt", "ballot_id"])
@@ -71,7 +72,7 @@ async fn insert_voter(db: &Db, user_id: i32, election_id: i32) {
     assert_eq!(exec(db, &stmt).await.unwrap(), 1);
 }
 
-async fn insert_ballot(db: &Db, election_id: i32, candidate: &str, rank: i32) {
+async fn insert_ballot(db: &Db, election_id: ElectionId, candidate: &str, rank: i32) {
     let id = format!("{:032x}", rand::random::<u128>());
     let stmt = Query::insert()
         .into_table("ballot")
@@ -87,7 +88,7 @@ async fn insert_ballot(db: &Db, election_id: i32, candidate: &str, rank: i32) {
     assert_eq!(exec(db, &stmt).await.unwrap(), 1);
 }
 
-async fn insert_request(db: &Db, user_id: i32, election_id: i32) {
+async fn insert_request(db: &Db, user_id: UserId, election_id: ElectionId) {
     let stmt = Query::insert()
         .into_table("request")
         .columns([
@@ -110,11 +111,18 @@ async fn insert_request(db: &Db, user_id: i32, election_id: i32) {
     assert_eq!(exec(db, &stmt).await.unwrap(), 1);
 }
 
-async fn seed_user(db: &Db, login: &str) -> i32 {
-    users::upsert_login(db, login, Some(login), Some("gho_x"), None)
-        .await
-        .unwrap()
-        .id
+async fn seed_user(db: &Db, login: &str) -> UserId {
+    users::upsert_login(
+        db,
+        &LoginDetails {
+            name: Some(login),
+            token: Some("gho_x"),
+            ..LoginDetails::login(login)
+        },
+    )
+    .await
+    .unwrap()
+    .id
 }
 
 /// Runs a static statement directly on the pool (DDL the API never issues).
@@ -671,7 +679,7 @@ async fn sync_adds_renames_and_keeps_orphans(backend: Backend) {
     )
     .await
     .unwrap();
-    assert_eq!(state, [(gb.id, None)]);
+    assert_eq!(state, [(gb.id.0, None)]);
 
     // Keys are exact: a key differing only in case is another election (except that MySQL's
     // case-insensitive UNIQUE index refuses it, as it did for Elekto).
@@ -745,10 +753,12 @@ async fn upsert_login_is_case_insensitive(backend: Backend) {
 
     let first = users::upsert_login(
         &db,
-        "SergeyKanzhelev",
-        Some("Sergey Kanzhelev"),
-        Some("t1"),
-        Some(exp1),
+        &LoginDetails {
+            name: Some("Sergey Kanzhelev"),
+            token: Some("t1"),
+            token_expires_at: Some(exp1),
+            ..LoginDetails::login("SergeyKanzhelev")
+        },
     )
     .await
     .unwrap();
@@ -761,10 +771,12 @@ async fn upsert_login_is_case_insensitive(backend: Backend) {
     // Same person, other case: the same row; only token and expiry change.
     let again = users::upsert_login(
         &db,
-        "sergeykanzhelev",
-        Some("Someone Else"),
-        Some("t2"),
-        Some(exp2),
+        &LoginDetails {
+            name: Some("Someone Else"),
+            token: Some("t2"),
+            token_expires_at: Some(exp2),
+            ..LoginDetails::login("sergeykanzhelev")
+        },
     )
     .await
     .unwrap();
@@ -781,17 +793,29 @@ async fn upsert_login_is_case_insensitive(backend: Backend) {
     );
 
     // Others: no profile name, non-ASCII name.
-    let liggitt = users::upsert_login(&db, "liggitt", None, Some("t3"), None)
-        .await
-        .unwrap();
+    let liggitt = users::upsert_login(
+        &db,
+        &LoginDetails {
+            token: Some("t3"),
+            ..LoginDetails::login("liggitt")
+        },
+    )
+    .await
+    .unwrap();
     assert_ne!(liggitt.id, first.id);
     assert_eq!(liggitt.name, None);
-    let zoe = users::upsert_login(&db, "ZoeAngstrom", Some("Zoë Ångström 🗳"), None, None)
-        .await
-        .unwrap();
+    let zoe = users::upsert_login(
+        &db,
+        &LoginDetails {
+            name: Some("Zoë Ångström 🗳"),
+            ..LoginDetails::login("ZoeAngstrom")
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(zoe.name.as_deref(), Some("Zoë Ångström 🗳"));
     assert_eq!(
-        users::upsert_login(&db, "ZOEANGSTROM", None, None, None)
+        users::upsert_login(&db, &LoginDetails::login("ZOEANGSTROM"))
             .await
             .unwrap()
             .id,
@@ -803,15 +827,23 @@ async fn upsert_login_is_case_insensitive(backend: Backend) {
     let out = users::find_by_id(&db, first.id).await.unwrap().unwrap();
     assert_eq!((out.token, out.token_expires_at), (None, None));
     assert_eq!(out.name.as_deref(), Some("Sergey Kanzhelev"));
-    assert_eq!(users::find_by_id(&db, 999_999).await.unwrap(), None);
+    assert_eq!(users::find_by_id(&db, UserId(999_999)).await.unwrap(), None);
 }
 
 async fn timestamps_round_trip(backend: Backend) {
     let (db, _url, _guard) = testing::migrated_database(backend).await;
     let exp = datetime!(2021-09-13 00:00:01.123456);
-    let user = users::upsert_login(&db, "jberkus", Some("Josh"), Some("t"), Some(exp))
-        .await
-        .unwrap();
+    let user = users::upsert_login(
+        &db,
+        &LoginDetails {
+            name: Some("Josh"),
+            token: Some("t"),
+            token_expires_at: Some(exp),
+            ..LoginDetails::login("jberkus")
+        },
+    )
+    .await
+    .unwrap();
     let stored = user.token_expires_at.unwrap();
     match backend {
         // DATETIME without fractional seconds, as Elekto's MySQL columns.
@@ -911,7 +943,7 @@ async fn voter_queries(backend: Backend) {
             .is_empty()
     );
     assert!(
-        voters::voted_election_keys(&db, 999_999)
+        voters::voted_election_keys(&db, UserId(999_999))
             .await
             .unwrap()
             .is_empty()
@@ -920,7 +952,7 @@ async fn voter_queries(backend: Backend) {
     assert_eq!(voters::count(&db, app).await.unwrap(), 2);
     assert_eq!(voters::count(&db, gb).await.unwrap(), 2);
     assert_eq!(voters::count(&db, toc).await.unwrap(), 0);
-    assert_eq!(voters::count(&db, 999_999).await.unwrap(), 0);
+    assert_eq!(voters::count(&db, ElectionId(999_999)).await.unwrap(), 0);
 }
 
 /// Compile-time check: the API's futures are `Send` (axum handlers need that).
@@ -936,10 +968,10 @@ fn api_futures_are_send(db: &Db) {
     send(elections::list(db));
     send(elections::find_by_key(db, "k"));
     send(elections::delete_orphan(db, "k", &[]));
-    send(users::upsert_login(db, "u", None, None, None));
-    send(users::find_by_id(db, 1));
-    send(users::clear_token(db, 1));
-    send(voters::has_voted(db, 1, "x", 1));
-    send(voters::voted_election_keys(db, 1));
-    send(voters::count(db, 1));
+    send(users::upsert_login(db, &LoginDetails::login("u")));
+    send(users::find_by_id(db, UserId(1)));
+    send(users::clear_token(db, UserId(1)));
+    send(voters::has_voted(db, UserId(1), "x", ElectionId(1)));
+    send(voters::voted_election_keys(db, UserId(1)));
+    send(voters::count(db, ElectionId(1)));
 }

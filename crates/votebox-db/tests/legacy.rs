@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock, Mutex};
+use votebox_db::{ElectionId, UserId};
 
 use serde_json::Value;
 use votebox_core::count::{Ballot, CountOptions, Method, Profile, count, elekto_groups};
@@ -105,7 +106,7 @@ fn tally(rows: &[Row]) -> Tally {
 async fn app_ballot_rows(db: &Db, election_ids: &BTreeSet<Option<i64>>) -> Vec<Row> {
     let mut out = Vec::new();
     for eid in election_ids.iter().flatten() {
-        let id = i32::try_from(*eid).unwrap();
+        let id = ElectionId(i32::try_from(*eid).unwrap());
         for (voter, candidate, rank) in ballots::all_for_election(db, id).await.unwrap() {
             out.push((Some(*eid), voter, candidate, rank.map(i64::from)));
         }
@@ -121,8 +122,8 @@ async fn check_links(db: &Db, manifest: &Value) {
     let mut tasks = Vec::new();
     for v in manifest["voters"].as_array().unwrap() {
         let link = v["link"].clone();
-        let election_id = i32::try_from(v["election_id"].as_i64().unwrap()).unwrap();
-        let user_id = i32::try_from(v["user_id"].as_i64().unwrap()).unwrap();
+        let election_id = ElectionId(i32::try_from(v["election_id"].as_i64().unwrap()).unwrap());
+        let user_id = UserId(i32::try_from(v["user_id"].as_i64().unwrap()).unwrap());
         let passphrase = link["passphrase"].as_str().unwrap().to_owned();
         let expected = link["ballot_voter"].as_str().unwrap().to_owned();
         let rows = link["ballot_rows"].as_u64().unwrap();

@@ -9,8 +9,9 @@ use sha2::{Digest, Sha512};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use votebox_core::meta::{BrokenElection, Catalog, CatalogEntry, Election};
 use votebox_db::Db;
-use votebox_db::elections::SyncReport;
-use votebox_meta::{GitError, MetaRepo, Snapshot};
+use votebox_meta::{MetaRepo, Snapshot};
+
+use crate::meta_sync::{self, SyncError, SyncOutcome};
 
 /// Web settings, read by the binary from Elekto's environment variables.
 /// [`WebConfig::new`] gives the defaults (GitHub login not configured).
@@ -190,70 +191,6 @@ impl fmt::Debug for AppState {
     }
 }
 
-/// What one sync did; `Display` is the sync log (Elekto-like lines).
-#[derive(Debug, Clone)]
-pub struct SyncOutcome {
-    /// The meta commit now being served.
-    pub commit: String,
-    /// The database changes.
-    pub report: SyncReport,
-    /// (key, name) of every election added to the database.
-    pub added: Vec<(String, String)>,
-    /// Elections whose files could not be parsed (kept out of the database sync).
-    pub broken: Vec<BrokenElection>,
-}
-
-impl fmt::Display for SyncOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "---------------------*=  Syncing started =*----------------------"
-        )?;
-        writeln!(f)?;
-        writeln!(f, " * meta commit {}", self.commit)?;
-        for (_, name) in &self.added {
-            writeln!(f, " + {name} added in the database.")?;
-        }
-        for key in &self.report.renamed {
-            writeln!(f, " ~ {key} renamed in the database.")?;
-        }
-        for o in &self.report.orphaned {
-            writeln!(
-                f,
-                " ! {} kept: directory gone, {} voters/{} ballots/{} requests kept (remove with `votebox prune-orphan {}`)",
-                o.key, o.voters, o.ballots, o.requests, o.key
-            )?;
-        }
-        for b in &self.broken {
-            writeln!(f, " x {}", b.error)?;
-        }
-        writeln!(f)?;
-        writeln!(
-            f,
-            "---------------------*= Syncing completed *=--------------------"
-        )
-    }
-}
-
-/// Why a sync failed. The previous snapshot keeps being served.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error("could not update the meta repository: {0}")]
-    Git(#[from] GitError),
-    #[error("could not sync the elections into the database: {0}")]
-    Db(#[from] votebox_db::DbError),
-    /// The new commit has no election that parses while the one served has some (an emptied or
-    /// garbage tree, e.g. a bad force-push): refused, the last good snapshot keeps serving.
-    #[error(
-        "meta commit {commit} has no valid election ({broken} broken) while the served commit has {served}; refusing it and still serving the previous snapshot"
-    )]
-    Rejected {
-        commit: String,
-        broken: usize,
-        served: usize,
-    },
-}
-
 impl AppState {
     pub fn new(config: WebConfig, db: Db, meta: MetaRepo, clock: Clock) -> AppState {
         let cookie_key = derive_cookie_key(&config.app_key);
@@ -344,78 +281,16 @@ impl AppState {
         *self.0.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(snapshot));
     }
 
-    /// Fetches and parses the meta repository, syncs the `election` table with it, then swaps the
-    /// in-memory snapshot. On failure the last good snapshot keeps being served.
+    /// Runs [`meta_sync::sync`] against the snapshot being served and, when it succeeds,
+    /// serves the new one. On failure the last good snapshot keeps being served. One sync at a
+    /// time per instance.
     pub async fn sync_meta(&self) -> Result<SyncOutcome, SyncError> {
         let _guard = self.0.sync_lock.lock().await;
-        let snapshot = match self.0.meta.load().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "meta sync failed; still serving the previous snapshot");
-                crate::metrics::record_meta_sync(crate::metrics::SyncResult::GitError);
-                return Err(e.into());
-            }
-        };
-        if let Some(current) = self.snapshot() {
-            let served = current.catalog.elections().count();
-            if served > 0
-                && snapshot.commit != current.commit
-                && snapshot.catalog.elections().next().is_none()
-            {
-                let e = SyncError::Rejected {
-                    commit: snapshot.commit.clone(),
-                    broken: snapshot.catalog.broken().count(),
-                    served,
-                };
-                tracing::error!(error = %e, "meta sync refused");
-                crate::metrics::record_meta_sync(crate::metrics::SyncResult::Rejected);
-                return Err(e);
-            }
-        }
-        let pairs: Vec<(String, String)> = snapshot
-            .catalog
-            .elections()
-            .map(|e| (e.key.clone(), e.name.clone()))
-            .collect();
-        let report = match votebox_db::elections::sync(&self.0.db, &pairs).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "database sync failed; still serving the previous snapshot");
-                crate::metrics::record_meta_sync(crate::metrics::SyncResult::DbError);
-                return Err(e.into());
-            }
-        };
-        let added = report
-            .added
-            .iter()
-            .map(|key| {
-                let name = pairs
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, n)| n.clone())
-                    .unwrap_or_else(|| key.clone());
-                (key.clone(), name)
-            })
-            .collect();
-        for o in &report.orphaned {
-            tracing::warn!(
-                key = %o.key,
-                voters = o.voters,
-                ballots = o.ballots,
-                requests = o.requests,
-                "election directory gone from the meta; database rows kept"
-            );
-        }
-        let outcome = SyncOutcome {
-            commit: snapshot.commit.clone(),
-            report,
-            added,
-            broken: snapshot.catalog.broken().cloned().collect(),
-        };
-        self.conclude_ended_elections(&snapshot.catalog).await;
-        self.install_snapshot(snapshot);
-        crate::metrics::record_meta_sync(crate::metrics::SyncResult::Ok);
-        Ok(outcome)
+        let current = self.snapshot();
+        let synced =
+            meta_sync::sync(self.db(), self.meta(), current.as_deref(), self.now()).await?;
+        self.install_snapshot(synced.snapshot);
+        Ok(synced.outcome)
     }
 }
 

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
+use votebox_db::UserId;
 
 /// Memory one KDF needs, with headroom: Argon2i's 512 MiB work area plus the rest of the process.
 pub const KDF_MEMORY_BUDGET: u64 = 768 * 1024 * 1024;
@@ -44,15 +45,15 @@ pub(crate) struct KdfLimiter {
     concurrency: u32,
     /// Requests waiting for a permit.
     waiting: Arc<AtomicUsize>,
-    in_flight: Arc<Mutex<HashSet<i32>>>,
+    in_flight: Arc<Mutex<HashSet<UserId>>>,
     /// Recent passphrase attempts per user (view and revoke).
-    attempts: Mutex<HashMap<i32, VecDeque<Instant>>>,
+    attempts: Mutex<HashMap<UserId, VecDeque<Instant>>>,
 }
 
 /// A user's claim on their single KDF slot; released on drop.
 pub(crate) struct UserClaim {
-    user_id: i32,
-    in_flight: Arc<Mutex<HashSet<i32>>>,
+    user_id: UserId,
+    in_flight: Arc<Mutex<HashSet<UserId>>>,
 }
 
 impl Drop for UserClaim {
@@ -79,11 +80,11 @@ impl KdfLimiter {
 
     /// Records a passphrase attempt of `user_id` (view or revoke), or returns `false` when the
     /// user already made [`PASSPHRASE_ATTEMPTS`] in the last [`PASSPHRASE_WINDOW`].
-    pub fn passphrase_attempt(&self, user_id: i32) -> bool {
+    pub fn passphrase_attempt(&self, user_id: UserId) -> bool {
         self.passphrase_attempt_at(user_id, Instant::now())
     }
 
-    fn passphrase_attempt_at(&self, user_id: i32, now: Instant) -> bool {
+    fn passphrase_attempt_at(&self, user_id: UserId, now: Instant) -> bool {
         let mut all = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         // Forget users whose attempts are all outside the window (bounded memory).
         all.retain(|_, times| {
@@ -104,7 +105,7 @@ impl KdfLimiter {
     }
 
     /// Claims the user's KDF slot, or `None` when one of their requests is still being processed.
-    pub fn claim(&self, user_id: i32) -> Option<UserClaim> {
+    pub fn claim(&self, user_id: UserId) -> Option<UserClaim> {
         let mut set = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         set.insert(user_id).then(|| UserClaim {
             user_id,
@@ -190,15 +191,15 @@ mod tests {
     #[tokio::test]
     async fn checklist_62_one_kdf_claim_per_user() {
         let limiter = KdfLimiter::new(0);
-        let a = limiter.claim(1).expect("first claim");
-        assert!(limiter.claim(1).is_none());
-        let b = limiter.claim(2).expect("another user");
+        let a = limiter.claim(UserId(1)).expect("first claim");
+        assert!(limiter.claim(UserId(1)).is_none());
+        let b = limiter.claim(UserId(2)).expect("another user");
         drop(a);
-        let again = limiter.claim(1).expect("released on drop");
+        let again = limiter.claim(UserId(1)).expect("released on drop");
         // The claim is held until the work is done.
         let v = limiter.run(again, || 41 + 1).await.unwrap();
         assert_eq!(v, 42);
-        assert!(limiter.claim(1).is_some());
+        assert!(limiter.claim(UserId(1)).is_some());
         drop(b);
     }
 
@@ -207,11 +208,11 @@ mod tests {
         let limiter = KdfLimiter::new(1);
         let t0 = Instant::now();
         for _ in 0..PASSPHRASE_ATTEMPTS {
-            assert!(limiter.passphrase_attempt_at(7, t0));
+            assert!(limiter.passphrase_attempt_at(UserId(7), t0));
         }
-        assert!(!limiter.passphrase_attempt_at(7, t0 + Duration::from_secs(60)));
-        assert!(limiter.passphrase_attempt_at(8, t0), "per user");
-        assert!(limiter.passphrase_attempt_at(7, t0 + PASSPHRASE_WINDOW));
+        assert!(!limiter.passphrase_attempt_at(UserId(7), t0 + Duration::from_secs(60)));
+        assert!(limiter.passphrase_attempt_at(UserId(8), t0), "per user");
+        assert!(limiter.passphrase_attempt_at(UserId(7), t0 + PASSPHRASE_WINDOW));
     }
 
     #[tokio::test]
@@ -224,7 +225,7 @@ mod tests {
         for user in 0..6 {
             let (limiter, running, peak) = (limiter.clone(), running.clone(), peak.clone());
             tasks.push(tokio::spawn(async move {
-                let claim = limiter.claim(user).unwrap();
+                let claim = limiter.claim(UserId(user)).unwrap();
                 limiter
                     .run(claim, move || {
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;

@@ -14,6 +14,7 @@ mod csrf;
 mod error;
 mod github;
 mod kdf;
+pub mod meta_sync;
 pub mod metrics;
 mod router;
 mod routes;
@@ -24,12 +25,12 @@ mod views;
 
 pub use app::{
     AppState, Clock, DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL,
-    DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, SyncError,
-    SyncOutcome, WebConfig,
+    DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, WebConfig,
 };
 pub use csrf::CsrfForm;
 pub use error::AppError;
 pub use kdf::{PASSPHRASE_ATTEMPTS, kdf_concurrency_for};
+pub use meta_sync::{SyncError, SyncOutcome};
 pub use router::router;
 pub use session::{CurrentUser, Session};
 

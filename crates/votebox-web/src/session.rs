@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use votebox_db::UserId;
 
 pub(crate) const COOKIE_NAME: &str = "votebox_session";
 
@@ -66,7 +67,7 @@ struct SessionUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentUser {
     /// `user.id`.
-    pub id: i32,
+    pub id: UserId,
     /// GitHub login as stored in `user.username`.
     pub login: String,
     /// `user.name` (may be missing).
@@ -118,7 +119,7 @@ impl Session {
         let mut data = self.lock();
         match &data.user {
             Some(u) if u.exp > unix_now() => Some(CurrentUser {
-                id: u.id,
+                id: UserId(u.id),
                 login: u.login.clone(),
                 name: u.name.clone(),
             }),
@@ -136,7 +137,7 @@ impl Session {
         let seconds = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
         let mut data = self.lock();
         data.user = Some(SessionUser {
-            id: user.id,
+            id: user.id.0,
             login: user.login,
             name: user.name,
             exp: unix_now().saturating_add(seconds),
@@ -326,7 +327,7 @@ pub(crate) async fn session_middleware(
     }
     let mut data = original.clone();
     if let Some(user) = original.user.as_ref().filter(|u| u.exp > unix_now()) {
-        match votebox_db::sessions::generation(state.db(), user.id).await {
+        match votebox_db::sessions::generation(state.db(), UserId(user.id)).await {
             Ok(current) if current == user.generation => {}
             Ok(current) => {
                 // Logged out since (here or on another instance): the cookie is rewritten

@@ -204,19 +204,12 @@ async fn migrate_status(db: &Db) -> Result<(), Error> {
 async fn sync_command(config: &Config) -> Result<(), Error> {
     let repo = meta_repo(config)?;
     let db = connect(config).await?;
-    // The key only signs cookies, and sync serves nothing: a throwaway one will do.
-    let state = AppState::new(
-        web_config(config, keys::generate_key(), false),
-        db.clone(),
-        repo,
-        Clock::System,
-    );
     println!("# ----------- Syncing the meta with the database ----------- #");
-    let result = state.sync_meta().await;
+    let result = votebox_web::meta_sync::sync(&db, &repo, None, Clock::System.now()).await;
     db.close().await;
     match result {
-        Ok(outcome) => {
-            print!("{outcome}");
+        Ok(synced) => {
+            print!("{}", synced.outcome);
             Ok(())
         }
         Err(e) => Err(Error::Failed(anyhow!(e).context("sync failed"))),

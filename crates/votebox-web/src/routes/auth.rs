@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::github::GithubError;
 use crate::session::{CurrentUser, Session, decode_redirect, random_token};
 use crate::views::{Layout, LoginPage, render_ok};
+use votebox_db::users::LoginDetails;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct LoginQuery {
@@ -167,13 +168,15 @@ pub(crate) async fn github_callback(
     let row = identity::login_github(
         state.db(),
         user.id,
-        &user.login,
-        user.name.as_deref(),
-        Some(&token),
-        Some(expires),
+        &LoginDetails {
+            name: user.name.as_deref(),
+            token: Some(&token),
+            token_expires_at: Some(expires),
+            ..LoginDetails::login(&user.login)
+        },
     )
     .await?;
-    tracing::info!(user_id = row.id, github_id = user.id, login = %user.login, "GitHub login");
+    tracing::info!(user_id = %row.id, github_id = user.id, login = %user.login, "GitHub login");
     log_in(
         &state,
         &session,
@@ -278,8 +281,8 @@ pub(crate) async fn demo_login(
     if !valid_login(login) {
         return Err(AppError::BadRequest("Invalid user login.".to_owned()));
     }
-    let row = users::upsert_login(state.db(), login, None, None, None).await?;
-    tracing::warn!(login, user_id = row.id, "demo login (not for production)");
+    let row = users::upsert_login(state.db(), &LoginDetails::login(login)).await?;
+    tracing::warn!(login, user_id = %row.id, "demo login (not for production)");
     log_in(
         &state,
         &session,
@@ -365,7 +368,7 @@ async fn logout(state: &AppState, session: &Session) -> Response {
     if let Some(user) = user {
         if let Err(e) = sessions::end_sessions(state.db(), user.id).await {
             // This browser is logged out whatever happens; other copies of the cookie are not.
-            tracing::error!(error = %e, user_id = user.id, "could not end the user's sessions");
+            tracing::error!(error = %e, user_id = %user.id, "could not end the user's sessions");
             session.flash(
                 "You are logged out here, but your sessions elsewhere could not be ended: \
                  please log out again in a moment.",
@@ -373,7 +376,7 @@ async fn logout(state: &AppState, session: &Session) -> Response {
         }
         if let Err(e) = users::clear_token(state.db(), user.id).await {
             // Logging out must work even when the database does not.
-            tracing::error!(error = %e, user_id = user.id, "could not clear the user's token");
+            tracing::error!(error = %e, user_id = %user.id, "could not clear the user's token");
         }
     }
     found("/login")

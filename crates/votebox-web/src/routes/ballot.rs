@@ -54,6 +54,7 @@ use crate::error::{AppError, AppResult};
 use crate::kdf;
 use crate::session::{CurrentUser, Session};
 use crate::views::{ElectionHead, Layout, render, render_ok, shuffled_candidates};
+use votebox_db::{ElectionId, VoterId};
 
 pub(crate) const MSG_NOT_VOTED: &str = "You have not voted yet";
 pub(crate) const MSG_WRONG_PASSPHRASE: &str =
@@ -78,14 +79,17 @@ pub(crate) fn election_url(e: &Election) -> String {
 }
 
 /// The election's `election.id`, or `None` when sync has not added it yet.
-pub(crate) async fn election_row_id(state: &AppState, e: &Election) -> AppResult<Option<i32>> {
+pub(crate) async fn election_row_id(
+    state: &AppState,
+    e: &Election,
+) -> AppResult<Option<ElectionId>> {
     Ok(elections::find_by_key(state.db(), &e.key)
         .await?
         .map(|r| r.id))
 }
 
 /// [`election_row_id`] for pages that must write: a missing row is a 503 page.
-pub(crate) async fn require_row_id(state: &AppState, e: &Election) -> AppResult<i32> {
+pub(crate) async fn require_row_id(state: &AppState, e: &Election) -> AppResult<ElectionId> {
     election_row_id(state, e).await?.ok_or_else(|| {
         AppError::message(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -532,13 +536,15 @@ pub(crate) async fn vote_submit(
     still_running(&state, e)?;
     match ballots::cast(
         state.db(),
-        election_id,
-        user.id,
-        &user.login,
-        &rows,
-        &ballot_voter,
-        &salt,
-        &blob,
+        &ballots::NewBallot {
+            election_id,
+            user_id: user.id,
+            login: &user.login,
+            rows: &rows,
+            ballot_voter: &ballot_voter,
+            salt: &salt,
+            sealed_ballot_voter: &blob,
+        },
     )
     .await?
     {
@@ -621,7 +627,7 @@ struct BallotPage {
 /// What opening the voter's link gave.
 enum Opened {
     /// The ballot-voter uuid and the voter row it came from.
-    Ok { uuid: String, voter_row: i32 },
+    Ok { uuid: String, voter_row: VoterId },
     /// Flash this and go back to the election page.
     Refused(&'static str),
 }
@@ -630,7 +636,7 @@ enum Opened {
 async fn open_ballot(
     state: &AppState,
     user: &CurrentUser,
-    election_id: i32,
+    election_id: ElectionId,
     password: Option<Zeroizing<String>>,
 ) -> AppResult<Opened> {
     let Some(link) = ballots::voter_link(state.db(), user.id, election_id).await? else {
@@ -676,8 +682,8 @@ async fn open_v1_ballot(
     state: &AppState,
     claim: kdf::UserClaim,
     user: &CurrentUser,
-    election_id: i32,
-    voter_row: i32,
+    election_id: ElectionId,
+    voter_row: VoterId,
     password: Zeroizing<String>,
 ) -> AppResult<Opened> {
     let hashes = votebox_db::legacy::v1_ballot_voters(state.db(), election_id).await?;

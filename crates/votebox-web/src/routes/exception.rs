@@ -27,6 +27,7 @@ use crate::csrf::CsrfForm;
 use crate::error::{AppError, AppResult};
 use crate::session::{CurrentUser, Session};
 use crate::views::{ElectionHead, Layout, render, render_ok};
+use votebox_db::{ElectionId, RequestId};
 
 /// Largest `name`, `email`, `chat` (their columns are `VARCHAR(255)`), in characters.
 const MAX_SHORT: usize = 255;
@@ -219,7 +220,7 @@ pub(crate) async fn submit(
     };
     match requests::create(state.db(), user.id, &user.login, election_id, &new).await? {
         CreateOutcome::Created(id) => {
-            tracing::info!(election = %e.key, request = id, "exception request filed");
+            tracing::info!(election = %e.key, request = %id, "exception request filed");
             session.flash(MSG_SUBMITTED);
             Ok(found(&election_url(e)))
         }
@@ -232,7 +233,7 @@ pub(crate) async fn submit(
 
 /// One line of the officer dashboard's "Exception Requests".
 pub(crate) struct RequestItem {
-    pub id: i32,
+    pub id: RequestId,
     pub name: String,
     pub email: String,
     pub chat: String,
@@ -256,7 +257,7 @@ impl From<RequestRow> for RequestItem {
 /// The requests of an election for the officer dashboard (empty when it has no database row).
 pub(crate) async fn dashboard_items(
     state: &AppState,
-    election_id: Option<i32>,
+    election_id: Option<ElectionId>,
 ) -> AppResult<Vec<RequestItem>> {
     Ok(match election_id {
         Some(id) => requests::list_for_election(state.db(), id)
@@ -273,7 +274,7 @@ pub(crate) async fn dashboard_items(
 struct ReviewPage {
     layout: Layout,
     election: ElectionHead,
-    id: i32,
+    id: RequestId,
     requester: String,
     created_at: String,
     name: String,
@@ -291,9 +292,9 @@ async fn officer_request(
     user: &CurrentUser,
     e: &Election,
     rid: &str,
-) -> AppResult<(i32, RequestRow)> {
+) -> AppResult<(ElectionId, RequestRow)> {
     require_officer(e, user)?;
-    let rid: i32 = rid.parse().map_err(|_| AppError::NotFound)?;
+    let rid = RequestId(rid.parse().map_err(|_| AppError::NotFound)?);
     let election_id = election_row_id(state, e).await?.ok_or(AppError::NotFound)?;
     let row = requests::get_in_election(state.db(), election_id, rid)
         .await?
@@ -352,7 +353,7 @@ pub(crate) async fn toggle(
     let reviewed = requests::toggle_reviewed(state.db(), election_id, row.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    tracing::info!(election = %e.key, request = row.id, reviewed, "exception request reviewed");
+    tracing::info!(election = %e.key, request = %row.id, reviewed, "exception request reviewed");
     let row = requests::get_in_election(state.db(), election_id, row.id)
         .await?
         .ok_or(AppError::NotFound)?;

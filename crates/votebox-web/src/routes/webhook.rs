@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::{AppState, SyncError};
+use crate::app::AppState;
+use crate::meta_sync::SyncError;
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
     (

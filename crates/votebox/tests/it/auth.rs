@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use reqwest::StatusCode;
+use votebox_db::users::LoginDetails;
 use votebox_db::{identity, users};
 
 use crate::fake_github::{FakeUser, id_for};
@@ -505,7 +506,7 @@ db_test!(
         ),
     |app| {
         // A legacy row written by Elekto in another case (no GitHub id yet).
-        let legacy = users::upsert_login(app.db(), "bentheelder", Some("Ben"), None, None)
+        let legacy = users::upsert_login(app.db(), &LoginDetails {name: Some("Ben"), ..LoginDetails::login("bentheelder")})
             .await
             .unwrap();
         app.login_via_github("BenTheElder").await;
@@ -585,23 +586,49 @@ db_test!(identity_matching_rules, |app| {
     let later = Some(votebox_db::utc_now() + time::Duration::days(1));
 
     // 1. A new account gets a new row; the same account is found again by id.
-    let a = identity::login_github(db, 1, "alice", Some("Alice"), Some("t1"), later)
-        .await
-        .unwrap();
-    let a2 = identity::login_github(db, 1, "alice", Some("Other"), Some("t2"), later)
-        .await
-        .unwrap();
+    let a = identity::login_github(
+        db,
+        1,
+        &LoginDetails {
+            name: Some("Alice"),
+            token: Some("t1"),
+            token_expires_at: later,
+            ..LoginDetails::login("alice")
+        },
+    )
+    .await
+    .unwrap();
+    let a2 = identity::login_github(
+        db,
+        1,
+        &LoginDetails {
+            name: Some("Other"),
+            token: Some("t2"),
+            token_expires_at: later,
+            ..LoginDetails::login("alice")
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(a2.id, a.id);
     assert_eq!(a2.name.as_deref(), Some("Alice"));
     assert_eq!(a2.token.as_deref(), Some("t2"));
 
     // 2. Alice renames to "alice2"; a stale legacy row "ALICE2" is in the way: it steps aside.
-    let stale = users::upsert_login(db, "ALICE2", None, None, None)
+    let stale = users::upsert_login(db, &LoginDetails::login("ALICE2"))
         .await
         .unwrap();
-    let a3 = identity::login_github(db, 1, "alice2", None, Some("t3"), later)
-        .await
-        .unwrap();
+    let a3 = identity::login_github(
+        db,
+        1,
+        &LoginDetails {
+            token: Some("t3"),
+            token_expires_at: later,
+            ..LoginDetails::login("alice2")
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(a3.id, a.id);
     assert_eq!(a3.username.as_deref(), Some("alice2"));
     let stale = users::find_by_id(db, stale.id).await.unwrap().unwrap();
@@ -613,9 +640,18 @@ db_test!(identity_matching_rules, |app| {
     // 3. Bob takes the login "alice2" while Alice's row still holds it (Alice renamed again but
     //    has not logged in since): Bob gets a new row; Alice's row is renamed out of the way and
     //    gets her new login back on her next login.
-    let b = identity::login_github(db, 2, "alice2", Some("Bob"), Some("tb"), later)
-        .await
-        .unwrap();
+    let b = identity::login_github(
+        db,
+        2,
+        &LoginDetails {
+            name: Some("Bob"),
+            token: Some("tb"),
+            token_expires_at: later,
+            ..LoginDetails::login("alice2")
+        },
+    )
+    .await
+    .unwrap();
     assert_ne!(b.id, a.id);
     assert_eq!(b.username.as_deref(), Some("alice2"));
     let a_row = users::find_by_id(db, a.id).await.unwrap().unwrap();
@@ -623,27 +659,59 @@ db_test!(identity_matching_rules, |app| {
         a_row.username.as_deref(),
         Some(identity::retired_username("alice2", a.id).as_str())
     );
-    let a4 = identity::login_github(db, 1, "alice3", None, Some("t4"), later)
-        .await
-        .unwrap();
+    let a4 = identity::login_github(
+        db,
+        1,
+        &LoginDetails {
+            token: Some("t4"),
+            token_expires_at: later,
+            ..LoginDetails::login("alice3")
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((a4.id, a4.username.as_deref()), (a.id, Some("alice3")));
 
     // 4. A legacy row is adopted case-insensitively, once.
-    let legacy = users::upsert_login(db, "carol", Some("Carol"), None, None)
-        .await
-        .unwrap();
-    let c = identity::login_github(db, 3, "Carol", Some("C."), Some("tc"), later)
-        .await
-        .unwrap();
+    let legacy = users::upsert_login(
+        db,
+        &LoginDetails {
+            name: Some("Carol"),
+            ..LoginDetails::login("carol")
+        },
+    )
+    .await
+    .unwrap();
+    let c = identity::login_github(
+        db,
+        3,
+        &LoginDetails {
+            name: Some("C."),
+            token: Some("tc"),
+            token_expires_at: later,
+            ..LoginDetails::login("Carol")
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(c.id, legacy.id);
     assert_eq!(c.username.as_deref(), Some("Carol"));
     assert_eq!(c.name.as_deref(), Some("Carol"));
     assert_eq!(identity::github_id_of(db, c.id).await.unwrap(), Some(3));
 
     // 5. Two first logins of one account at once: one row.
+    let first = LoginDetails {
+        token: Some("x"),
+        token_expires_at: later,
+        ..LoginDetails::login("dave")
+    };
+    let second = LoginDetails {
+        token: Some("y"),
+        ..first
+    };
     let (x, y) = tokio::join!(
-        identity::login_github(db, 4, "dave", None, Some("x"), later),
-        identity::login_github(db, 4, "dave", None, Some("y"), later),
+        identity::login_github(db, 4, &first),
+        identity::login_github(db, 4, &second),
     );
     assert_eq!(x.unwrap().id, y.unwrap().id);
     // Nothing lost: every GitHub id maps to a distinct row.

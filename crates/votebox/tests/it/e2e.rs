@@ -123,7 +123,7 @@ async fn e2e_officer_results_journey() {
 
 const GB: &str = "/app/elections/2021---GB";
 
-async fn gb_id(app: &TestApp) -> i32 {
+async fn gb_id(app: &TestApp) -> votebox_db::ElectionId {
     votebox_db::elections::find_by_key(app.db(), "2021---GB")
         .await
         .unwrap()

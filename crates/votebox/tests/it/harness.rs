@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use votebox_db::users::LoginDetails;
 
 use reqwest::StatusCode;
 use reqwest::cookie::{CookieStore as _, Jar};
@@ -580,8 +581,8 @@ impl TestApp {
     }
 
     /// `user.id` of `login` (creating the row if missing).
-    pub async fn user_id(&self, login: &str) -> i32 {
-        votebox_db::users::upsert_login(self.db(), login, None, None, None)
+    pub async fn user_id(&self, login: &str) -> votebox_db::UserId {
+        votebox_db::users::upsert_login(self.db(), &LoginDetails::login(login))
             .await
             .expect("upsert user")
             .id

@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use reqwest::StatusCode;
 use time::macros::datetime;
+use votebox_db::users::LoginDetails;
 
 use crate::harness::{
     AFTER_ALL, APP_NAME, META_SECRET, Options, PLAIN_HTTP_APP_URL, db_test, extract_csrf, location,
@@ -697,9 +698,15 @@ db_test!(
 db_test!(checklist_28_logout, |app| {
     app.login_as("jberkus").await;
     let uid = app.user_id("jberkus").await;
-    votebox_db::users::upsert_login(app.db(), "jberkus", None, Some("tok"), None)
-        .await
-        .unwrap();
+    votebox_db::users::upsert_login(
+        app.db(),
+        &LoginDetails {
+            token: Some("tok"),
+            ..LoginDetails::login("jberkus")
+        },
+    )
+    .await
+    .unwrap();
     let resp = app.get("/logout").await;
     assert_eq!(resp.status(), StatusCode::FOUND);
     assert_eq!(location(&resp), "/login");

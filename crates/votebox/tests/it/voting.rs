@@ -13,6 +13,7 @@
 //! * `mallory`: nothing anywhere.
 
 use std::sync::Arc;
+use votebox_db::ElectionId;
 
 use reqwest::StatusCode;
 use reqwest::cookie::Jar;
@@ -91,7 +92,7 @@ async fn count(db: &Db, table: &'static str) -> i64 {
     rows[0].0
 }
 
-async fn election_id(app: &TestApp, key: &str) -> i32 {
+async fn election_id(app: &TestApp, key: &str) -> ElectionId {
     votebox_db::elections::find_by_key(app.db(), key)
         .await
         .unwrap()
@@ -504,7 +505,7 @@ db_test!(checklist_37_39_form_encoding_and_storage_format, |app| {
     for (id, election, _, _, voter) in &ballots {
         assert_eq!(id.len(), 32, "{id}");
         assert!(is_lower_hex(id), "{id}");
-        assert_eq!(*election, Some(eid));
+        assert_eq!(*election, Some(eid.0));
         assert_eq!(*voter, uuid);
     }
     let ranks: Vec<(&str, Option<i32>)> = ballots.iter().map(|b| (b.3.as_str(), b.2)).collect();
@@ -520,7 +521,7 @@ db_test!(checklist_37_39_form_encoding_and_storage_format, |app| {
     let voters = voter_rows(app.db()).await;
     assert_eq!(voters.len(), 1);
     let v = &voters[0];
-    assert_eq!((v.user_id, v.election_id), (Some(uid), Some(eid)));
+    assert_eq!((v.user_id, v.election_id), (Some(uid.0), Some(eid.0)));
     assert!(v.created_at.is_some() && v.created_at == v.updated_at);
     let salt = v.salt.clone().unwrap();
     let blob = v.ballot_id.clone().unwrap();
@@ -634,7 +635,7 @@ const ELEKTO_SALT: &str = "1ce0e9fb8e345c72541f27e40e2e0029";
 const ELEKTO_BLOB: &str = "b94ceebc1d9d2ef44c73f49202a94b4e37db4a71ead803b5dde612660f8f3fbba82775e5a2c5cf0a45a298ee50af0c473558a4cb91d64656cf9ed274a3253c793ff0d6eaaa741ac6d520b64d";
 const ELEKTO_UUID: &str = "a4929671-d33b-484e-ba69-e7fb232b312e";
 
-async fn insert_ballot_row(db: &Db, election: i32, candidate: &str, rank: i32, voter: &str) {
+async fn insert_ballot_row(db: &Db, election: ElectionId, candidate: &str, rank: i32, voter: &str) {
     let id = format!("{:032x}", rand::random::<u128>());
     let stmt = Query::insert()
         .into_table("ballot")
@@ -861,7 +862,7 @@ db_test!(checklist_48_exception_flow, |app| {
 });
 
 /// Files an exception request for `login` in `key` through the database API.
-async fn file_request(app: &TestApp, login: &str, key: &str, name: &str) -> i32 {
+async fn file_request(app: &TestApp, login: &str, key: &str, name: &str) -> votebox_db::RequestId {
     let uid = app.user_id(login).await;
     let eid = election_id(app, key).await;
     let form = votebox_db::requests::NewRequest {
@@ -880,7 +881,7 @@ async fn file_request(app: &TestApp, login: &str, key: &str, name: &str) -> i32 
     }
 }
 
-async fn reviewed(app: &TestApp, key: &str, rid: i32) -> bool {
+async fn reviewed(app: &TestApp, key: &str, rid: votebox_db::RequestId) -> bool {
     let eid = election_id(app, key).await;
     votebox_db::requests::get_in_election(app.db(), eid, rid)
         .await
@@ -1375,9 +1376,20 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
         ];
         let salt = votebox_core::crypto::random_salt();
         let blob: Vec<u8> = (0..76).map(|_| rand::random::<u8>()).collect();
-        ballots::cast(app.db(), eid, uid, &login, &rows, &uuid, &salt, &blob)
-            .await
-            .unwrap();
+        ballots::cast(
+            app.db(),
+            &ballots::NewBallot {
+                election_id: eid,
+                user_id: uid,
+                login: &login,
+                rows: &rows,
+                ballot_voter: &uuid,
+                salt: &salt,
+                sealed_ballot_voter: &blob,
+            },
+        )
+        .await
+        .unwrap();
         order.push(uuid);
     }
     assert_eq!(count(app.db(), "voter").await, 30);
