@@ -4,11 +4,11 @@
 //!   Markdown) parsed into an immutable [`meta::Catalog`].
 //! * [`count`]: counting methods (Schulze exactly as Elekto, and more).
 //! * [`crypto`]: the Elekto-compatible voter→ballot link (argon2i + secretbox).
-//! * [`legacy`]: schema-1 (Elekto 0.5) ballots: the Werkzeug hash that links voter and ballot.
+//! * [`schema1_link`]: schema-1 (Elekto 0.5) ballots: the Werkzeug hash that links voter and ballot.
 //! * [`results`]: stored ballot rows → counts, Elekto's ballot CSV and a `results.md` draft.
 
 pub mod count;
 pub mod crypto;
-pub mod legacy;
 pub mod meta;
 pub mod results;
+pub mod schema1_link;

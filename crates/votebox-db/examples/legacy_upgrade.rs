@@ -21,7 +21,7 @@ use std::process::Command;
 use rand::Rng as _;
 use std::time::Instant;
 
-use votebox_db::testing::legacy::{exec, fixtures, rows_as_text, sqlite_path};
+use votebox_db::testing::elekto_fixtures::{exec, fixtures, rows_as_text, sqlite_path};
 use votebox_db::{Backend, Db};
 
 struct Args {

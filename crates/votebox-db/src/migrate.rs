@@ -41,7 +41,7 @@
 //! lock, before the migrator, on every engine: schema 1 → 2 as Elekto 0.6 does it (PostgreSQL in
 //! one transaction; SQLite by a table rebuild inside the one transaction, after a `VACUUM INTO`
 //! backup; MySQL in idempotent, resumable single statements), then the history is recorded with
-//! 0001 as the baseline. See `migrate/legacy/` for the details. A `schema_version` above 2, a
+//! 0001 as the baseline. See `migrate/elekto_upgrade/` for the details. A `schema_version` above 2, a
 //! database migrated by a newer votebox (unknown migration versions) or a hand-modified Elekto
 //! schema missing Elekto's columns is refused before anything is changed.
 //!
@@ -59,9 +59,9 @@ use sqlx::{Connection, MySqlConnection, PgConnection};
 use crate::query::{Conn, trusted_sql};
 use crate::{Backend, Db, DbError, Result};
 
-mod legacy;
+mod elekto_upgrade;
 
-pub use legacy::{ELEKTO_SCHEMA_VERSION, MARKER_TABLE, PAUSE_ENV, print_sql};
+pub use elekto_upgrade::{ELEKTO_SCHEMA_VERSION, MARKER_TABLE, PAUSE_ENV, print_sql};
 
 /// What [`run_with_progress`] reports as it works (`votebox migrate` prints each).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +153,7 @@ pub async fn run_with_progress(
     db: &Db,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Vec<MigrationState>> {
-    let reporter = legacy::Reporter::new(progress);
+    let reporter = elekto_upgrade::Reporter::new(progress);
     match db {
         Db::Pg(pool) => {
             // Detached: the advisory lock is per session and must not go back to the pool.
@@ -208,7 +208,7 @@ pub async fn run_with_progress(
 pub async fn ensure_adopted(db: &Db) -> Result<()> {
     let mut pooled = db.acquire().await?;
     let mut conn = pooled.conn();
-    let unfinished = legacy::unfinished_upgrade(&mut conn).await?;
+    let unfinished = elekto_upgrade::unfinished_upgrade(&mut conn).await?;
     match detect_in(&mut conn).await? {
         SchemaKind::LegacyElekto { schema_version } => Err(DbError::Migrate(format!(
             "the database holds Elekto's tables (schema {}) that votebox has not adopted yet: \
@@ -290,14 +290,14 @@ async fn elekto_schema_version(conn: &mut Conn<'_>) -> Result<Option<i64>> {
 /// The migration run proper; the caller holds the lock.
 async fn run_locked(
     conn: &mut Conn<'_>,
-    reporter: &legacy::Reporter<'_>,
+    reporter: &elekto_upgrade::Reporter<'_>,
 ) -> Result<Vec<MigrationState>> {
     let migrator = migrator(conn.backend());
     let kind = detect_in(conn).await?;
     if kind == SchemaKind::Managed {
         refuse_newer(conn, &migrator).await?;
     }
-    let adopted = legacy::adopt(conn, reporter).await?;
+    let adopted = elekto_upgrade::adopt(conn, reporter).await?;
     match kind {
         SchemaKind::Empty => reporter.emit(Progress::Found(
             "an empty database: creating Elekto's tables (schema 2) and votebox's".to_owned(),

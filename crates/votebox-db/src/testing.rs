@@ -52,7 +52,7 @@ use crate::{Backend, Db, Result, migrate, redact_url};
 pub use sea_query;
 
 /// Legacy Elekto databases from `shared/fixtures/legacy-db`: loading, manifests, snapshots.
-pub mod legacy;
+pub mod elekto_fixtures;
 
 pub const POSTGRES_URL_ENV: &str = "VOTEBOX_TEST_POSTGRES_URL";
 pub const MYSQL_URL_ENV: &str = "VOTEBOX_TEST_MYSQL_URL";

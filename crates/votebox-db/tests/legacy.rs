@@ -14,11 +14,11 @@ use votebox_db::{ElectionId, UserId};
 use serde_json::Value;
 use votebox_core::count::{Ballot, CountOptions, Method, Profile, count, elekto_groups};
 use votebox_db::migrate::{self, Progress, SchemaKind};
-use votebox_db::testing::legacy::{
+use votebox_db::testing::elekto_fixtures::{
     ELEKTO_TABLES, Fixture, ballot_rows, check_manifest, columns, exec, fixture, fixtures,
     read_only_url, rows_as_text, run_sql_text, schema_fingerprint, snapshot, sqlite_path,
 };
-use votebox_db::{Backend, Db, ballots, legacy};
+use votebox_db::{Backend, Db, ballots, schema1_ballots};
 
 /// At most two 512 MiB KDFs at once in this test binary.
 static KDF_SLOTS: LazyLock<Arc<tokio::sync::Semaphore>> =
@@ -150,10 +150,11 @@ async fn check_links(db: &Db, manifest: &Value) {
                         link["kind"], "werkzeug-hash-of-username+passphrase",
                         "{username}"
                     );
-                    let hashes = legacy::v1_ballot_voters(&db, election_id).await.unwrap();
+                    let hashes = schema1_ballots::v1_ballot_voters(&db, election_id).await.unwrap();
                     let (u, p) = (username.clone(), passphrase.clone());
                     let found = tokio::task::spawn_blocking(move || {
-                        votebox_core::legacy::find_v1_ballot(&hashes, &u, &p, 2).map(str::to_owned)
+                        votebox_core::schema1_link::find_v1_ballot(&hashes, &u, &p, 2)
+                            .map(str::to_owned)
                     })
                     .await
                     .unwrap();
@@ -321,7 +322,7 @@ async fn upgrade_fixture(f: Fixture) {
     assert_elekto_would_start(&db).await;
 
     // votebox's additions are new tables only (58).
-    let tables = votebox_db::testing::legacy::tables(&db).await;
+    let tables = votebox_db::testing::elekto_fixtures::tables(&db).await;
     for t in &tables {
         assert!(
             ELEKTO_TABLES.contains(&t.as_str())

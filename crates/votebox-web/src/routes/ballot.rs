@@ -686,7 +686,7 @@ async fn open_v1_ballot(
     voter_row: VoterId,
     password: Zeroizing<String>,
 ) -> AppResult<Opened> {
-    let hashes = votebox_db::legacy::v1_ballot_voters(state.db(), election_id).await?;
+    let hashes = votebox_db::schema1_ballots::v1_ballot_voters(state.db(), election_id).await?;
     if hashes.is_empty() {
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
     }
@@ -694,7 +694,8 @@ async fn open_v1_ballot(
     let found = state
         .kdf()
         .run(claim, move || {
-            votebox_core::legacy::find_v1_ballot(&hashes, &login, &password, 2).map(str::to_owned)
+            votebox_core::schema1_link::find_v1_ballot(&hashes, &login, &password, 2)
+                .map(str::to_owned)
         })
         .await?;
     Ok(match found {

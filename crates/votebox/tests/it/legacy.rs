@@ -2,7 +2,7 @@
 //! it: the real binary against the fixtures Elekto's own code made (`shared/fixtures/legacy-db`),
 //! killed with SIGKILL at every step of the upgrade and rerun, run twice at once, run as a user
 //! that may not alter tables, and `--print-sql`. The row-by-row checks come from
-//! `votebox_db::testing::legacy` (the same as the library tests, which also open every link).
+//! `votebox_db::testing::elekto_fixtures` (the same as the library tests, which also open every link).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use votebox_db::migrate::{self, SchemaKind};
 use votebox_db::testing::TestDatabase;
-use votebox_db::testing::legacy::{
+use votebox_db::testing::elekto_fixtures::{
     Fixture, check_manifest, fixtures, read_only_url, rows_as_text, snapshot, sqlite_path,
 };
 use votebox_db::{Backend, Db};
@@ -591,7 +591,9 @@ async fn checklist_57_schema1_voter_views_and_revokes_with_passphrase_postgres()
     view_and_revoke(schema1(Backend::Postgres), true).await;
     // The database Elekto 0.6 itself upgraded: its voters were locked out there.
     view_and_revoke(
-        votebox_db::testing::legacy::fixture("elekto-0.5.1-postgres-migrated-by-0.6.0-schema2"),
+        votebox_db::testing::elekto_fixtures::fixture(
+            "elekto-0.5.1-postgres-migrated-by-0.6.0-schema2",
+        ),
         false,
     )
     .await;

@@ -3,7 +3,7 @@
 //! Their `ballot.voter` is a Werkzeug hash of `username + '+' + passphrase`, shared by every row
 //! of one ballot, and their `voter` row has NULL `salt` and `ballot_id`. To view or revoke such
 //! a ballot, the web layer takes the election's hashes from [`v1_ballot_voters`], finds the one
-//! of this user and passphrase with `votebox_core::legacy::find_v1_ballot` (blocking PBKDF2:
+//! of this user and passphrase with `votebox_core::schema1_link::find_v1_ballot` (blocking PBKDF2:
 //! run it under the KDF limit), and then uses the matched hash exactly where a schema-2
 //! ballot-voter uuid goes: `ballots::ballot_rows(db, election_id, hash)` to view,
 //! `ballots::revoke(db, election_id, user_id, voter_row_id, hash)` to revoke.

@@ -576,7 +576,7 @@ pub(super) fn plan_mysql(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrate::legacy::inspect::canonical_shape;
+    use crate::migrate::elekto_upgrade::inspect::canonical_shape;
 
     #[test]
     fn canonical_plans_follow_elekto() {
