@@ -150,7 +150,9 @@ async fn check_links(db: &Db, manifest: &Value) {
                         link["kind"], "werkzeug-hash-of-username+passphrase",
                         "{username}"
                     );
-                    let hashes = schema1_ballots::v1_ballot_voters(&db, election_id).await.unwrap();
+                    let hashes = schema1_ballots::v1_ballot_voters(&db, election_id)
+                        .await
+                        .unwrap();
                     let (u, p) = (username.clone(), passphrase.clone());
                     let found = tokio::task::spawn_blocking(move || {
                         votebox_core::schema1_link::find_v1_ballot(&hashes, &u, &p, 2)
