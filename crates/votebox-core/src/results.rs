@@ -251,12 +251,13 @@ pub fn method_label(m: Method) -> &'static str {
         Method::Copeland => "Copeland",
         Method::Irv => "Instant-runoff voting",
         Method::StvMeek => "Single transferable vote (Meek, Droop quota)",
+        Method::StvScottish => "Single transferable vote (Scottish rules, SSI 2007/42)",
     }
 }
 
 /// Whether a method ranks from the pairwise matrix (so its pairwise data is meaningful).
 pub fn is_condorcet_method(m: Method) -> bool {
-    !matches!(m, Method::Irv | Method::StvMeek)
+    !matches!(m, Method::Irv | Method::StvMeek | Method::StvScottish)
 }
 
 /// A human description of an unranked rule.

@@ -90,6 +90,8 @@ impl Runoff for Irv<'_> {
         self.ids.len()
     }
 
+    type Key = (BitSet, BitSet);
+
     fn key(&self, s: &IrvState) -> (BitSet, BitSet) {
         (BitSet::new(self.ids.len()), s.continuing.clone())
     }
@@ -117,6 +119,7 @@ impl Runoff for Irv<'_> {
                     keep_values: Vec::new(),
                     elected: Vec::new(),
                     excluded: Vec::new(),
+                    stage: None,
                 });
             }
             let winner = if cont.len() == 1 {

@@ -21,6 +21,7 @@
 //! | Copeland (win 1, tie ½) | `copeland` | [`copeland`] |
 //! | Instant runoff (single winner) | `irv` | [`irv`] |
 //! | STV, Meek, Droop quota | `stv-meek` | [`stv_meek`] |
+//! | STV, Scottish rules (SSI 2007/42, weighted inclusive Gregory) | `stv-scottish` | [`stv_scottish`] |
 //!
 //! Every method returns the same [`Outcome`]: a ranking in tiers (best first), the winners for
 //! the requested number of seats, the pairwise matrix, Condorcet winner, Smith and Schwartz
@@ -68,6 +69,7 @@ pub mod ranked_pairs;
 pub mod runoff;
 pub mod schulze;
 pub mod stv_meek;
+pub mod stv_scottish;
 mod tiebreak;
 
 #[cfg(test)]
@@ -83,8 +85,8 @@ use serde::{Deserialize, Serialize};
 pub use elekto_csv::{ParseError, parse_elekto_csv};
 pub use minimax::{MinimaxScore, minimax_outcome};
 pub use outcome::{
-    CandidateScore, KeepValue, Matrix, Outcome, Round, Tally, TieBreakRecord, TieKind, TieRecord,
-    TieResolution,
+    CandidateScore, KeepValue, Matrix, Outcome, Round, Stage, StageKind, Tally, TieBreakRecord,
+    TieKind, TieRecord, TieResolution,
 };
 pub use pairwise::{condorcet_winner, pairwise_matrix, schwartz_set, smith_set};
 pub use profile::{Ballot, ELEKTO_NO_OPINION, MAX_CANDIDATES, Profile, ProfileError, Unranked};
@@ -111,11 +113,13 @@ pub enum Method {
     Irv,
     /// Single transferable vote, Meek's method.
     StvMeek,
+    /// Single transferable vote, Scottish Local Government Elections Order 2007 rules.
+    StvScottish,
 }
 
 impl Method {
     /// Every method, in a stable order.
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::Schulze,
         Method::SchulzeMargins,
         Method::RankedPairs,
@@ -123,10 +127,11 @@ impl Method {
         Method::Copeland,
         Method::Irv,
         Method::StvMeek,
+        Method::StvScottish,
     ];
 
     /// The method's name: `schulze`, `schulze-margins`, `ranked-pairs`, `minimax`,
-    /// `copeland`, `irv` or `stv-meek`.
+    /// `copeland`, `irv`, `stv-meek` or `stv-scottish`.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Schulze => "schulze",
@@ -136,6 +141,7 @@ impl Method {
             Method::Copeland => "copeland",
             Method::Irv => "irv",
             Method::StvMeek => "stv-meek",
+            Method::StvScottish => "stv-scottish",
         }
     }
 }
@@ -149,7 +155,7 @@ impl fmt::Display for Method {
 /// Error for an unknown method name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown counting method `{0}` (expected one of: schulze, schulze-margins, ranked-pairs, minimax, copeland, irv, stv-meek)"
+    "unknown counting method `{0}` (expected one of: schulze, schulze-margins, ranked-pairs, minimax, copeland, irv, stv-meek, stv-scottish)"
 )]
 pub struct UnknownMethod(pub String);
 
@@ -237,6 +243,7 @@ pub fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, CountErr
             irv::count(profile, opts)?
         }
         Method::StvMeek => stv_meek::count(profile, opts)?,
+        Method::StvScottish => stv_scottish::count(profile, opts)?,
     };
     finish_tie_break(&mut out, opts);
     Ok(out)
@@ -524,6 +531,7 @@ mod tests {
             Method::Copeland,
             Method::Irv,
             Method::StvMeek,
+            Method::StvScottish,
         ] {
             let o = count(&p, &CountOptions::new(m, 1)).unwrap();
             assert!(o.winners.is_empty(), "{m}");

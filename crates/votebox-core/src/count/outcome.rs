@@ -121,6 +121,48 @@ pub struct Round {
     pub elected: Vec<String>,
     /// Candidates excluded at the end of this round.
     pub excluded: Vec<String>,
+    /// Scottish STV: what this stage of the count did (the returning officer's count sheet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
+}
+
+/// What a stage of a Scottish STV count did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageKind {
+    /// Stage 1: first preferences counted (rule 45).
+    FirstPreferences,
+    /// The surplus of an elected candidate transferred (rules 48–49).
+    Surplus,
+    /// A candidate excluded and their papers transferred (rules 50–51).
+    Exclusion,
+}
+
+/// One stage of a Scottish STV count: the transfers behind the round's tallies.
+///
+/// Vote amounts are exact multiples of 0.00001 (the Order's five decimal places); the `f64`
+/// values are for display only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stage {
+    /// What the stage did.
+    pub kind: StageKind,
+    /// The candidate whose surplus or papers were transferred (none at stage 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Values (votes per paper) at which papers moved, largest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transfer_values: Vec<f64>,
+    /// Change of every candidate's votes in this stage (negative for the transferring
+    /// candidate), candidate order, zero changes left out. At stage 1: first preferences.
+    pub transfers: Vec<Tally>,
+    /// Votes on non-transferable papers set aside in this stage.
+    pub non_transferable: f64,
+    /// Value lost in this stage because transfer values are truncated to five decimals.
+    pub loss: f64,
+    /// Value lost to truncation so far (all stages up to this one).
+    pub total_loss: f64,
+    /// Why candidates were elected or excluded, how ties were settled, with rule numbers.
+    pub notes: Vec<String>,
 }
 
 /// What kind of decision a tie affected.
@@ -133,6 +175,9 @@ pub enum TieKind {
     PairOrder,
     /// IRV / STV: candidates tied for exclusion.
     Exclusion,
+    /// Scottish STV: equal surpluses whose order of transfer the lot decides (rule 49(3)).
+    /// `chosen` is the candidate the lot put after the others.
+    SurplusOrder,
 }
 
 /// How a tie was handled.

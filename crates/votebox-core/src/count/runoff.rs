@@ -10,6 +10,7 @@
 //! "maybe"), which can only widen the reported tie.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use super::bitset::BitSet;
 use super::outcome::{Round, TieKind, TieRecord, TieResolution};
@@ -29,10 +30,14 @@ pub(crate) enum Advance {
 /// An exclusion-based count (IRV, STV) as a state machine.
 pub(crate) trait Runoff {
     type State: Clone;
+    /// What identifies a state at a tie for memoisation: IRV and Meek STV use (elected,
+    /// excluded); Scottish STV, whose paper values depend on the order of events, uses the
+    /// sequence of lot decisions.
+    type Key: Clone + Eq + Hash;
     /// Number of candidates.
     fn num_candidates(&self) -> usize;
-    /// Identifies a state at a tie: (elected, excluded).
-    fn key(&self, s: &Self::State) -> (BitSet, BitSet);
+    /// Identifies a state at a tie.
+    fn key(&self, s: &Self::State) -> Self::Key;
     /// Runs rounds until the count finishes or a tie for exclusion needs a decision.
     fn advance(&self, s: &mut Self::State, log: Option<&mut Vec<Round>>) -> Advance;
     /// Excludes `c` (recorded in the last logged round).
@@ -71,7 +76,7 @@ impl Possible {
 
 struct Explorer<'r, R: Runoff> {
     r: &'r R,
-    memo: HashMap<(BitSet, BitSet), Possible>,
+    memo: HashMap<R::Key, Possible>,
     states: usize,
 }
 

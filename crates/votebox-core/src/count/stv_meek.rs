@@ -196,6 +196,8 @@ impl Runoff for Meek<'_> {
         self.ids.len()
     }
 
+    type Key = (BitSet, BitSet);
+
     fn key(&self, s: &MeekState) -> (BitSet, BitSet) {
         let n = self.ids.len();
         (
@@ -235,6 +237,7 @@ impl Runoff for Meek<'_> {
                         .collect(),
                     elected: Vec::new(),
                     excluded: Vec::new(),
+                    stage: None,
                 });
             }
             let hopeful: Vec<usize> = (0..n).filter(|&c| s.status[c] == Status::Hopeful).collect();

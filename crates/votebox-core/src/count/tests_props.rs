@@ -170,6 +170,50 @@ proptest! {
         prop_assert_eq!(&irv.rounds[0].tallies, &stv.rounds[0].tallies);
     }
 
+    /// Scottish STV: at every stage the candidates' votes, the non-transferable votes and the
+    /// value lost to truncation add up exactly to the valid papers (every strict ballot here
+    /// is valid), and nothing is ever negative.
+    #[test]
+    fn scottish_stv_conserves_votes_at_every_stage(p in strict_profiles(), seats in 1usize..=3) {
+        let o = count(&p, &CountOptions::new(Method::StvScottish, seats)).unwrap();
+        let units = |v: f64| (v * 1e5).round() as i64;
+        let valid = p.num_ballots() as i64 * 100_000;
+        let mut last_loss = 0;
+        for r in &o.rounds {
+            let st = r.stage.as_ref().unwrap();
+            let sum: i64 = r.tallies.iter().map(|t| units(t.votes)).sum();
+            prop_assert_eq!(sum + units(r.exhausted) + units(st.total_loss), valid);
+            prop_assert!(r.tallies.iter().all(|t| t.votes >= 0.0));
+            // The loss only grows, and only by what this stage lost.
+            prop_assert_eq!(units(st.total_loss), last_loss + units(st.loss));
+            last_loss = units(st.total_loss);
+        }
+    }
+
+    /// Scottish STV: a candidate with a quota of first preferences is elected at stage 1, and
+    /// the seats are filled (or the tie across them reported) whenever there are enough
+    /// candidates; with a tie-break they are always filled.
+    #[test]
+    fn scottish_stv_elects_quota_holders_and_fills_the_seats(
+        p in strict_profiles(),
+        seats in 1usize..=3,
+    ) {
+        let seats = seats.min(p.num_candidates());
+        let o = count(&p, &CountOptions::new(Method::StvScottish, seats)).unwrap();
+        let quota = o.rounds[0].quota.unwrap();
+        for t in &o.rounds[0].tallies {
+            if t.votes >= quota {
+                prop_assert!(o.rounds[0].elected.contains(&t.candidate));
+                prop_assert!(o.winners.contains(&t.candidate));
+            }
+        }
+        prop_assert!(o.winners.len() <= seats);
+        prop_assert!(o.winners.len() + o.ties_at_last_seat.len() >= seats);
+        let tb = TieBreak::from_seed("s");
+        let o = count(&p, &CountOptions::new(Method::StvScottish, seats).with_tie_break(tb)).unwrap();
+        prop_assert_eq!(o.winners.len(), seats);
+    }
+
     #[test]
     fn seeded_tie_break_always_decides(p in profiles(), seats in 1usize..=3) {
         for method in Method::ALL {
