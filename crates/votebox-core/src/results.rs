@@ -20,7 +20,9 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use crate::count::{ELEKTO_NO_OPINION, Method, Outcome, Profile, TieResolution, Unranked};
+use crate::count::{
+    ELEKTO_NO_OPINION, Method, Outcome, Profile, StageKind, TieResolution, Unranked,
+};
 
 /// Elekto's spelling of an unranked cell in `ballots.csv`.
 pub const NO_OPINION: &str = "No opinion";
@@ -442,7 +444,81 @@ pub fn results_markdown(outcome: &Outcome, info: &MarkdownInfo<'_>) -> String {
     for n in &info.notes {
         let _ = writeln!(s, "- {n}");
     }
+    count_sheet(&mut s, outcome, info);
     s
+}
+
+/// The Scottish STV count sheet: votes of every candidate at the end of each stage, the
+/// transfers and why each candidate was elected or excluded (only for outcomes whose rounds
+/// record stages).
+fn count_sheet(s: &mut String, outcome: &Outcome, info: &MarkdownInfo<'_>) {
+    if outcome.rounds.iter().all(|r| r.stage.is_none()) {
+        return;
+    }
+    let num = |v: f64| format!("{v:.5}");
+    let _ = writeln!(s, "\n## Count sheet\n");
+    let _ = write!(s, "| Stage | Action |");
+    for c in &outcome.candidates {
+        let _ = write!(s, " {} |", md_candidate(info, c));
+    }
+    let _ = writeln!(s, " Non-transferable | Loss (truncation) |");
+    let _ = writeln!(
+        s,
+        "|---|---|{}---|---|",
+        "---:|".repeat(outcome.candidates.len())
+    );
+    for r in &outcome.rounds {
+        let Some(st) = &r.stage else { continue };
+        let action = match (&st.kind, &st.from) {
+            (StageKind::Surplus, Some(c)) => format!("surplus of {}", md_candidate(info, c)),
+            (StageKind::Exclusion, Some(c)) => format!("exclusion of {}", md_candidate(info, c)),
+            _ => "first preferences".to_owned(),
+        };
+        let _ = write!(s, "| {} | {action} |", r.number);
+        for c in &outcome.candidates {
+            let cell = match r.tallies.iter().find(|t| &t.candidate == c) {
+                Some(t) => {
+                    let mark = if r.elected.contains(c) {
+                        " (elected)"
+                    } else if r.excluded.contains(c) {
+                        " (excluded)"
+                    } else {
+                        ""
+                    };
+                    format!("{}{mark}", num(t.votes))
+                }
+                None => "–".to_owned(),
+            };
+            let _ = write!(s, " {cell} |");
+        }
+        let _ = writeln!(s, " {} | {} |", num(r.exhausted), num(st.total_loss));
+    }
+    let _ = writeln!(s);
+    for r in &outcome.rounds {
+        let Some(st) = &r.stage else { continue };
+        let mut parts: Vec<String> = Vec::new();
+        if !st.transfer_values.is_empty() {
+            let v: Vec<String> = st.transfer_values.iter().map(|&v| num(v)).collect();
+            parts.push(format!("transfer value(s) {}", v.join(", ")));
+        }
+        if st.kind != StageKind::FirstPreferences {
+            let moves: Vec<String> = st
+                .transfers
+                .iter()
+                .map(|t| format!("{} {:+.5}", md_candidate(info, &t.candidate), t.votes))
+                .collect();
+            if !moves.is_empty() {
+                parts.push(moves.join(", "));
+            }
+            parts.push(format!(
+                "non-transferable +{}, loss due to truncation {}",
+                num(st.non_transferable),
+                num(st.loss)
+            ));
+        }
+        parts.extend(st.notes.iter().map(|n| md_escape(n)));
+        let _ = writeln!(s, "- Stage {}: {}", r.number, parts.join("; "));
+    }
 }
 
 #[cfg(test)]
@@ -565,5 +641,44 @@ mod tests {
         );
         assert!(md.contains(&sha256_hex(csv.as_bytes())), "{md}");
         assert!(md.contains("No Condorcet winner; Smith set"), "{md}");
+        assert!(!md.contains("Count sheet"), "{md}");
+    }
+
+    #[test]
+    fn markdown_draft_has_the_scottish_count_sheet() {
+        let mut p = Profile::new(ids(&["a", "b", "c"])).unwrap();
+        for (ranks, w) in [
+            ([Some(1), Some(2), None], 5),
+            ([None, Some(1), None], 1),
+            ([None, None, Some(1)], 2),
+        ] {
+            p.push_ranks(&ranks, w).unwrap();
+        }
+        let o = count(&p, &CountOptions::new(Method::StvScottish, 2)).unwrap();
+        let md = results_markdown(
+            &o,
+            &MarkdownInfo {
+                title: "t",
+                ..MarkdownInfo::default()
+            },
+        );
+        assert!(md.contains("## Count sheet"), "{md}");
+        assert!(
+            md.contains(
+                "| Stage | Action | `a` | `b` | `c` | Non-transferable | Loss (truncation) |"
+            ),
+            "{md}"
+        );
+        // 8 valid papers, quota floor(8/3) + 1 = 3; a has 5, surplus 2 at 2/5 = 0.4 to b.
+        assert!(md.contains("| 1 | first preferences | 5.00000 (elected) | 1.00000 | 2.00000 | 0.00000 | 0.00000 |"), "{md}");
+        assert!(
+            md.contains("| 2 | surplus of `a` | 3.00000 | 3.00000 (elected) | 2.00000 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- Stage 2: transfer value(s) 0.40000; `a` -2.00000, `b` +2.00000"),
+            "{md}"
+        );
+        assert!(md.contains("rule 47"), "{md}");
     }
 }

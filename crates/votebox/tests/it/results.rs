@@ -319,7 +319,7 @@ db_test!(
         assert_contains(&body, "Candidate A <code>A</code>");
         // The what-if panel: every method and rule, links and a GET form.
         let what_if = section(&body, "id=\"what-if\"");
-        assert_eq!(what_if.matches("<tr class=").count(), 14, "{what_if}");
+        assert_eq!(what_if.matches("<tr class=").count(), 16, "{what_if}");
         assert_contains(what_if, "method=schulze-margins&#38;unranked=last");
         assert_contains(what_if, "<form method=\"get\"");
         // A recount with Debian's rule: v3's unranked B and D go last, so A wins alone.
@@ -329,6 +329,14 @@ db_test!(
         assert_contains(&body, "This is a \"what if\" recount");
         assert_contains(&body, "<strong>is the Condorcet winner</strong>");
         assert_contains(&body, "Candidate A (<code>A</code>)");
+        // Scottish STV: the stages in the rounds table, the count sheet in the count log.
+        let body = app
+            .ok_page(&admin(WORKED, "results?method=stv-scottish"))
+            .await;
+        let rounds = section(&body, "id=\"rounds\"");
+        assert_contains(rounds, "<tr><td>1</td>");
+        assert_contains(&body, "Stage 1, first preferences");
+        assert_contains(&body, "(rule 46)");
         // A bad choice is a 400 page.
         let (status, _) = app.page(&admin(WORKED, "results?method=borda")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -159,6 +159,7 @@ fn tally_formats_methods_and_errors() {
         "minimax",
         "copeland",
         "stv-meek",
+        "stv-scottish",
     ] {
         for u in ["no-opinion", "last"] {
             let run = tally(&[
@@ -181,6 +182,42 @@ fn tally_formats_methods_and_errors() {
             assert!(filled >= 3, "{m} {u}: {out}");
         }
     }
+    // Scottish STV: the count sheet is in the JSON (every stage), the text report and the
+    // markdown draft.
+    let run = tally(&[
+        csv,
+        "--seats",
+        "3",
+        "--method",
+        "stv-scottish",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: Value = serde_json::from_str(&run.stdout).unwrap();
+    let rounds = out["rounds"].as_array().unwrap();
+    assert_eq!(rounds[0]["stage"]["kind"], "first-preferences", "{out}");
+    assert!(
+        rounds.iter().all(|r| r["stage"]["notes"].is_array()),
+        "{out}"
+    );
+    let run = tally(&[csv, "--seats", "3", "--method", "stv-scottish"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("Note: Stage 1, first preferences"),
+        "{}",
+        run.stdout
+    );
+    let run = tally(&[
+        csv,
+        "--seats",
+        "3",
+        "--method",
+        "stv-scottish",
+        "--format",
+        "markdown",
+    ]);
+    assert!(run.stdout.contains("## Count sheet"), "{}", run.stdout);
     let run = tally(&[csv, "--method", "irv", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // IRV fills one seat: asking for more is a usage error.
