@@ -9,9 +9,11 @@
 //! - `query.rs` (private): the one dispatch macro that renders a sea-query statement for the
 //!   right dialect and runs it on the right connection, the table identifiers, transactions.
 //! - [`elections`], [`users`], [`identity`], [`voters`], [`sessions`]: one function per operation.
+//! - [`ballot_mixing`], [`conclusion`]: what keeps ballots secret from whoever holds the files.
 //! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
 //! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
 
+pub mod ballot_mixing;
 pub mod ballots;
 pub mod conclusion;
 pub mod elections;
@@ -42,6 +44,9 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(String),
+    /// Deleted rows could not be purged from the database files (they stay until the next try).
+    #[error("database files not flushed: {0}")]
+    Flush(String),
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;

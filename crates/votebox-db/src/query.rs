@@ -99,6 +99,22 @@ pub(crate) enum VoteboxUserSession {
     Generation,
 }
 
+/// An election with ballots cast or revoked since its last mix (migration 0006).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxBallotMix {
+    Table,
+    ElectionId,
+    PendingSince,
+}
+
+/// An election whose voter→ballot links were erased (migration 0006).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxConclusion {
+    Table,
+    ElectionId,
+    ConcludedAt,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The dispatch.
 

@@ -1,15 +1,17 @@
-//! Concluding ended elections (`delete_after: True`) after every meta sync: start-up, the
-//! periodic resync, `votebox sync` and the webhook all go through [`AppState::sync_meta`],
-//! which calls [`AppState::conclude_ended_elections`]. See `votebox_db::conclusion`.
+//! Concluding ended elections (`delete_after: True`): after every meta sync (start-up, the
+//! periodic resync, `votebox sync`, the webhook go through [`AppState::sync_meta`]) and on the
+//! secrecy timer ([`AppState::secrecy_round`]). See `votebox_db::conclusion`.
 
 use votebox_core::meta::{Catalog, Status};
+use votebox_db::conclusion::ConcludeOutcome;
 
 use crate::app::AppState;
 
 impl AppState {
     /// For every completed election with `delete_after: True`, deletes the encrypted
-    /// voter→ballot links (ballots and voter rows stay). Idempotent; failures are logged and do
-    /// not fail the sync. Returns the number of voter rows changed.
+    /// voter→ballot links (ballots and voter rows stay), from the rows and from the database
+    /// files, once across instances. Failures are logged and do not fail the caller. Returns
+    /// the number of voter rows changed.
     pub async fn conclude_ended_elections(&self, catalog: &Catalog) -> u64 {
         let now = self.now();
         let mut total = 0;
@@ -25,18 +27,18 @@ impl AppState {
                     continue;
                 }
             };
-            match votebox_db::conclusion::forget_voter_links(self.db(), row.id).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    total += n;
+            match votebox_db::conclusion::conclude(self.db(), row.id).await {
+                Ok(ConcludeOutcome::Concluded { links }) => {
+                    total += links;
                     tracing::info!(
                         key = %e.key,
-                        voters = n,
-                        "election concluded (delete_after): voter→ballot links deleted; ballots and voter rows kept"
+                        voters = links,
+                        "election concluded (delete_after): voter→ballot links erased from the rows and the database files; ballots and voter rows kept"
                     );
                 }
+                Ok(ConcludeOutcome::AlreadyConcluded | ConcludeOutcome::NoElection) => {}
                 Err(err) => {
-                    tracing::error!(key = %e.key, error = %err, "cannot delete the voter→ballot links");
+                    tracing::error!(key = %e.key, error = %err, "cannot erase the voter→ballot links");
                 }
             }
         }
