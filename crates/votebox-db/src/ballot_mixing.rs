@@ -35,10 +35,10 @@ use crate::{Backend, Db, DbError, Result, Timestamp, utc_now};
 /// parameters (7 columns × 500 = 3,500; SQLite allows 32,766), few round trips.
 const INSERT_BATCH: usize = 500;
 
-/// PostgreSQL: how often, and how far apart, `VACUUM FULL` is tried while an open transaction
-/// keeps old row versions alive (see [`flush_files`]).
-const PG_VACUUM_ATTEMPTS: u32 = 10;
-const PG_VACUUM_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
+/// PostgreSQL: how long [`flush_files`] waits for snapshots older than the rows it purges, and
+/// how often it looks.
+const PG_SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const PG_SNAPSHOT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 #[derive(Iden, Clone, Copy)]
 enum BallotCol {
@@ -398,39 +398,16 @@ fn insert_voters(backend: Backend, rows: &[VoterRow]) -> sea_query::InsertStatem
 pub async fn flush_files(db: &Db, tables: &[SecretTable]) -> Result<()> {
     match db {
         Db::Pg(pool) => {
+            // VACUUM FULL copies "recently dead" row versions: those a snapshot taken before the
+            // delete committed may still see (an autoanalyze, a pg_dump). Wait for the snapshots
+            // open now to end first.
+            wait_for_older_pg_snapshots(pool).await?;
             for table in tables {
-                let (vacuum, kept_dead) = match table {
-                    SecretTable::Ballot => (
-                        "VACUUM (FULL) ballot",
-                        "SELECT c.reltuples::bigint > (SELECT count(*) FROM ballot) \
-                         FROM pg_class c WHERE c.oid = 'ballot'::regclass",
-                    ),
-                    SecretTable::Voter => (
-                        "VACUUM (FULL) voter",
-                        "SELECT c.reltuples::bigint > (SELECT count(*) FROM voter) \
-                         FROM pg_class c WHERE c.oid = 'voter'::regclass",
-                    ),
+                let vacuum = match table {
+                    SecretTable::Ballot => "VACUUM (FULL) ballot",
+                    SecretTable::Voter => "VACUUM (FULL) voter",
                 };
-                // VACUUM FULL copies "recently dead" row versions, which a transaction still
-                // running elsewhere in the database (an autoanalyze, a pg_dump) may see; it
-                // counts them in reltuples. Try again shortly while it kept any.
-                let mut attempt = 1;
-                loop {
-                    sqlx::query(vacuum).execute(pool).await?;
-                    let kept: bool = sqlx::query_scalar(kept_dead).fetch_one(pool).await?;
-                    if !kept {
-                        break;
-                    }
-                    if attempt == PG_VACUUM_ATTEMPTS {
-                        return Err(DbError::Flush(format!(
-                            "VACUUM FULL {} kept old row versions that an open transaction may \
-                             still see",
-                            table.name()
-                        )));
-                    }
-                    attempt += 1;
-                    tokio::time::sleep(PG_VACUUM_RETRY).await;
-                }
+                sqlx::query(vacuum).execute(pool).await?;
             }
         }
         Db::My(pool) => {
@@ -458,4 +435,31 @@ pub async fn flush_files(db: &Db, tables: &[SecretTable]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Waits until every other session of this database that holds a snapshot now has released it
+/// (or taken a newer one), so that `VACUUM FULL` can drop the row versions deleted before this
+/// call. Sessions whose `backend_xmin` the role may not see (other roles' sessions without
+/// `pg_read_all_stats`) are not waited for. Fails with [`DbError::Flush`] after
+/// [`PG_SNAPSHOT_WAIT`] (a long transaction; the next round tries again).
+async fn wait_for_older_pg_snapshots(pool: &sqlx::PgPool) -> Result<()> {
+    const OPEN_SNAPSHOTS: &str = "SELECT pid, backend_xmin::text FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND backend_xmin IS NOT NULL";
+    let older: Vec<(i32, String)> = sqlx::query_as(OPEN_SNAPSHOTS).fetch_all(pool).await?;
+    let deadline = tokio::time::Instant::now() + PG_SNAPSHOT_WAIT;
+    loop {
+        let now: Vec<(i32, String)> = sqlx::query_as(OPEN_SNAPSHOTS).fetch_all(pool).await?;
+        let waiting = older.iter().filter(|s| now.contains(s)).count();
+        if waiting == 0 {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(DbError::Flush(format!(
+                "{waiting} transaction(s) older than the mix are still open in the database: \
+                 the old row versions they may see stay in the files until the next round"
+            )));
+        }
+        tokio::time::sleep(PG_SNAPSHOT_POLL).await;
+    }
 }
