@@ -13,33 +13,29 @@
 //! MySQL/MariaDB), and `BEGIN IMMEDIATE` (one writer at a time) on SQLite. The "has voted" read
 //! comes after that lock, so on PostgreSQL (READ COMMITTED) and on MySQL (REPEATABLE READ, whose
 //! snapshot is taken at the first *non-locking* read) it sees a concurrent cast that committed
-//! first. Locking the user row rather than the election row lets different voters cast in
-//! parallel; no locking read touches `voter` or `ballot`, so there are no gap locks to deadlock on.
+//! first. The election row is only locked shared (below), so different voters cast in parallel;
+//! no locking read touches `voter` or `ballot`, so there are no gap locks to deadlock on.
 //!
 //! # Insertion order (ballot secrecy)
 //!
-//! `voter.created_at` records when someone voted (Elekto's schema). If the physical order of
-//! `ballot` rows followed insertion order, sorting both would pair ballots with voters. So:
-//! - **SQLite**: every `ballot` row gets an explicit random `rowid` (the table is a rowid table;
-//!   its `id` is a separate CHAR(32) key), and every `voter` row a random `id` (an alias of the
-//!   rowid), so neither table's B-tree order follows time. `SELECT` without `ORDER BY` returns
-//!   rowid order, i.e. random order.
-//! - **MySQL/MariaDB** (InnoDB): rows are clustered by primary key; `ballot.id` is a random uuid,
-//!   so the clustered order is random. `voter.id` is AUTO_INCREMENT (ordered like `created_at`,
-//!   which reveals the same thing).
-//! - **PostgreSQL**: heap order (`ctid`) follows insertion order and cannot be chosen by the
-//!   writer, and every row's `xmin` names its inserting transaction (the same for a vote's ballot
-//!   rows and voter row); see `docs/security.md` for what that leaks and how to scrub it.
+//! Storage remembers the order rows arrived in (cell offsets, heap position, transaction ids),
+//! which would pair each vote's ballot rows with its voter row. Every cast and revoke therefore
+//! marks its election for [`crate::ballot_mixing`], which re-writes the election's rows in random
+//! order shortly after; both take the election row first (casts shared, the mix exclusive). In
+//! the meantime: on SQLite every `ballot` row gets a random `rowid` and every `voter` row a random
+//! `id`, so `SELECT` without `ORDER BY` is in random order there; InnoDB clusters `ballot` by its
+//! random uuid `id`. `voter.created_at` keeps the cast day only ([`cast_day`]).
 //!
 //! Reads here never depend on storage order: they sort explicitly.
 
 use rand::Rng as _;
 use sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr};
 
+use crate::ballot_mixing::{self, ElectionLock, lock_election};
 use crate::login_claims::{self, ClaimKind};
 use crate::query::{Conn, Tx, ts_value};
 use crate::schema::{Ballot, Voter};
-use crate::{Backend, Db, DbError, Result, users, utc_now, voters};
+use crate::{Backend, Db, DbError, Result, Timestamp, users, utc_now, voters};
 use crate::{ElectionId, UserId, VoterId};
 
 /// The rank Elekto stores for "No opinion".
@@ -122,8 +118,9 @@ async fn free_sqlite_voter_id(conn: &mut Conn<'_>) -> Result<i32> {
 
 /// Records a vote in one transaction: one `ballot` row per `(candidate, rank)` of `rows`, all
 /// with `voter = ballot_voter` (a hyphenated uuid from [`new_ballot_voter`]) and a fresh 32-hex
-/// `id`, plus one `voter` row `(user_id, election_id, created_at = updated_at = now, salt,
-/// ballot_id)`.
+/// `id`, plus one `voter` row `(user_id, election_id, created_at = updated_at = the cast day
+/// ([`cast_day`]), salt, ballot_id)`, and marks the election for the next mix
+/// ([`crate::ballot_mixing`]).
 ///
 /// Refuses with [`CastOutcome::AlreadyVoted`], writing nothing, when the user already has a voter
 /// row in this election or `login` (the eligible login the user holds now) has already been
@@ -143,6 +140,13 @@ pub async fn cast(db: &Db, ballot: &NewBallot<'_>) -> Result<CastOutcome> {
     let mut tx: Tx = db.begin().await?;
     let mut conn = tx.conn();
     let backend = conn.backend();
+    // The election row first (shared: not while its ballots are being mixed), then the user row.
+    if !lock_election(&mut conn, election_id, ElectionLock::Shared).await? {
+        return Err(DbError::NotFound {
+            table: "election",
+            id: election_id.into(),
+        });
+    }
     if !users::lock(&mut conn, user_id).await? {
         return Err(DbError::NotFound {
             table: "user",
@@ -194,7 +198,9 @@ pub async fn cast(db: &Db, ballot: &NewBallot<'_>) -> Result<CastOutcome> {
         conn.execute(&insert).await?;
     }
 
-    let now = Some(utc_now());
+    // Midnight UTC of the cast day: Elekto never reads these, and a precise time would tell in
+    // which order people voted.
+    let now = Some(cast_day(utc_now()));
     let mut insert = Query::insert();
     insert.into_table(Voter::Table);
     let mut columns = vec![
@@ -221,9 +227,15 @@ pub async fn cast(db: &Db, ballot: &NewBallot<'_>) -> Result<CastOutcome> {
     ]);
     insert.values_panic(values);
     conn.execute(&insert).await?;
+    ballot_mixing::mark_pending(&mut conn, election_id).await?;
 
     tx.commit().await?;
     Ok(CastOutcome::Cast)
+}
+
+/// What `voter.created_at`/`updated_at` keep of a cast's time: its day (midnight UTC).
+pub fn cast_day(t: Timestamp) -> Timestamp {
+    t.date().midnight()
 }
 
 /// The user's voter row in this election: `None` if they have not voted. With several rows (a
@@ -274,7 +286,9 @@ pub async fn revoke(
 ) -> Result<RevokeOutcome> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
-    if !users::lock(&mut conn, user_id).await? {
+    if !lock_election(&mut conn, election_id, ElectionLock::Shared).await?
+        || !users::lock(&mut conn, user_id).await?
+    {
         return Ok(RevokeOutcome::NotVoted);
     }
     let stmt = Query::delete()
@@ -293,6 +307,8 @@ pub async fn revoke(
         .and_where(Expr::col(Ballot::Voter).eq(ballot_voter))
         .to_owned();
     let ballots = conn.execute(&stmt).await?.rows_affected;
+    // The deleted rows leave gaps where they were stored: mix the election again.
+    ballot_mixing::mark_pending(&mut conn, election_id).await?;
     tx.commit().await?;
     Ok(RevokeOutcome::Revoked { ballots })
 }

@@ -10,9 +10,11 @@
 //!   right dialect and runs it on the right connection, transactions.
 //! - [`schema`]: every table's identifiers and Elekto's column lists.
 //! - [`elections`], [`users`], [`identity`], [`voters`], [`sessions`]: one function per operation.
+//! - [`ballot_mixing`], [`conclusion`]: what keeps ballots secret from whoever holds the files.
 //! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
 //! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
 
+pub mod ballot_mixing;
 pub mod ballots;
 pub mod conclusion;
 pub mod elections;
@@ -52,6 +54,9 @@ pub enum DbError {
     /// The server answered in a way the query cannot use (no id for an INSERT, an id too large).
     #[error("unexpected database answer: {0}")]
     Unexpected(String),
+    /// Deleted rows could not be purged from the database files (they stay until the next try).
+    #[error("database files not flushed: {0}")]
+    Flush(String),
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;

@@ -80,7 +80,8 @@ impl Db {
     ///   three slashes mean relative), `sqlite::memory:`. `%` escapes in PATH are decoded and `?`
     ///   starts sqlx parameters; use [`Db::connect_sqlite`] for arbitrary paths.
     ///
-    /// SQLite connections use WAL, `busy_timeout` 5 s, `foreign_keys = ON`, `synchronous = NORMAL`.
+    /// SQLite connections use WAL, `busy_timeout` 5 s, `foreign_keys = ON`, `synchronous = NORMAL`,
+    /// `secure_delete = ON`.
     /// Opening a legacy Elekto SQLite file therefore switches it to WAL (permanent, still
     /// readable by Python's sqlite3).
     ///
@@ -135,7 +136,10 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Normal)
+            // Freed cells and pages are overwritten with zeros, so a deleted (mixed, revoked or
+            // concluded) row leaves no bytes behind that would give its old place away.
+            .pragma("secure_delete", "ON");
         let in_memory = opts
             .get_filename()
             .to_string_lossy()

@@ -108,6 +108,9 @@ pub(crate) enum Voter {
 #[derive(Iden, Clone, Copy)]
 pub(crate) enum Ballot {
     Table,
+    /// SQLite's own row id (the mix keeps it, so each row stays the same row).
+    #[iden = "rowid"]
+    RowId,
     Id,
     ElectionId,
     Rank,
@@ -164,4 +167,20 @@ pub(crate) enum VoteboxUserSession {
     Table,
     UserId,
     Generation,
+}
+
+/// An election with ballots cast or revoked since its last mix (migration 0006).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxBallotMix {
+    Table,
+    ElectionId,
+    PendingSince,
+}
+
+/// An election whose voter→ballot links were erased (migration 0006).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxConclusion {
+    Table,
+    ElectionId,
+    ConcludedAt,
 }

@@ -265,7 +265,8 @@ async fn storage_order_does_not_follow_voting_order(backend: Backend) {
             &Query::select()
                 .column("id")
                 .from("voter")
-                .order_by("created_at", votebox_db::testing::sea_query::Order::Asc)
+                // created_at keeps the day only; user ids were created in voting order.
+                .order_by("user_id", votebox_db::testing::sea_query::Order::Asc)
                 .to_owned(),
         )
         .await

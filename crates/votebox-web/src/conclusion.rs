@@ -1,14 +1,16 @@
-//! Concluding ended elections (`delete_after: True`) after every meta sync: start-up, the
-//! periodic resync, `votebox sync` and the webhook all run [`crate::meta_sync::sync`], which
-//! calls [`conclude_ended_elections`]. See `votebox_db::conclusion`.
+//! Concluding ended elections (`delete_after: True`): after every meta sync (start-up, the
+//! periodic resync, `votebox sync`, the webhook all run [`crate::meta_sync::sync`]) and on the
+//! secrecy timer ([`crate::AppState::secrecy_round`]). See `votebox_db::conclusion`.
 
 use time::PrimitiveDateTime;
 use votebox_core::meta::{Catalog, Status};
 use votebox_db::Db;
+use votebox_db::conclusion::ConcludeOutcome;
 
-/// For every completed election with `delete_after: True`, deletes the encrypted
-/// voter→ballot links (ballots and voter rows stay). Idempotent; failures are logged and do
-/// not fail the sync. Returns the number of voter rows changed.
+/// For every completed election with `delete_after: True`, deletes the encrypted voter→ballot
+/// links (ballots and voter rows stay), from the rows and from the database files, once across
+/// instances. Failures are logged and do not fail the caller. Returns the number of voter rows
+/// changed.
 pub(crate) async fn conclude_ended_elections(
     db: &Db,
     catalog: &Catalog,
@@ -27,18 +29,18 @@ pub(crate) async fn conclude_ended_elections(
                 continue;
             }
         };
-        match votebox_db::conclusion::forget_voter_links(db, row.id).await {
-            Ok(0) => {}
-            Ok(n) => {
-                total += n;
+        match votebox_db::conclusion::conclude(db, row.id).await {
+            Ok(ConcludeOutcome::Concluded { links }) => {
+                total += links;
                 tracing::info!(
                     key = %e.key,
-                    voters = n,
-                    "election concluded (delete_after): voter→ballot links deleted; ballots and voter rows kept"
+                    voters = links,
+                    "election concluded (delete_after): voter→ballot links erased from the rows and the database files; ballots and voter rows kept"
                 );
             }
+            Ok(ConcludeOutcome::AlreadyConcluded | ConcludeOutcome::NoElection) => {}
             Err(err) => {
-                tracing::error!(key = %e.key, error = %err, "cannot delete the voter→ballot links");
+                tracing::error!(key = %e.key, error = %err, "cannot erase the voter→ballot links");
             }
         }
     }

@@ -9,6 +9,7 @@
 //! state-changing POST except the webhook carries a per-session `csrf_token`.
 
 mod app;
+mod background;
 mod conclusion;
 mod csrf;
 mod error;
@@ -26,6 +27,9 @@ mod views;
 pub use app::{
     AppState, Clock, DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL,
     DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, WebConfig,
+};
+pub use background::{
+    BALLOT_MIX_INTERVAL_SECONDS, DEFAULT_BALLOT_MIX_INTERVAL, spawn_secrecy_timer,
 };
 pub use csrf::CsrfForm;
 pub use error::AppError;

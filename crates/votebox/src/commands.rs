@@ -355,10 +355,15 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     }
 
     let resync = spawn_resync(state.clone(), options.resync_seconds);
+    // Mixes fresh ballots and concludes ended elections, now and every interval.
+    let secrecy = Some(votebox_web::spawn_secrecy_timer(
+        state.clone(),
+        config.ballot_mix_interval,
+    ));
     let grace = config.shutdown_grace;
     let served =
         votebox_web::serve_with_grace(listener, state, shutdown_signal(grace), grace).await;
-    for task in [resync, metrics].into_iter().flatten() {
+    for task in [resync, secrecy, metrics].into_iter().flatten() {
         task.abort();
     }
     db.close().await;

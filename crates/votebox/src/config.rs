@@ -48,6 +48,9 @@ pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 30;
 /// `VOTEBOX_SESSION_LIFETIME_SECONDS` default: one day, like Elekto's `token_expires_at`.
 pub const DEFAULT_SESSION_LIFETIME_SECONDS: u64 = 24 * 60 * 60;
+/// `VOTEBOX_BALLOT_MIX_INTERVAL` default, in seconds: how long a fresh ballot stays linkable to
+/// its voter in the database (see `votebox_db::ballot_mixing`).
+pub const DEFAULT_BALLOT_MIX_INTERVAL_SECONDS: u64 = 30;
 /// File name of the SQLite database under the data dir when `DB_PATH` is unset.
 pub const DEFAULT_SQLITE_FILE: &str = "votebox.db";
 /// File name of the generated session key under the data dir.
@@ -214,6 +217,8 @@ pub struct Config {
     pub shutdown_grace: std::time::Duration,
     /// `VOTEBOX_SESSION_LIFETIME_SECONDS`: how long a login lasts.
     pub session_lifetime: std::time::Duration,
+    /// `VOTEBOX_BALLOT_MIX_INTERVAL`: seconds between two ballot mixes (and conclusion checks).
+    pub ballot_mix_interval: std::time::Duration,
     /// Non-fatal remarks to log at start-up.
     pub warnings: Vec<String>,
 }
@@ -400,6 +405,25 @@ impl Config {
             },
         };
 
+        let ballot_mix_interval = match var(env, "VOTEBOX_BALLOT_MIX_INTERVAL") {
+            None => std::time::Duration::from_secs(DEFAULT_BALLOT_MIX_INTERVAL_SECONDS),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if votebox_web::BALLOT_MIX_INTERVAL_SECONDS.contains(&n) => {
+                    std::time::Duration::from_secs(n)
+                }
+                _ => {
+                    return Err(ConfigError::new(
+                        "VOTEBOX_BALLOT_MIX_INTERVAL",
+                        format!(
+                            "not a whole number of seconds from {} to {}: {v:?} (default {DEFAULT_BALLOT_MIX_INTERVAL_SECONDS})",
+                            votebox_web::BALLOT_MIX_INTERVAL_SECONDS.start(),
+                            votebox_web::BALLOT_MIX_INTERVAL_SECONDS.end()
+                        ),
+                    ));
+                }
+            },
+        };
+
         Ok(Config {
             app_name,
             app_key,
@@ -424,6 +448,7 @@ impl Config {
             metrics_addr,
             shutdown_grace,
             session_lifetime,
+            ballot_mix_interval,
             warnings,
         })
     }
@@ -1291,6 +1316,25 @@ mod tests {
                 "VOTEBOX_SESSION_LIFETIME_SECONDS",
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn ballot_mix_interval_is_one_to_sixty_seconds() {
+        assert_eq!(
+            cfg(&[]).ballot_mix_interval,
+            std::time::Duration::from_secs(DEFAULT_BALLOT_MIX_INTERVAL_SECONDS)
+        );
+        for (v, secs) in [("1", 1), (" 60 ", 60), ("5", 5)] {
+            assert_eq!(
+                cfg(&[("VOTEBOX_BALLOT_MIX_INTERVAL", v)]).ballot_mix_interval,
+                std::time::Duration::from_secs(secs)
+            );
+        }
+        for bad in ["0", "61", "-1", "30s", "1.5"] {
+            let e = err(&[("VOTEBOX_BALLOT_MIX_INTERVAL", bad)]);
+            assert_eq!(e.var, "VOTEBOX_BALLOT_MIX_INTERVAL", "{bad}");
+            assert!(e.problem.contains("from 1 to 60"), "{}", e.problem);
         }
     }
 

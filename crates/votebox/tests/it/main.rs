@@ -14,6 +14,7 @@ mod load;
 mod ops;
 mod pages;
 mod results;
+mod secrecy;
 mod tally;
 mod trust;
 mod voting;

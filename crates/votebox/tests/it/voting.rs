@@ -1483,7 +1483,7 @@ db_test!(ballot_secrecy_no_link_in_any_table, |app| {
             rowids.windows(2).any(|w| w[0] > w[1]),
             "ballot rowids follow voting order"
         );
-        let vids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM voter ORDER BY created_at, rowid")
+        let vids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM voter ORDER BY user_id")
             .fetch_all(pool)
             .await
             .unwrap();
