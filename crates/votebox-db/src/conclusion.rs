@@ -10,7 +10,7 @@
 //!
 //! [`conclude`] does it once across every instance: it records the conclusion in
 //! `votebox_conclusion` in the transaction that erases the links (a second instance finds the
-//! row and does nothing), then purges the old bytes from the files
+//! row and nothing left to erase, and does nothing), then purges the old bytes from the files
 //! ([`crate::ballot_mixing::flush_files`]: `VACUUM FULL voter`, `ALTER TABLE voter FORCE`, or a
 //! SQLite WAL checkpoint with `secure_delete` on).
 
@@ -33,23 +33,26 @@ enum VoterCol {
 /// What [`conclude`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConcludeOutcome {
-    /// The links were erased now (`links` voter rows changed) and the files flushed.
+    /// The links were erased now (`links` voter rows changed, the files flushed when above 0).
     Concluded { links: u64 },
-    /// Already concluded (by this or another instance): nothing done.
+    /// Already concluded (by this or another instance) and no link left: nothing done.
     AlreadyConcluded,
     /// No such election.
     NoElection,
 }
 
 /// Concludes an ended `delete_after` election: erases its voter→ballot links and records the
-/// conclusion in one transaction, then flushes the `voter` table's files. Runs once per
-/// election across instances. A flush failure is returned as an error after the erase committed
-/// (the next mix or conclusion flushes again).
+/// conclusion in one transaction, then flushes the `voter` table's files. Running it again
+/// (another round, another instance) erases and flushes only links that appeared since (rows
+/// seeded or written by Elekto after the end); with none, it does nothing. A flush failure is
+/// returned as an error after the erase committed (the election is marked for the next mix,
+/// which flushes again).
 pub async fn conclude(db: &Db, election_id: i32) -> Result<ConcludeOutcome> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
     let backend = conn.backend();
-    // Exclusive: a mix in progress could otherwise write the old links back.
+    // Exclusive: a mix in progress could otherwise write the old links back, and two instances
+    // conclude one after the other.
     if !lock_election(&mut conn, election_id, ElectionLock::Exclusive).await? {
         return Ok(ConcludeOutcome::NoElection);
     }
@@ -58,30 +61,35 @@ pub async fn conclude(db: &Db, election_id: i32) -> Result<ConcludeOutcome> {
         .from(VoteboxConclusion::Table)
         .and_where(Expr::col(VoteboxConclusion::ElectionId).eq(election_id))
         .to_owned();
-    if conn.fetch_optional::<(i32,)>(&done).await?.is_some() {
+    let recorded = conn.fetch_optional::<(i32,)>(&done).await?.is_some();
+    let links = erase_links(&mut conn, election_id).await?;
+    if recorded && links == 0 {
         return Ok(ConcludeOutcome::AlreadyConcluded);
     }
-    let record = Query::insert()
-        .into_table(VoteboxConclusion::Table)
-        .columns([
-            VoteboxConclusion::ElectionId,
-            VoteboxConclusion::ConcludedAt,
-        ])
-        .values_panic([
-            election_id.into(),
-            ts_value(backend, Some(utc_now())).into(),
-        ])
-        .to_owned();
-    match conn.execute(&record).await {
-        Ok(_) => {}
-        // Another instance concluded it meanwhile (only reachable without the row lock).
-        Err(e) if is_unique_violation(&e) => return Ok(ConcludeOutcome::AlreadyConcluded),
-        Err(e) => return Err(e),
+    if !recorded {
+        let record = Query::insert()
+            .into_table(VoteboxConclusion::Table)
+            .columns([
+                VoteboxConclusion::ElectionId,
+                VoteboxConclusion::ConcludedAt,
+            ])
+            .values_panic([
+                election_id.into(),
+                ts_value(backend, Some(utc_now())).into(),
+            ])
+            .to_owned();
+        match conn.execute(&record).await {
+            Ok(_) => {}
+            // Another instance concluded it meanwhile (only reachable without the row lock).
+            Err(e) if is_unique_violation(&e) => return Ok(ConcludeOutcome::AlreadyConcluded),
+            Err(e) => return Err(e),
+        }
     }
-    let links = erase_links(&mut conn, election_id).await?;
     tx.commit().await?;
-    // On failure the election is marked for the next mix, which re-writes and flushes again.
-    ballot_mixing::flush_or_retry_later(db, &[SecretTable::Voter], &[election_id]).await?;
+    if links > 0 {
+        // On failure the election is marked for the next mix, which re-writes and flushes.
+        ballot_mixing::flush_or_retry_later(db, &[SecretTable::Voter], &[election_id]).await?;
+    }
     Ok(ConcludeOutcome::Concluded { links })
 }
 
