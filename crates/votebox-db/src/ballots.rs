@@ -40,8 +40,8 @@ use crate::login_claims::{self, ClaimKind};
 use crate::query::{Conn, Tx, ts_value};
 use crate::{Backend, Db, Result, utc_now};
 
-/// The rank Elekto stores for "No opinion".
-pub const NO_OPINION: i32 = 100_000_000;
+/// The rank Elekto stores for "No opinion" (defined in votebox-core).
+pub use votebox_core::ballot::NO_OPINION;
 
 #[derive(Iden, Clone, Copy)]
 enum BallotCol {

@@ -10,11 +10,14 @@
 
 mod app;
 mod conclusion;
+mod config;
 mod csrf;
 mod error;
+mod extract;
 mod github;
 mod kdf;
 pub mod metrics;
+mod response;
 mod router;
 mod routes;
 mod session;
@@ -22,10 +25,10 @@ mod static_files;
 mod trace;
 mod views;
 
-pub use app::{
-    AppState, Clock, DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL,
-    DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, SyncError,
-    SyncOutcome, WebConfig,
+pub use app::{AppState, Clock, SyncError, SyncOutcome};
+pub use config::{
+    DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_AUTHORIZE_URL,
+    DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, WebConfig,
 };
 pub use csrf::CsrfForm;
 pub use error::AppError;

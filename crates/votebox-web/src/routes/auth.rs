@@ -9,13 +9,14 @@ use axum::response::Response;
 use serde::Deserialize;
 use votebox_db::{identity, sessions, users};
 
-use super::{QueryParams, found};
 use crate::app::AppState;
 use crate::csrf::CsrfForm;
 use crate::error::{AppError, AppResult};
+use crate::extract::QueryParams;
 use crate::github::GithubError;
+use crate::response::{found, render_ok};
 use crate::session::{CurrentUser, Session, decode_redirect, random_token};
-use crate::views::{Layout, LoginPage, render_ok};
+use crate::views::{Layout, LoginPage};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct LoginQuery {
@@ -120,47 +121,12 @@ pub(crate) async fn github_callback(
     QueryParams(q): QueryParams<CallbackQuery>,
 ) -> AppResult<Response> {
     let github = state.github().ok_or_else(github_not_configured)?;
-    // One use only: the state is gone from the session whatever happens next.
-    let expected = session.take_oauth_state();
-    let state_ok = match (q.state.as_deref(), expected.as_deref()) {
-        (Some(got), Some(want)) if !got.is_empty() => {
-            use subtle::ConstantTimeEq as _;
-            bool::from(got.as_bytes().ct_eq(want.as_bytes()))
-        }
-        _ => false,
-    };
-    if !state_ok {
+    if !oauth_state_matches(&session, q.state.as_deref()) {
         tracing::info!("OAuth callback with a missing or wrong state");
         session.flash(BAD_STATE);
         return Ok(found("/login"));
     }
-    if let Some(error) = q.error.as_deref().filter(|e| !e.is_empty()) {
-        tracing::info!(error, "GitHub login not granted");
-        if error == "access_denied" {
-            return Err(AppError::message(
-                StatusCode::FORBIDDEN,
-                "GitHub login was cancelled",
-                "You did not authorize this application on GitHub, so you are not signed in. \
-                 Sign in again from the login page to continue.",
-            ));
-        }
-        let detail = q
-            .error_description
-            .as_deref()
-            .map(|d| format!("{error}: {d}"))
-            .unwrap_or_else(|| error.to_owned());
-        return Err(login_failed(
-            StatusCode::BAD_REQUEST,
-            format!("GitHub did not grant the login ({detail})."),
-        ));
-    }
-    let Some(code) = q.code.as_deref().filter(|c| !c.is_empty()) else {
-        return Err(login_failed(
-            StatusCode::BAD_REQUEST,
-            "GitHub did not send an authorization code.".to_owned(),
-        ));
-    };
-
+    let code = granted_code(&q)?;
     let token = github.exchange_code(code).await.map_err(github_failure)?;
     let user = github.user(&token).await.map_err(github_failure)?;
     let expires = votebox_db::utc_now() + time::Duration::days(1);
@@ -186,6 +152,48 @@ pub(crate) async fn github_callback(
     .await?;
     let target = session.take_redirect().unwrap_or_else(|| "/app".to_owned());
     Ok(found(&target))
+}
+
+/// Whether the callback's `state` is the one this session sent to GitHub. One use only: the
+/// session forgets it whatever happens next.
+fn oauth_state_matches(session: &Session, got: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq as _;
+    match (got, session.take_oauth_state()) {
+        (Some(got), Some(want)) if !got.is_empty() => {
+            bool::from(got.as_bytes().ct_eq(want.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+/// The authorization code GitHub sent back; cancelled consent or a refusal is an error page.
+fn granted_code(q: &CallbackQuery) -> AppResult<&str> {
+    if let Some(error) = q.error.as_deref().filter(|e| !e.is_empty()) {
+        tracing::info!(error, "GitHub login not granted");
+        if error == "access_denied" {
+            return Err(AppError::message(
+                StatusCode::FORBIDDEN,
+                "GitHub login was cancelled",
+                "You did not authorize this application on GitHub, so you are not signed in. \
+                 Sign in again from the login page to continue.",
+            ));
+        }
+        let detail = q
+            .error_description
+            .as_deref()
+            .map(|d| format!("{error}: {d}"))
+            .unwrap_or_else(|| error.to_owned());
+        return Err(login_failed(
+            StatusCode::BAD_REQUEST,
+            format!("GitHub did not grant the login ({detail})."),
+        ));
+    }
+    q.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+        login_failed(
+            StatusCode::BAD_REQUEST,
+            "GitHub did not send an authorization code.".to_owned(),
+        )
+    })
 }
 
 fn login_failed(status: StatusCode, message: String) -> AppError {
