@@ -13,6 +13,8 @@ use votebox_core::ballot::TooManyFields;
 use votebox_core::count::CountError;
 use votebox_core::meta::{BrokenElection, Election, Status, display_utc};
 
+use crate::github::GithubError;
+
 /// What an error page shows: `<title>{heading} | <APP_NAME></title>`, heading and message.
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorPage {
@@ -255,4 +257,53 @@ pub(crate) fn cannot_count(err: CountError) -> AppError {
 /// A ballot, view or revoke form without its `password` field (not sent by our forms).
 pub(crate) fn no_password_field() -> AppError {
     AppError::BadRequest("The form has no password field.".to_owned())
+}
+
+/// The user cancelled consent on GitHub.
+pub(crate) fn github_login_cancelled() -> AppError {
+    AppError::message(
+        StatusCode::FORBIDDEN,
+        "GitHub login was cancelled",
+        "You did not authorize this application on GitHub, so you are not signed in. \
+         Sign in again from the login page to continue.",
+    )
+}
+
+pub(crate) fn github_not_configured() -> AppError {
+    AppError::NotConfigured(
+        "GitHub login is not configured on this instance (GITHUB_CLIENT_ID is not set).".to_owned(),
+    )
+}
+
+pub(crate) fn github_login_failed(status: StatusCode, message: String) -> AppError {
+    AppError::message(
+        status,
+        "GitHub login failed",
+        format!("{message} You are not signed in; please sign in again from the login page."),
+    )
+}
+
+/// The page for a failed exchange or user lookup: a refused code is the user's to retry (400);
+/// GitHub unreachable or answering nonsense is a gateway failure (502).
+pub(crate) fn github_failure(e: GithubError) -> AppError {
+    match &e {
+        GithubError::Refused { .. } => {
+            tracing::warn!(error = %e, "GitHub login failed");
+            github_login_failed(StatusCode::BAD_REQUEST, format!("{e}."))
+        }
+        GithubError::Unreachable(_) => {
+            tracing::error!(error = %e, "GitHub login failed");
+            github_login_failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub could not be reached. Please try again in a moment.".to_owned(),
+            )
+        }
+        GithubError::BadResponse(_) => {
+            tracing::error!(error = %e, "GitHub login failed");
+            github_login_failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub gave an unexpected answer; the error has been logged.".to_owned(),
+            )
+        }
+    }
 }
