@@ -38,8 +38,8 @@ use crate::schema::{Ballot, Voter};
 use crate::{Backend, Db, DbError, Result, Timestamp, users, utc_now, voters};
 use crate::{ElectionId, UserId, VoterId};
 
-/// The rank Elekto stores for "No opinion".
-pub const NO_OPINION: i32 = 100_000_000;
+/// The rank Elekto stores for "No opinion" (defined in votebox-core).
+pub use votebox_core::ballot::NO_OPINION;
 
 /// What [`cast`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

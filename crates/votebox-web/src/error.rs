@@ -3,9 +3,17 @@
 //! [`AppError::into_response`] only sets the status and attaches an [`ErrorPage`] extension; the
 //! `render_error_pages` middleware (router.rs) then renders the page with the layout (APP_NAME,
 //! login state). Internal details are logged, never shown.
+//!
+//! Below [`AppError`]: one builder per refusal the pages share, so a refusal reads the same
+//! wherever it is made.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use votebox_core::ballot::TooManyFields;
+use votebox_core::count::CountError;
+use votebox_core::meta::{BrokenElection, Election, Status, display_utc};
+
+use crate::github::GithubError;
 
 /// What an error page shows: `<title>{heading} | <APP_NAME></title>`, heading and message.
 #[derive(Debug, Clone)]
@@ -144,3 +152,158 @@ pub(crate) fn error_response(status: StatusCode, page: ErrorPage) -> Response {
 }
 
 pub(crate) type AppResult<T> = Result<T, AppError>;
+
+// ----------------------------------------------------------------------------------------------
+// Refusals
+
+/// The page for a broken election. `details`: show the parse error (logged-in pages) or a
+/// generic text (public pages).
+pub(crate) fn broken_election(b: &BrokenElection, details: bool) -> AppError {
+    tracing::warn!(key = %b.key, error = %b.error, "request for a broken election");
+    let message = if details {
+        b.error.to_string()
+    } else {
+        "This election's files have an error, so it could not be loaded.".to_owned()
+    };
+    AppError::message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Error While rendering the election",
+        message,
+    )
+}
+
+/// A page that must write, for an election the sync has not added to the database yet.
+pub(crate) fn election_not_ready() -> AppError {
+    AppError::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "This election is not ready yet",
+        "The election has not been added to the database yet. Please try again in a minute.",
+    )
+}
+
+/// The officer check: 403 page "You are not an Election officer".
+pub(crate) fn not_officer() -> AppError {
+    AppError::Forbidden("You are not an Election officer".to_owned())
+}
+
+/// The election is not running: no voting and no revoking.
+pub(crate) fn voting_closed(e: &Election, status: Status) -> AppError {
+    let (title, message) = match status {
+        Status::Upcoming => (
+            "Voting has not started yet",
+            format!("Voting in {} starts at {}.", e.name, display_utc(e.start)),
+        ),
+        _ => (
+            "Voting is closed",
+            format!(
+                "Voting in {} ended at {}; ballots can no longer be cast or changed.",
+                e.name,
+                display_utc(e.end)
+            ),
+        ),
+    };
+    AppError::message(StatusCode::FORBIDDEN, title, message)
+}
+
+/// Elekto's message page for results requested too early (status 200, as Elekto).
+pub(crate) fn not_completed() -> AppError {
+    AppError::message(
+        StatusCode::OK,
+        "The election is not completed yet",
+        "The application needs election to be over first.",
+    )
+}
+
+/// `status`: 200 on the form (Elekto's message page), 409 on a POST.
+pub(crate) fn already_voted(status: StatusCode) -> AppError {
+    AppError::message(
+        status,
+        "You have already voted",
+        "To re-cast your vote, please visit the election page.",
+    )
+}
+
+/// `status`: 200 on the form (Elekto's message page), 409 on a POST.
+pub(crate) fn already_requested(status: StatusCode) -> AppError {
+    AppError::message(
+        status,
+        "You have already requested an exception.",
+        "You have already requested an exception for this election; Please wait for the admin \
+         to review your request.",
+    )
+}
+
+pub(crate) fn too_many_ballot_fields(too_many: TooManyFields) -> AppError {
+    tracing::info!(
+        max = too_many.max,
+        "ballot form with too many fields refused"
+    );
+    AppError::message(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "413 Payload Too Large",
+        format!("{too_many} Please use the voting form of this site."),
+    )
+}
+
+/// A `results.md` draft of a count that is not possible (status 200, a message page).
+pub(crate) fn cannot_count(err: CountError) -> AppError {
+    AppError::message(
+        StatusCode::OK,
+        "The results cannot be counted",
+        err.to_string(),
+    )
+}
+
+/// A ballot, view or revoke form without its `password` field (not sent by our forms).
+pub(crate) fn no_password_field() -> AppError {
+    AppError::BadRequest("The form has no password field.".to_owned())
+}
+
+/// The user cancelled consent on GitHub.
+pub(crate) fn github_login_cancelled() -> AppError {
+    AppError::message(
+        StatusCode::FORBIDDEN,
+        "GitHub login was cancelled",
+        "You did not authorize this application on GitHub, so you are not signed in. \
+         Sign in again from the login page to continue.",
+    )
+}
+
+pub(crate) fn github_not_configured() -> AppError {
+    AppError::NotConfigured(
+        "GitHub login is not configured on this instance (GITHUB_CLIENT_ID is not set).".to_owned(),
+    )
+}
+
+pub(crate) fn github_login_failed(status: StatusCode, message: String) -> AppError {
+    AppError::message(
+        status,
+        "GitHub login failed",
+        format!("{message} You are not signed in; please sign in again from the login page."),
+    )
+}
+
+/// The page for a failed exchange or user lookup: a refused code is the user's to retry (400);
+/// GitHub unreachable or answering nonsense is a gateway failure (502).
+pub(crate) fn github_failure(e: GithubError) -> AppError {
+    match &e {
+        GithubError::Refused { .. } => {
+            tracing::warn!(error = %e, "GitHub login failed");
+            github_login_failed(StatusCode::BAD_REQUEST, format!("{e}."))
+        }
+        GithubError::Unreachable(_) => {
+            tracing::error!(error = %e, "GitHub login failed");
+            github_login_failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub could not be reached. Please try again in a moment.".to_owned(),
+            )
+        }
+        GithubError::BadResponse(_) => {
+            tracing::error!(error = %e, "GitHub login failed");
+            github_login_failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub gave an unexpected answer; the error has been logged.".to_owned(),
+            )
+        }
+    }
+}

@@ -25,7 +25,7 @@ use oauth2::{
 };
 use serde::Deserialize;
 
-use crate::app::WebConfig;
+use crate::config::WebConfig;
 
 /// Timeout of each call to GitHub (token exchange, `GET /user`), connection included.
 pub(crate) const GITHUB_TIMEOUT: Duration = Duration::from_secs(10);

@@ -11,12 +11,15 @@
 mod app;
 mod background;
 mod conclusion;
+mod config;
 mod csrf;
 mod error;
+mod extract;
 mod github;
 mod kdf;
 pub mod meta_sync;
 pub mod metrics;
+mod response;
 mod router;
 mod routes;
 mod session;
@@ -24,12 +27,13 @@ mod static_files;
 mod trace;
 mod views;
 
-pub use app::{
-    AppState, Clock, DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL,
-    DEFAULT_GITHUB_AUTHORIZE_URL, DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, WebConfig,
-};
+pub use app::{AppState, Clock};
 pub use background::{
     BALLOT_MIX_INTERVAL_SECONDS, DEFAULT_BALLOT_MIX_INTERVAL, spawn_secrecy_timer,
+};
+pub use config::{
+    DEFAULT_GITHUB_ACCESS_TOKEN_URL, DEFAULT_GITHUB_API_URL, DEFAULT_GITHUB_AUTHORIZE_URL,
+    DEFAULT_GITHUB_REDIRECT, DEFAULT_SESSION_LIFETIME, WebConfig,
 };
 pub use csrf::CsrfForm;
 pub use error::AppError;

@@ -23,13 +23,15 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::{AppState, WebConfig};
+use crate::app::AppState;
+use crate::config::WebConfig;
 use crate::error::{ErrorPage, error_response};
 use crate::metrics;
+use crate::response::set_html;
 use crate::routes::{app, auth, ballot, exception, health, not_found, public, results, webhook};
 use crate::session::{Session, session_middleware};
 use crate::static_files::static_file;
-use crate::views::{Layout, bare_error_html, error_page_html, set_html};
+use crate::views::{Layout, bare_error_html, error_page_html};
 
 /// Largest accepted request body (the webhook's push payloads included).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -289,7 +291,8 @@ async fn render_error_pages(State(state): State<AppState>, req: Request, next: N
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Clock, WebConfig};
+    use crate::app::Clock;
+    use crate::config::WebConfig;
     use axum::body::{Body, to_bytes};
     use tower::ServiceExt as _;
 

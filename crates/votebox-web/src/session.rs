@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::response::found;
 use votebox_db::UserId;
 
 pub(crate) const COOKIE_NAME: &str = "votebox_session";
@@ -220,7 +221,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .map_err(IntoResponse::into_response)?;
         match session.user() {
             Some(u) => Ok(u),
-            None => Err(crate::routes::found(&login_redirect_location(parts, state))),
+            None => Err(found(&login_redirect_location(parts, state))),
         }
     }
 }

@@ -4,13 +4,12 @@
 //! (`description_html`, `results_html`, `body_html`), which votebox-core already sanitised.
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
 use time::PrimitiveDateTime;
-use votebox_core::meta::{Election, Status, display_datetime};
+use votebox_core::meta::{Election, Status, display_datetime, display_utc};
+use votebox_db::requests::RequestRow;
 
 use crate::app::AppState;
-use crate::error::{AppError, ErrorPage};
+use crate::error::ErrorPage;
 use crate::session::{CurrentUser, Session};
 
 /// What every page shares: instance name, page title, who is logged in, flash messages.
@@ -47,21 +46,6 @@ impl Layout {
             "/elections"
         }
     }
-}
-
-/// Renders a template as a `text/html` response with `status`.
-pub(crate) fn render<T: Template>(status: StatusCode, page: &T) -> Result<Response, AppError> {
-    let html = page.render()?;
-    Ok((status, Html(html)).into_response())
-}
-
-pub(crate) fn render_ok<T: Template>(page: &T) -> Result<Response, AppError> {
-    render(StatusCode::OK, page)
-}
-
-/// Election time as Elekto shows it, with ` UTC`.
-pub(crate) fn utc(dt: PrimitiveDateTime) -> String {
-    format!("{} UTC", display_datetime(dt))
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -102,15 +86,6 @@ pub(crate) fn bare_error_html(app_name: &str, page: &ErrorPage) -> String {
     )
 }
 
-pub(crate) fn html_content_type() -> HeaderValue {
-    HeaderValue::from_static("text/html; charset=utf-8")
-}
-
-pub(crate) fn set_html(resp: &mut Response) {
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, html_content_type());
-}
-
 // ----------------------------------------------------------------------------------------------
 // Lists
 
@@ -132,8 +107,8 @@ impl ElectionItem {
             name: e.name.clone(),
             organization: e.organization.clone().unwrap_or_default(),
             status: e.status(now).as_str(),
-            start: utc(e.start),
-            end: utc(e.end),
+            start: display_utc(e.start),
+            end: display_utc(e.end),
             results_published: e.results_published(now),
         }
     }
@@ -205,8 +180,8 @@ impl ElectionHead {
             organization: e.organization.clone().unwrap_or_default(),
             status: e.status(now).as_str(),
             description_html: e.description_html.clone().unwrap_or_default(),
-            start: utc(e.start),
-            end: utc(e.end),
+            start: display_utc(e.start),
+            end: display_utc(e.end),
         }
     }
 }
@@ -287,7 +262,30 @@ pub(crate) struct AdminPage {
     /// Completed: show the results and export links.
     pub completed: bool,
     /// "Exception Requests" of this election, oldest first.
-    pub requests: Vec<crate::routes::exception::RequestItem>,
+    pub requests: Vec<RequestItem>,
+}
+
+/// One line of the officer dashboard's "Exception Requests".
+pub(crate) struct RequestItem {
+    pub id: votebox_db::RequestId,
+    pub name: String,
+    pub email: String,
+    pub chat: String,
+    pub reviewed: bool,
+    pub created_at: String,
+}
+
+impl From<RequestRow> for RequestItem {
+    fn from(r: RequestRow) -> Self {
+        RequestItem {
+            id: r.id,
+            reviewed: r.is_reviewed(),
+            name: r.name.unwrap_or_default(),
+            email: r.email.unwrap_or_default(),
+            chat: r.chat.unwrap_or_default(),
+            created_at: r.created_at.map(display_datetime).unwrap_or_default(),
+        }
+    }
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
 //! Rows with more cells than the header (Elekto's bug when a ballot names a candidate no
 //! longer in the meta) are rejected with the line and column of the first extra cell.
 
-use super::profile::{ELEKTO_NO_OPINION, Profile, ProfileError};
+use super::profile::{Profile, ProfileError};
+use crate::ballot::NO_OPINION;
 
 /// A parse error with its 1-based line and column (column counted in characters).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,7 +144,7 @@ fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
     let b = cell.as_bytes();
     if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
         let v = b.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
-        raw.push((v != i64::from(ELEKTO_NO_OPINION)).then_some(v));
+        raw.push((v != i64::from(NO_OPINION)).then_some(v));
         return Ok(());
     }
     if cell == "No opinion" {
@@ -151,7 +152,7 @@ fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
         return Ok(());
     }
     match cell.parse::<i64>() {
-        Ok(v) if v == i64::from(ELEKTO_NO_OPINION) => raw.push(None),
+        Ok(v) if v == i64::from(NO_OPINION) => raw.push(None),
         Ok(v) => raw.push(Some(v)),
         Err(_) => {
             return Err(format!(

@@ -89,7 +89,7 @@ pub use outcome::{
     TieKind, TieRecord, TieResolution,
 };
 pub use pairwise::{condorcet_winner, pairwise_matrix, schwartz_set, smith_set};
-pub use profile::{Ballot, ELEKTO_NO_OPINION, MAX_CANDIDATES, Profile, ProfileError, Unranked};
+pub use profile::{Ballot, MAX_CANDIDATES, Profile, ProfileError, Unranked};
 pub use schulze::{Strength, schulze_defeats, schulze_ranking, strongest_paths};
 pub use tiebreak::TieBreak;
 

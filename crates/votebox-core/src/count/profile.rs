@@ -6,8 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The rank Elekto stores for "No opinion" (`Election.MAX_RANK`).
-pub const ELEKTO_NO_OPINION: u32 = 100_000_000;
+use crate::ballot::NO_OPINION;
 
 /// Largest number of candidates a [`Profile`] accepts.
 pub const MAX_CANDIDATES: usize = 65_534;
@@ -107,12 +106,12 @@ impl Ballot {
         }
     }
 
-    /// A ballot from Elekto's stored ranks: [`ELEKTO_NO_OPINION`] (100000000) means unranked.
+    /// A ballot from Elekto's stored ranks: [`NO_OPINION`] (100000000) means unranked.
     pub fn from_elekto_ranks(ranks: &[u32]) -> Self {
         Self {
             ranks: ranks
                 .iter()
-                .map(|&r| (r != ELEKTO_NO_OPINION).then_some(r))
+                .map(|&r| (i64::from(r) != i64::from(NO_OPINION)).then_some(r))
                 .collect(),
         }
     }
@@ -454,7 +453,8 @@ mod tests {
 
     #[test]
     fn elekto_no_opinion_is_unranked() {
-        let b = Ballot::from_elekto_ranks(&[1, ELEKTO_NO_OPINION, 2]);
+        let no_opinion = u32::try_from(NO_OPINION).expect("a positive rank");
+        let b = Ballot::from_elekto_ranks(&[1, no_opinion, 2]);
         assert_eq!(b.ranks(), &[Some(1), None, Some(2)]);
     }
 

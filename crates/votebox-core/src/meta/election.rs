@@ -7,6 +7,7 @@
 //! [`CatalogEntry::Broken`]; the others are unaffected (checklist 23).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -83,7 +84,7 @@ pub(super) fn load_catalog(files: &MetaFiles, election_dir: &str) -> Catalog {
             }
         };
         entries.push(match result {
-            Ok(election) => CatalogEntry::Ok(Box::new(election)),
+            Ok(election) => CatalogEntry::Ok(Arc::new(election)),
             Err(error) => CatalogEntry::Broken(BrokenElection { key, path, error }),
         });
     }

@@ -1,4 +1,6 @@
 use std::fmt;
+use std::sync::Arc;
+
 use time::PrimitiveDateTime;
 
 /// Every election found in one commit of the meta repository, in discovery order.
@@ -7,10 +9,11 @@ pub struct Catalog {
     pub entries: Vec<CatalogEntry>,
 }
 
-/// One directory holding an `election.yaml`: parsed, or broken with the reason.
+/// One directory holding an `election.yaml`: parsed (shared: requests hold on to it), or broken
+/// with the reason.
 #[derive(Debug, Clone)]
 pub enum CatalogEntry {
-    Ok(Box<Election>),
+    Ok(Arc<Election>),
     Broken(BrokenElection),
 }
 
@@ -202,6 +205,11 @@ impl Election {
     pub fn seats(&self) -> u32 {
         self.no_winners.unwrap_or(1).max(1)
     }
+}
+
+/// An election time as pages show it: [`display_datetime`] and ` UTC`.
+pub fn display_utc(dt: PrimitiveDateTime) -> String {
+    format!("{} UTC", display_datetime(dt))
 }
 
 /// Elekto's display form of a naive datetime: `YYYY-MM-DD HH:MM:SS` (plus `.ffffff` when non-zero).

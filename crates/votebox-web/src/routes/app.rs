@@ -1,32 +1,24 @@
 //! Logged-in pages under `/app`: dashboard, election list, election, candidate, results and the
-//! officer dashboard. Every handler takes [`CurrentUser`] first, so anonymous requests get the
-//! login redirect before anything else (Elekto's auth guard).
+//! officer dashboard. Every handler takes [`CurrentUser`] (or an election context, which starts
+//! with it) first, so anonymous requests get the login redirect before anything else (Elekto's
+//! auth guard).
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::Response;
-use votebox_core::meta::{Election, Status};
-use votebox_db::{elections, voters};
+use votebox_core::meta::{Status, display_utc};
+use votebox_db::{requests, voters};
 
 use super::public::{ListQuery, list_page};
-use super::{PathParams, QueryParams, parsed_election, snapshot, to_slash_form};
 use crate::app::{AppState, Resolved, resolve};
 use crate::error::{AppError, AppResult};
+use crate::extract::{ElectionCtx, OfficerCtx, PathParams, QueryParams, snapshot};
+use crate::response::{render_ok, to_slash_form};
 use crate::session::{CurrentUser, Session};
 use crate::views::{
-    AdminPage, CandidatePage, DashboardPage, ElectionHead, ElectionItem, ElectionPage, FieldItem,
-    Layout, ResultsPage, render_ok, shuffled_candidates, utc,
+    AdminPage, CandidatePage, DashboardPage, ElectionItem, ElectionPage, FieldItem, Layout,
+    RequestItem, ResultsPage, shuffled_candidates,
 };
-
-/// Whether `user` has voted in the election `key` (their voter row, or their login's ballot cast
-/// by a previous holder of the login). An election without a database row (not synced yet)
-/// counts as "not voted".
-async fn has_voted(state: &AppState, user: &CurrentUser, key: &str) -> AppResult<bool> {
-    match elections::find_by_key(state.db(), key).await? {
-        Some(row) => Ok(voters::has_voted(state.db(), user.id, &user.login, row.id).await?),
-        None => Ok(false),
-    }
-}
 
 /// `GET /app`: "Welcome!", running elections, "Previously Voted".
 pub(crate) async fn dashboard(
@@ -76,42 +68,31 @@ pub(crate) async fn elections_list(
 }
 
 /// `GET /app/elections/<eid>`: the election page (§4.5).
-pub(crate) async fn election(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(eid): PathParams<String>,
-) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
-    let now = state.now();
-    let status = e.status(now);
-    let voted = has_voted(&state, &user, &e.key).await?;
-    let page = ElectionPage {
-        layout: Layout::new(&state, &session, e.name.clone()),
-        election: ElectionHead::new(e, now),
+pub(crate) async fn election(ctx: ElectionCtx) -> AppResult<Response> {
+    let (e, login) = (&ctx.election, &ctx.user.login);
+    let status = ctx.status();
+    let voted = ctx.has_voted().await?;
+    render_ok(&ElectionPage {
+        layout: ctx.layout(e.name.clone()),
+        election: ctx.head(),
         candidates: shuffled_candidates(e),
-        eligible: e.is_eligible(&user.login),
+        eligible: e.is_eligible(login),
         voted,
         running: status == Status::Running,
         completed: status == Status::Completed,
-        results_published: e.results_published(now),
-        officer: e.is_officer(&user.login),
-        exception_due: utc(e.exception_due),
-        csrf_token: session.csrf_token(),
-    };
-    render_ok(&page)
+        results_published: e.results_published(ctx.now()),
+        officer: e.is_officer(login),
+        exception_due: display_utc(e.exception_due),
+        csrf_token: ctx.session.csrf_token(),
+    })
 }
 
 /// `GET /app/elections/<eid>/candidates/<cid>`: by header `ID`, else by file `candidate-<cid>.md`.
 pub(crate) async fn candidate(
-    _user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams((eid, cid)): PathParams<(String, String)>,
+    ctx: ElectionCtx,
+    PathParams((_, cid)): PathParams<(String, String)>,
 ) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
+    let e = &ctx.election;
     let c = e
         .candidate(&cid)
         .or_else(|| e.candidate_by_file_id(&cid))
@@ -130,7 +111,7 @@ pub(crate) async fn candidate(
         })
         .collect();
     render_ok(&CandidatePage {
-        layout: Layout::new(&state, &session, c.name.clone()),
+        layout: ctx.layout(c.name.clone()),
         election_key: e.key.clone(),
         election_name: e.name.clone(),
         id: c.id.clone(),
@@ -146,68 +127,33 @@ pub(crate) async fn slash_redirect(_user: CurrentUser, uri: Uri) -> Response {
 }
 
 /// `GET /app/elections/<eid>/results/`: the published `results.md`, once completed.
-pub(crate) async fn results(
-    _user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(eid): PathParams<String>,
-) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
-    let now = state.now();
-    if e.status(now) != Status::Completed {
-        return Err(not_completed());
-    }
+pub(crate) async fn results(ctx: ElectionCtx) -> AppResult<Response> {
+    ctx.require_completed()?;
     render_ok(&ResultsPage {
-        layout: Layout::new(&state, &session, format!("Results | {}", e.name)),
-        election: ElectionHead::new(e, now),
-        results_html: e.results_html.clone(),
+        layout: ctx.layout(format!("Results | {}", ctx.election.name)),
+        election: ctx.head(),
+        results_html: ctx.election.results_html.clone(),
     })
 }
 
-/// Elekto's message page for results requested too early (status 200, as Elekto).
-pub(crate) fn not_completed() -> AppError {
-    AppError::message(
-        StatusCode::OK,
-        "The election is not completed yet",
-        "The application needs election to be over first.",
-    )
-}
-
-/// The officer check: 403 page "You are not an Election officer".
-pub(crate) fn require_officer(e: &Election, user: &CurrentUser) -> AppResult<()> {
-    if e.is_officer(&user.login) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "You are not an Election officer".to_owned(),
-        ))
-    }
-}
-
 /// `GET /app/elections/<eid>/admin/`: officer dashboard (basics).
-pub(crate) async fn admin(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(eid): PathParams<String>,
-) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
-    require_officer(e, &user)?;
-    let now = state.now();
-    let row = elections::find_by_key(state.db(), &e.key).await?;
-    let voter_count = match &row {
-        Some(r) => voters::count(state.db(), r.id).await?,
-        None => 0,
+pub(crate) async fn admin(officer: OfficerCtx) -> AppResult<Response> {
+    let db = officer.state.db();
+    let (voter_count, requests) = match officer.row {
+        Some(id) => {
+            let list = requests::list_for_election(db, id).await?;
+            (voters::count(db, id).await?, list)
+        }
+        None => (0, Vec::new()),
     };
+    let e = &officer.election;
     render_ok(&AdminPage {
-        layout: Layout::new(&state, &session, "Election Officer's Dashboard"),
-        election: ElectionHead::new(e, now),
+        layout: officer.layout("Election Officer's Dashboard"),
+        election: officer.head(),
         no_winners: e.no_winners.map(|n| n.to_string()).unwrap_or_default(),
         voter_count,
-        synced: row.is_some(),
-        completed: e.status(now) == Status::Completed,
-        requests: super::exception::dashboard_items(&state, row.as_ref().map(|r| r.id)).await?,
+        synced: officer.row.is_some(),
+        completed: officer.status() == Status::Completed,
+        requests: requests.into_iter().map(RequestItem::from).collect(),
     })
 }

@@ -9,13 +9,13 @@ use axum::response::Response;
 use serde::Deserialize;
 use votebox_db::{identity, sessions, users};
 
-use super::{QueryParams, found};
 use crate::app::AppState;
 use crate::csrf::CsrfForm;
-use crate::error::{AppError, AppResult};
-use crate::github::GithubError;
+use crate::error::{self, AppError, AppResult};
+use crate::extract::QueryParams;
+use crate::response::{found, render_ok};
 use crate::session::{CurrentUser, Session, decode_redirect, random_token};
-use crate::views::{Layout, LoginPage, render_ok};
+use crate::views::{Layout, LoginPage};
 use votebox_db::users::LoginDetails;
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,12 +71,6 @@ fn demo_logins(state: &AppState) -> Vec<String> {
     all.into_values().collect()
 }
 
-fn github_not_configured() -> AppError {
-    AppError::NotConfigured(
-        "GitHub login is not configured on this instance (GITHUB_CLIENT_ID is not set).".to_owned(),
-    )
-}
-
 /// `POST /oauth/github/login` (CSRF-checked): a fresh OAuth `state` in the session, the `r`
 /// target in the session if it is a same-origin path (anything else is ignored), then 302 to
 /// GitHub's authorize URL (`response_type=code`, `client_id`, `state`, `scope=read:user`; no
@@ -87,7 +81,7 @@ pub(crate) async fn github_login(
     QueryParams(q): QueryParams<LoginQuery>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> AppResult<Response> {
-    let github = state.github().ok_or_else(github_not_configured)?;
+    let github = state.github().ok_or_else(error::github_not_configured)?;
     let oauth_state = random_token();
     session.set_oauth_state(Some(oauth_state.clone()));
     session.set_redirect(q.r.as_deref().and_then(decode_redirect));
@@ -120,50 +114,18 @@ pub(crate) async fn github_callback(
     session: Session,
     QueryParams(q): QueryParams<CallbackQuery>,
 ) -> AppResult<Response> {
-    let github = state.github().ok_or_else(github_not_configured)?;
-    // One use only: the state is gone from the session whatever happens next.
-    let expected = session.take_oauth_state();
-    let state_ok = match (q.state.as_deref(), expected.as_deref()) {
-        (Some(got), Some(want)) if !got.is_empty() => {
-            use subtle::ConstantTimeEq as _;
-            bool::from(got.as_bytes().ct_eq(want.as_bytes()))
-        }
-        _ => false,
-    };
-    if !state_ok {
+    let github = state.github().ok_or_else(error::github_not_configured)?;
+    if !oauth_state_matches(&session, q.state.as_deref()) {
         tracing::info!("OAuth callback with a missing or wrong state");
         session.flash(BAD_STATE);
         return Ok(found("/login"));
     }
-    if let Some(error) = q.error.as_deref().filter(|e| !e.is_empty()) {
-        tracing::info!(error, "GitHub login not granted");
-        if error == "access_denied" {
-            return Err(AppError::message(
-                StatusCode::FORBIDDEN,
-                "GitHub login was cancelled",
-                "You did not authorize this application on GitHub, so you are not signed in. \
-                 Sign in again from the login page to continue.",
-            ));
-        }
-        let detail = q
-            .error_description
-            .as_deref()
-            .map(|d| format!("{error}: {d}"))
-            .unwrap_or_else(|| error.to_owned());
-        return Err(login_failed(
-            StatusCode::BAD_REQUEST,
-            format!("GitHub did not grant the login ({detail})."),
-        ));
-    }
-    let Some(code) = q.code.as_deref().filter(|c| !c.is_empty()) else {
-        return Err(login_failed(
-            StatusCode::BAD_REQUEST,
-            "GitHub did not send an authorization code.".to_owned(),
-        ));
-    };
-
-    let token = github.exchange_code(code).await.map_err(github_failure)?;
-    let user = github.user(&token).await.map_err(github_failure)?;
+    let code = granted_code(&q)?;
+    let token = github
+        .exchange_code(code)
+        .await
+        .map_err(error::github_failure)?;
+    let user = github.user(&token).await.map_err(error::github_failure)?;
     let expires = votebox_db::utc_now() + time::Duration::days(1);
     let row = identity::login_github(
         state.db(),
@@ -191,37 +153,41 @@ pub(crate) async fn github_callback(
     Ok(found(&target))
 }
 
-fn login_failed(status: StatusCode, message: String) -> AppError {
-    AppError::message(
-        status,
-        "GitHub login failed",
-        format!("{message} You are not signed in; please sign in again from the login page."),
-    )
+/// Whether the callback's `state` is the one this session sent to GitHub. One use only: the
+/// session forgets it whatever happens next.
+fn oauth_state_matches(session: &Session, got: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq as _;
+    match (got, session.take_oauth_state()) {
+        (Some(got), Some(want)) if !got.is_empty() => {
+            bool::from(got.as_bytes().ct_eq(want.as_bytes()))
+        }
+        _ => false,
+    }
 }
 
-/// The page for a failed exchange or user lookup: a refused code is the user's to retry (400);
-/// GitHub unreachable or answering nonsense is a gateway failure (502).
-fn github_failure(e: GithubError) -> AppError {
-    match &e {
-        GithubError::Refused { .. } => {
-            tracing::warn!(error = %e, "GitHub login failed");
-            login_failed(StatusCode::BAD_REQUEST, format!("{e}."))
+/// The authorization code GitHub sent back; cancelled consent or a refusal is an error page.
+fn granted_code(q: &CallbackQuery) -> AppResult<&str> {
+    if let Some(error) = q.error.as_deref().filter(|e| !e.is_empty()) {
+        tracing::info!(error, "GitHub login not granted");
+        if error == "access_denied" {
+            return Err(error::github_login_cancelled());
         }
-        GithubError::Unreachable(_) => {
-            tracing::error!(error = %e, "GitHub login failed");
-            login_failed(
-                StatusCode::BAD_GATEWAY,
-                "GitHub could not be reached. Please try again in a moment.".to_owned(),
-            )
-        }
-        GithubError::BadResponse(_) => {
-            tracing::error!(error = %e, "GitHub login failed");
-            login_failed(
-                StatusCode::BAD_GATEWAY,
-                "GitHub gave an unexpected answer; the error has been logged.".to_owned(),
-            )
-        }
+        let detail = q
+            .error_description
+            .as_deref()
+            .map(|d| format!("{error}: {d}"))
+            .unwrap_or_else(|| error.to_owned());
+        return Err(error::github_login_failed(
+            StatusCode::BAD_REQUEST,
+            format!("GitHub did not grant the login ({detail})."),
+        ));
     }
+    q.code.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| {
+        error::github_login_failed(
+            StatusCode::BAD_REQUEST,
+            "GitHub did not send an authorization code.".to_owned(),
+        )
+    })
 }
 
 /// Paths the OAuth callback (`GITHUB_REDIRECT`) may not take: votebox's own routes.

@@ -12,21 +12,17 @@
 //! refused form is shown again with what was typed (400).
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use votebox_core::meta::{Election, display_datetime};
+use votebox_core::meta::display_datetime;
 use votebox_db::requests::{self, CreateOutcome, NewRequest, RequestRow};
 
-use super::app::require_officer;
 use super::auth::EmptyForm;
-use super::ballot::{election_row_id, election_url, require_row_id};
-use super::{PathParams, found, parsed_election, snapshot};
-use crate::app::AppState;
 use crate::csrf::CsrfForm;
-use crate::error::{AppError, AppResult};
-use crate::session::{CurrentUser, Session};
-use crate::views::{ElectionHead, Layout, render, render_ok};
+use crate::error::{self, AppError, AppResult};
+use crate::extract::{ElectionCtx, OfficerCtx, PathParams};
+use crate::response::{render, render_ok};
+use crate::views::{ElectionHead, Layout};
 use votebox_db::{ElectionId, RequestId};
 
 /// Largest `name`, `email`, `chat` (their columns are `VARCHAR(255)`), in characters.
@@ -85,20 +81,18 @@ struct ExceptionPage {
     comments: String,
 }
 
-fn exception_page(
-    state: &AppState,
-    session: &Session,
-    e: &Election,
-    form: &ExceptionForm,
-    errors: Vec<String>,
-) -> ExceptionPage {
+fn exception_page(ctx: &ElectionCtx, form: &ExceptionForm, errors: Vec<String>) -> ExceptionPage {
     let v = |f: &Option<String>| f.clone().unwrap_or_default();
     ExceptionPage {
-        layout: Layout::new(state, session, format!("Exception | {}", e.name)),
-        election: ElectionHead::new(e, state.now()),
-        exception_description: e.exception_description.clone().unwrap_or_default(),
+        layout: ctx.layout(format!("Exception | {}", ctx.election.name)),
+        election: ctx.head(),
+        exception_description: ctx
+            .election
+            .exception_description
+            .clone()
+            .unwrap_or_default(),
         errors,
-        csrf_token: session.csrf_token(),
+        csrf_token: ctx.session.csrf_token(),
         name: v(&form.name),
         email: v(&form.email),
         chat: v(&form.chat),
@@ -108,56 +102,37 @@ fn exception_page(
 }
 
 /// Elekto's guard X: after the deadline, or for an eligible user, flash and go back.
-fn exception_guard(
-    state: &AppState,
-    session: &Session,
-    e: &Election,
-    user: &CurrentUser,
-) -> Option<Response> {
-    let message = if e.exception_due < state.now() {
+fn exception_guard(ctx: &ElectionCtx) -> Option<Response> {
+    let message = if ctx.election.exception_due < ctx.now() {
         MSG_CLOSED
-    } else if e.is_eligible(&user.login) {
+    } else if ctx.election.is_eligible(&ctx.user.login) {
         MSG_ELIGIBLE
     } else {
         return None;
     };
-    session.flash(message);
-    Some(found(&election_url(e)))
+    Some(ctx.back_with(message))
 }
 
-fn already_requested(status: StatusCode) -> AppError {
-    AppError::message(
-        status,
-        "You have already requested an exception.",
-        "You have already requested an exception for this election; Please wait for the admin \
-         to review your request.",
-    )
+/// Whether the user has asked for an exception here already (not synced yet: no).
+async fn has_requested(ctx: &ElectionCtx) -> AppResult<bool> {
+    Ok(match ctx.row {
+        Some(id) => {
+            let (db, user) = (ctx.state.db(), &ctx.user);
+            requests::has_requested(db, user.id, &user.login, id).await?
+        }
+        None => false,
+    })
 }
 
 /// `GET /app/elections/<eid>/exception`.
-pub(crate) async fn form(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(eid): PathParams<String>,
-) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
-    if let Some(redirect) = exception_guard(&state, &session, e, &user) {
+pub(crate) async fn form(ctx: ElectionCtx) -> AppResult<Response> {
+    if let Some(redirect) = exception_guard(&ctx) {
         return Ok(redirect);
     }
-    if let Some(id) = election_row_id(&state, e).await?
-        && requests::has_requested(state.db(), user.id, &user.login, id).await?
-    {
-        return Err(already_requested(StatusCode::OK));
+    if has_requested(&ctx).await? {
+        return Err(error::already_requested(StatusCode::OK));
     }
-    render_ok(&exception_page(
-        &state,
-        &session,
-        e,
-        &ExceptionForm::default(),
-        Vec::new(),
-    ))
+    render_ok(&exception_page(&ctx, &ExceptionForm::default(), Vec::new()))
 }
 
 /// What is wrong with a submitted exception form.
@@ -186,27 +161,22 @@ fn form_errors(form: &ExceptionForm) -> Vec<String> {
 
 /// `POST /app/elections/<eid>/exception`.
 pub(crate) async fn submit(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams(eid): PathParams<String>,
+    ctx: ElectionCtx,
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let form = ExceptionForm::from_pairs(fields);
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
-    if let Some(redirect) = exception_guard(&state, &session, e, &user) {
+    if let Some(redirect) = exception_guard(&ctx) {
         return Ok(redirect);
     }
-    let election_id = require_row_id(&state, e).await?;
-    if requests::has_requested(state.db(), user.id, &user.login, election_id).await? {
-        return Err(already_requested(StatusCode::CONFLICT));
+    let election_id = ctx.require_row()?;
+    if has_requested(&ctx).await? {
+        return Err(error::already_requested(StatusCode::CONFLICT));
     }
     let errors = form_errors(&form);
     if !errors.is_empty() {
         return render(
             StatusCode::BAD_REQUEST,
-            &exception_page(&state, &session, e, &form, errors),
+            &exception_page(&ctx, &form, errors),
         );
     }
     let field = |f: &Option<String>| f.as_deref().unwrap_or_default().trim().to_owned();
@@ -218,56 +188,18 @@ pub(crate) async fn submit(
         description: form.description.as_deref().unwrap_or_default(),
         comments: form.comments.as_deref().unwrap_or_default(),
     };
-    match requests::create(state.db(), user.id, &user.login, election_id, &new).await? {
+    let (db, user) = (ctx.state.db(), &ctx.user);
+    match requests::create(db, user.id, &user.login, election_id, &new).await? {
         CreateOutcome::Created(id) => {
-            tracing::info!(election = %e.key, request = %id, "exception request filed");
-            session.flash(MSG_SUBMITTED);
-            Ok(found(&election_url(e)))
+            tracing::info!(election = %ctx.election.key, request = %id, "exception request filed");
+            Ok(ctx.back_with(MSG_SUBMITTED))
         }
-        CreateOutcome::AlreadyRequested => Err(already_requested(StatusCode::CONFLICT)),
+        CreateOutcome::AlreadyRequested => Err(error::already_requested(StatusCode::CONFLICT)),
     }
 }
 
 // ----------------------------------------------------------------------------------------------
 // Officer side
-
-/// One line of the officer dashboard's "Exception Requests".
-pub(crate) struct RequestItem {
-    pub id: RequestId,
-    pub name: String,
-    pub email: String,
-    pub chat: String,
-    pub reviewed: bool,
-    pub created_at: String,
-}
-
-impl From<RequestRow> for RequestItem {
-    fn from(r: RequestRow) -> Self {
-        RequestItem {
-            id: r.id,
-            reviewed: r.is_reviewed(),
-            name: r.name.unwrap_or_default(),
-            email: r.email.unwrap_or_default(),
-            chat: r.chat.unwrap_or_default(),
-            created_at: r.created_at.map(display_datetime).unwrap_or_default(),
-        }
-    }
-}
-
-/// The requests of an election for the officer dashboard (empty when it has no database row).
-pub(crate) async fn dashboard_items(
-    state: &AppState,
-    election_id: Option<ElectionId>,
-) -> AppResult<Vec<RequestItem>> {
-    Ok(match election_id {
-        Some(id) => requests::list_for_election(state.db(), id)
-            .await?
-            .into_iter()
-            .map(RequestItem::from)
-            .collect(),
-        None => Vec::new(),
-    })
-}
 
 #[derive(Template)]
 #[template(path = "exception_review.html")]
@@ -286,32 +218,21 @@ struct ReviewPage {
     csrf_token: String,
 }
 
-/// The officer of this election, and request `rid` of this election (404 otherwise).
-async fn officer_request(
-    state: &AppState,
-    user: &CurrentUser,
-    e: &Election,
-    rid: &str,
-) -> AppResult<(ElectionId, RequestRow)> {
-    require_officer(e, user)?;
+/// Request `rid` of this election (404 otherwise), and the election's row.
+async fn request_of(officer: &OfficerCtx, rid: &str) -> AppResult<(ElectionId, RequestRow)> {
     let rid = RequestId(rid.parse().map_err(|_| AppError::NotFound)?);
-    let election_id = election_row_id(state, e).await?.ok_or(AppError::NotFound)?;
-    let row = requests::get_in_election(state.db(), election_id, rid)
+    let election_id = officer.row.ok_or(AppError::NotFound)?;
+    let row = requests::get_in_election(officer.state.db(), election_id, rid)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok((election_id, row))
 }
 
-fn review_page(
-    state: &AppState,
-    session: &Session,
-    e: &Election,
-    r: RequestRow,
-) -> AppResult<Response> {
+fn review_page(officer: &OfficerCtx, r: RequestRow) -> AppResult<Response> {
     let name = r.name.clone().unwrap_or_default();
     render_ok(&ReviewPage {
-        layout: Layout::new(state, session, format!("Exception Request for {name}")),
-        election: ElectionHead::new(e, state.now()),
+        layout: officer.layout(format!("Exception Request for {name}")),
+        election: officer.head(),
         id: r.id,
         requester: r.username.clone().unwrap_or_default(),
         created_at: r.created_at.map(display_datetime).unwrap_or_default(),
@@ -321,43 +242,37 @@ fn review_page(
         chat: r.chat.unwrap_or_default(),
         description: r.description.unwrap_or_default(),
         comments: r.comments.unwrap_or_default(),
-        csrf_token: session.csrf_token(),
+        csrf_token: officer.session.csrf_token(),
     })
 }
 
 /// `GET /app/elections/<eid>/admin/exception/<rid>`.
 pub(crate) async fn review(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams((eid, rid)): PathParams<(String, String)>,
+    officer: OfficerCtx,
+    PathParams((_, rid)): PathParams<(String, String)>,
 ) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
-    let (_, row) = officer_request(&state, &user, e, &rid).await?;
-    review_page(&state, &session, e, row)
+    let (_, row) = request_of(&officer, &rid).await?;
+    review_page(&officer, row)
 }
 
 /// `POST /app/elections/<eid>/admin/exception/<rid>`: flips `reviewed`, then shows the request
 /// (200, as Elekto).
 pub(crate) async fn toggle(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    session: Session,
-    PathParams((eid, rid)): PathParams<(String, String)>,
+    officer: OfficerCtx,
+    PathParams((_, rid)): PathParams<(String, String)>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = parsed_election(&snap, &eid)?;
-    let (election_id, row) = officer_request(&state, &user, e, &rid).await?;
-    let reviewed = requests::toggle_reviewed(state.db(), election_id, row.id)
+    let (election_id, row) = request_of(&officer, &rid).await?;
+    let db = officer.state.db();
+    let reviewed = requests::toggle_reviewed(db, election_id, row.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    tracing::info!(election = %e.key, request = %row.id, reviewed, "exception request reviewed");
-    let row = requests::get_in_election(state.db(), election_id, row.id)
+    let key = &officer.election.key;
+    tracing::info!(election = %key, request = %row.id, reviewed, "exception request reviewed");
+    let row = requests::get_in_election(db, election_id, row.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    review_page(&state, &session, e, row)
+    review_page(&officer, row)
 }
 
 #[cfg(test)]

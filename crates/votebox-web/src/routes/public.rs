@@ -5,12 +5,13 @@ use axum::response::Response;
 use serde::Deserialize;
 use votebox_core::meta::Status;
 
-use super::{PathParams, QueryParams, broken_error, find_election, found, snapshot};
-use crate::app::{AppState, Resolved};
+use crate::app::AppState;
 use crate::error::AppResult;
+use crate::extract::{PathParams, QueryParams, find_election, snapshot};
+use crate::response::{found, render_ok};
 use crate::session::Session;
 use crate::views::{
-    BrokenItem, ElectionHead, ElectionItem, ElectionsPage, Layout, PublicElectionPage, render_ok,
+    BrokenItem, ElectionHead, ElectionItem, ElectionsPage, Layout, PublicElectionPage,
     shuffled_candidates, status_matches,
 };
 
@@ -74,16 +75,13 @@ pub(crate) async fn election(
     session: Session,
     PathParams(eid): PathParams<String>,
 ) -> AppResult<Response> {
-    let snap = snapshot(&state)?;
-    let e = match find_election(&snap, &eid)? {
-        Resolved::Ok(e) => e,
-        Resolved::Broken(b) => return Err(broken_error(b, false)),
-    };
+    // Anyone may look: a broken election's page gives no details.
+    let e = find_election(&*snapshot(&state)?, &eid, false)?;
     let now = state.now();
     render_ok(&PublicElectionPage {
         layout: Layout::new(&state, &session, e.name.clone()),
-        election: ElectionHead::new(e, now),
-        candidates: shuffled_candidates(e),
+        election: ElectionHead::new(&e, now),
+        candidates: shuffled_candidates(&e),
         completed: e.status(now) == Status::Completed,
     })
 }

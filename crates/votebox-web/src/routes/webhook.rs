@@ -21,11 +21,14 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-pub(crate) async fn sync(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// The call is GitHub's: `META_SECRET` is set and the body carries its signature. Otherwise the
+/// status and text to answer: 500 without a secret (the webhook is disabled), 400 for a bad
+/// signature.
+fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), (StatusCode, String)> {
     let Some(secret) = state
         .config()
         .meta_secret
@@ -33,10 +36,10 @@ pub(crate) async fn sync(
         .filter(|s| !s.is_empty())
     else {
         tracing::error!("meta webhook called, but META_SECRET is not set: refusing to sync");
-        return text(
+        return Err((
             StatusCode::INTERNAL_SERVER_ERROR,
-            "META_SECRET is not set on the server, so the webhook is disabled.\n",
-        );
+            "META_SECRET is not set on the server, so the webhook is disabled.\n".to_owned(),
+        ));
     };
     if state.config().debug {
         tracing::warn!(
@@ -46,9 +49,19 @@ pub(crate) async fn sync(
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    if let Err(e) = votebox_meta::verify_signature(secret, &body, signature) {
+    votebox_meta::verify_signature(secret, body, signature).map_err(|e| {
         tracing::warn!(error = %e, "meta webhook refused");
-        return text(StatusCode::BAD_REQUEST, format!("{e}\n"));
+        (StatusCode::BAD_REQUEST, format!("{e}\n"))
+    })
+}
+
+pub(crate) async fn sync(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err((status, reason)) = authenticate(&state, &headers, &body) {
+        return text(status, reason);
     }
     match state.sync_meta().await {
         Ok(outcome) => {

@@ -1,15 +1,14 @@
-//! Fuzzing the ballot form decoder (issue 7, item 6): arbitrary `application/x-www-form-urlencoded`
-//! bodies through the same decoding as the vote handler ([`ballot_fields`], capped at
-//! [`max_ballot_fields`]), then [`split_submission`], [`validate_ranking`] and
-//! [`all_equal_warning`], for elections
-//! with and without "No opinion".
+//! Fuzzing the ballot form (issue 7, item 6): arbitrary `application/x-www-form-urlencoded`
+//! bodies, decoded as the vote handler decodes them, through [`BallotForm::parse`] (capped at
+//! [`max_fields`]), [`Ranking::parse`] and [`Ranking::all_equal`], for elections with and
+//! without "No opinion".
 //!
 //! Properties: never panics; an accepted ballot has exactly one row per candidate, in meta
 //! order, each rank in 1…N or 100000000 (only where allowed), and every rank the voter gave
 //! is the one stored. Bounded by `VOTEBOX_FUZZ_CASES` (default 256).
 
+use crate::meta::{CatalogEntry, Election, MetaFiles, load_catalog};
 use proptest::prelude::*;
-use votebox_core::meta::{CatalogEntry, Election, MetaFiles, load_catalog};
 
 use super::*;
 
@@ -27,7 +26,7 @@ fn config() -> ProptestConfig {
 
 const CANDIDATES: [&str; 4] = ["alice", "bob", "carol", "d-ve"];
 
-fn election(allow_no_opinion: bool) -> Election {
+pub(crate) fn election(allow_no_opinion: bool) -> Election {
     let mut files = MetaFiles::new();
     files.insert(
         "elections/e/election.yaml".into(),
@@ -55,9 +54,10 @@ fn election(allow_no_opinion: bool) -> Election {
     }
 }
 
-/// Decodes `body` exactly as the vote handler does (after the CSRF and eligibility checks).
-fn decode(e: &Election, body: Vec<u8>) -> Option<Vec<(String, String)>> {
-    ballot_fields(&body, max_ballot_fields(e)).ok()
+/// The fields of `body`, decoded lazily as the vote handler does (after the CSRF and
+/// eligibility checks).
+fn fields(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
 /// Form-looking bodies: candidate fields (known, unknown, odd `@`s), ranks (valid, out of
@@ -104,15 +104,15 @@ fn form_body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn check(e: &Election, body: Vec<u8>) {
-    let Some(fields) = decode(e, body) else {
+    let Ok(form) = BallotForm::parse(e, fields(&body)) else {
         return; // too many fields: a 413 page
     };
-    let given: Vec<(String, String)> = fields.clone();
-    let submission = split_submission(fields);
-    let Ok(rows) = validate_ranking(e, &submission) else {
+    let given: Vec<(String, String)> = fields(&body).collect();
+    let Ok(ranking) = Ranking::parse(e, &form) else {
         return;
     };
-    let _ = all_equal_warning(&rows);
+    let rows = ranking.rows();
+    let _ = ranking.all_equal();
     let n = e.candidates.len();
     assert_eq!(rows.len(), n, "one row per candidate: {rows:?}");
     for (row, c) in rows.iter().zip(&e.candidates) {
@@ -167,14 +167,17 @@ fn hostile_bodies() {
 #[test]
 fn a_valid_ballot_goes_through_the_whole_decoder() {
     let e = election(true);
-    let fields = decode(
-        &e,
-        b"csrf_token=t&candidate@alice=2&candidate@d-ve=1&candidate@bob=100000000&password=x"
-            .to_vec(),
-    )
-    .expect("decodes");
-    let rows = validate_ranking(&e, &split_submission(fields)).expect("valid");
-    let rank = |id: &str| rows.iter().find(|(c, _)| c == id).map(|(_, r)| *r);
+    let body =
+        b"csrf_token=t&candidate@alice=2&candidate@d-ve=1&candidate@bob=100000000&password=x";
+    let form = BallotForm::parse(&e, fields(body)).expect("decodes");
+    let ranking = Ranking::parse(&e, &form).expect("valid");
+    let rank = |id: &str| {
+        ranking
+            .rows()
+            .iter()
+            .find(|(c, _)| c == id)
+            .map(|(_, r)| *r)
+    };
     assert_eq!(rank("alice"), Some(2));
     assert_eq!(rank("d-ve"), Some(1));
     assert_eq!(rank("bob"), Some(NO_OPINION));

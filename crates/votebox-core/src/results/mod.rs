@@ -14,18 +14,28 @@
 //!   and the same bytes for the same seed, so a `results.md` can quote the file's hash), and a
 //!   cell is quoted as RFC 4180 says when it contains `,`, `"`, CR or LF.
 //! * [`results_markdown`] renders a `results.md` draft from an [`Outcome`].
+//! * [`Counting`] reads how an election is counted; [`ResultsReport`] is the officers' results
+//!   page as plain data.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use crate::count::{
-    ELEKTO_NO_OPINION, Method, Outcome, Profile, StageKind, TieResolution, Unranked,
+mod counting;
+mod report;
+
+pub use counting::{Counting, CountingWarning};
+pub use report::{
+    CandidateView, Cell, Counted, MatrixRow, OutcomeReport, RankRow, Recount, ResultsReport,
+    RoundView, UNRANKED_RULES, WhatIfRow, candidate_names, recount_every_way,
 };
 
+use crate::ballot::NO_OPINION;
+use crate::count::{Method, Outcome, Profile, StageKind, TieResolution, Unranked};
+
 /// Elekto's spelling of an unranked cell in `ballots.csv`.
-pub const NO_OPINION: &str = "No opinion";
+pub const NO_OPINION_CELL: &str = "No opinion";
 
 /// A candidate ID found in ballot rows but not among the current candidates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +82,7 @@ impl StoredBallots {
         let current: BTreeSet<&str> = candidates.iter().map(String::as_str).collect();
         let mut by_uuid: BTreeMap<String, BTreeMap<String, Option<i64>>> = BTreeMap::new();
         for (uuid, cand, rank) in rows {
-            let rank = rank.filter(|&r| r != i64::from(ELEKTO_NO_OPINION));
+            let rank = rank.filter(|&r| r != i64::from(NO_OPINION));
             let slot = by_uuid
                 .entry(uuid.as_ref().to_owned())
                 .or_default()
@@ -203,7 +213,7 @@ impl StoredBallots {
                     Some(r) => {
                         let _ = write!(out, "{r}");
                     }
-                    None => out.push_str(NO_OPINION),
+                    None => out.push_str(NO_OPINION_CELL),
                 }
             }
             out.push('\n');

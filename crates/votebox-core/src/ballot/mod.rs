@@ -1,0 +1,401 @@
+//! What a valid ballot is: a submitted ballot form checked against its election (Elekto §4.6).
+//!
+//! The form holds one `candidate@<ID>=<rank>` field per candidate (rank 1…N, or [`NO_OPINION`]),
+//! `password`, an optional `password_confirm` and an optional `confirm_all_equal`.
+//! [`BallotForm::parse`] splits the fields (at most [`max_fields`] of them, read lazily, so a
+//! hostile body costs nothing past the cap); [`BallotForm::validate`] checks the passphrase and
+//! the ranking and reports every [`Problem`] at once; [`Ranking::all_equal`] spots a ballot that
+//! expresses no preference.
+//!
+//! Stricter than Elekto (see docs/compatibility.md): unknown candidates, ranks outside
+//! {1…N, [`NO_OPINION`]}, a candidate ranked twice, or "No opinion" where `allow_no_opinion:
+//! false` are problems; a candidate missing from the form is "No opinion" where allowed and a
+//! problem otherwise.
+
+use std::collections::HashSet;
+
+use zeroize::Zeroizing;
+
+use crate::meta::Election;
+
+/// The rank Elekto stores (and its form sends) for "No opinion". The one definition: the
+/// database layer re-exports it, the counting reads it as "unranked".
+pub const NO_OPINION: i32 = 100_000_000;
+
+/// Fields a ballot form may hold besides the candidates' (`csrf_token`, `password`,
+/// `password_confirm`, `confirm_all_equal`, and room for a browser's or a script's extras).
+const EXTRA_FIELDS: usize = 16;
+
+/// The most fields a ballot form for `e` may hold: two per candidate (so a candidate sent twice
+/// is still reported as such) plus room for the other fields.
+pub fn max_fields(e: &Election) -> usize {
+    2 * e.candidates.len() + EXTRA_FIELDS
+}
+
+/// A ballot form had more than [`max_fields`] fields.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("The ballot form has too many fields (at most {max} for this election).")]
+pub struct TooManyFields {
+    pub max: usize,
+}
+
+/// Something wrong with a submitted ballot; `Display` is the text the vote form shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("Please enter a passphrase with minimum {min} characters")]
+    PassphraseTooShort { min: usize },
+    #[error("The two passphrases do not match.")]
+    PassphrasesDiffer,
+    #[error("The candidate {0} was ranked more than once.")]
+    RankedTwice(String),
+    #[error("Unknown candidate: {0}.")]
+    UnknownCandidate(String),
+    #[error("\"No opinion\" is not allowed in this election: please rank {0}.")]
+    NoOpinionNotAllowed(String),
+    /// Left out or sent empty where every candidate must be ranked.
+    #[error("Please choose a rank for {0}.")]
+    RankMissing(String),
+    #[error(
+        "Invalid rank for {candidate}: choose a number from 1 to {candidates}{}.",
+        if *.no_opinion_allowed { " or \"No opinion\"" } else { "" }
+    )]
+    InvalidRank {
+        candidate: String,
+        candidates: usize,
+        no_opinion_allowed: bool,
+    },
+}
+
+/// A ballot form split by Elekto's field rules. Passphrases are wiped when dropped.
+#[derive(Debug)]
+pub struct BallotForm {
+    /// `(candidate ID, rank as sent)`, in submission order, the first field of each candidate.
+    pub ranks: Vec<(String, String)>,
+    pub passphrase: Option<Zeroizing<String>>,
+    pub passphrase_confirm: Option<Zeroizing<String>>,
+    /// The voter confirmed a ballot that ranks every candidate equally.
+    pub confirm_all_equal: bool,
+    /// Candidates whose field was sent again after the first.
+    duplicates: Vec<String>,
+}
+
+impl BallotForm {
+    /// Splits the fields of a ballot form for `e`. Fields are read one at a time and reading
+    /// stops past [`max_fields`]; duplicates are found with a hash set (linear time).
+    pub fn parse(
+        e: &Election,
+        fields: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<BallotForm, TooManyFields> {
+        let max = max_fields(e);
+        let mut form = BallotForm {
+            ranks: Vec::new(),
+            passphrase: None,
+            passphrase_confirm: None,
+            confirm_all_equal: false,
+            duplicates: Vec::new(),
+        };
+        let mut seen: HashSet<String> = HashSet::new();
+        for (n, (key, value)) in fields.into_iter().enumerate() {
+            if n == max {
+                return Err(TooManyFields { max });
+            }
+            match key.as_str() {
+                "password" => form.passphrase = Some(Zeroizing::new(value)),
+                "password_confirm" => form.passphrase_confirm = Some(Zeroizing::new(value)),
+                "confirm_all_equal" => form.confirm_all_equal = !value.is_empty(),
+                _ => {
+                    let Some(id) = candidate_of(&key) else {
+                        continue;
+                    };
+                    if seen.insert(id.to_owned()) {
+                        form.ranks.push((id.to_owned(), value));
+                    } else {
+                        form.duplicates.push(id.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(form)
+    }
+
+    /// Checks the passphrase (at least `min_passphrase_len` characters unless empty, equal to
+    /// its confirmation when one was sent) and the ranking; every problem is reported, the
+    /// passphrase's first. A missing `password` field is the caller's to refuse.
+    pub fn validate(
+        &self,
+        e: &Election,
+        min_passphrase_len: usize,
+    ) -> Result<Ranking, Vec<Problem>> {
+        let mut problems = Vec::new();
+        if let Some(passphrase) = &self.passphrase {
+            let length = passphrase.chars().count();
+            if length > 0 && length < min_passphrase_len {
+                problems.push(Problem::PassphraseTooShort {
+                    min: min_passphrase_len,
+                });
+            }
+            if self
+                .passphrase_confirm
+                .as_ref()
+                .is_some_and(|c| c.as_str() != passphrase.as_str())
+            {
+                problems.push(Problem::PassphrasesDiffer);
+            }
+        }
+        match Ranking::parse(e, self) {
+            Ok(ranking) if problems.is_empty() => Ok(ranking),
+            Ok(_) => Err(problems),
+            Err(more) => {
+                problems.extend(more);
+                Err(problems)
+            }
+        }
+    }
+}
+
+/// The candidate a field names, by Elekto's rule: the part before the first `@` must be
+/// `candidate`; the candidate is the part after the last `@`.
+fn candidate_of(key: &str) -> Option<&str> {
+    let (prefix, _) = key.split_once('@')?;
+    (prefix == "candidate").then(|| key.rsplit('@').next().unwrap_or_default())
+}
+
+/// A valid ranking: one `(candidate ID, rank)` per candidate of the election, in meta order,
+/// each rank in 1…N or [`NO_OPINION`] (only where allowed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranking(Vec<(String, i32)>);
+
+impl Ranking {
+    /// Checks the form's ranking against `e`.
+    pub fn parse(e: &Election, form: &BallotForm) -> Result<Ranking, Vec<Problem>> {
+        let mut problems: Vec<Problem> = form
+            .duplicates
+            .iter()
+            .map(|id| Problem::RankedTwice(id.clone()))
+            .collect();
+        let mut ranked = Vec::with_capacity(form.ranks.len());
+        for (id, raw) in &form.ranks {
+            match rank_of(e, id, raw) {
+                Ok(rank) => ranked.push((id.as_str(), rank)),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        // One row per candidate, in meta order; a missing candidate is "No opinion" where allowed.
+        let mut rows = Vec::with_capacity(e.candidates.len());
+        for c in &e.candidates {
+            match ranked.iter().find(|(id, _)| *id == c.id) {
+                Some(&(_, rank)) => rows.push((c.id.clone(), rank)),
+                None if form.ranks.iter().any(|(id, _)| *id == c.id) => {} // reported above
+                None if e.allow_no_opinion => rows.push((c.id.clone(), NO_OPINION)),
+                None => problems.push(Problem::RankMissing(c.id.clone())),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Ranking(rows))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// `(candidate ID, rank)` rows, one per candidate, in meta order.
+    pub fn rows(&self) -> &[(String, i32)] {
+        &self.0
+    }
+
+    /// Whether every candidate got the same rank (all "No opinion" included): such a ballot
+    /// expresses no preference, so the voter is asked to confirm it.
+    pub fn all_equal(&self) -> Option<AllEqual> {
+        let (_, first) = self.0.first()?;
+        if self.0.len() < 2 || self.0.iter().any(|(_, r)| r != first) {
+            return None;
+        }
+        Some(if *first == NO_OPINION {
+            AllEqual::NoOpinion
+        } else {
+            AllEqual::SameRank
+        })
+    }
+}
+
+/// The rank sent for candidate `id`: digits only (no sign, no spaces), in 1…N or [`NO_OPINION`].
+fn rank_of(e: &Election, id: &str, raw: &str) -> Result<i32, Problem> {
+    if e.candidate(id).is_none() {
+        return Err(Problem::UnknownCandidate(id.to_owned()));
+    }
+    let n = e.candidates.len();
+    let rank = if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        None
+    } else {
+        raw.parse::<i32>().ok()
+    };
+    match rank {
+        Some(NO_OPINION) if e.allow_no_opinion => Ok(NO_OPINION),
+        Some(NO_OPINION) => Err(Problem::NoOpinionNotAllowed(id.to_owned())),
+        Some(r) if usize::try_from(r).is_ok_and(|r| (1..=n).contains(&r)) => Ok(r),
+        _ if raw.is_empty() && !e.allow_no_opinion => Err(Problem::RankMissing(id.to_owned())),
+        _ => Err(Problem::InvalidRank {
+            candidate: id.to_owned(),
+            candidates: n,
+            no_opinion_allowed: e.allow_no_opinion,
+        }),
+    }
+}
+
+/// A ranking that gives every candidate the same rank; `Display` is the warning the vote form
+/// shows above its confirmation box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AllEqual {
+    #[error(
+        "Your ballot gives every candidate \"No opinion\", so it expresses no preference at all. \
+         If that is what you want, tick the confirmation box and submit again."
+    )]
+    NoOpinion,
+    #[error(
+        "Your ballot gives every candidate the same rank, so it expresses no preference between \
+         them. If that is what you want, tick the confirmation box and submit again."
+    )]
+    SameRank,
+}
+
+#[cfg(test)]
+pub(crate) mod tests_props;
+
+#[cfg(test)]
+mod tests {
+    use super::tests_props::election;
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn form_follows_elektos_field_rules() {
+        let form = BallotForm::parse(
+            &election(true),
+            fields(&[
+                ("csrf_token", "t"),
+                ("candidate@a", "1"),
+                ("candidate@x@b", "2"),
+                ("candidatex@c", "3"),
+                ("other", "4"),
+                ("candidate@a", "2"),
+                ("password", "secret"),
+            ]),
+        )
+        .expect("within the cap");
+        assert_eq!(
+            form.ranks,
+            vec![
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "2".to_owned())
+            ]
+        );
+        assert_eq!(form.duplicates, vec!["a".to_owned()]);
+        assert_eq!(
+            form.passphrase.as_deref().map(String::as_str),
+            Some("secret")
+        );
+        assert!(form.passphrase_confirm.is_none());
+    }
+
+    #[test]
+    fn ballot_fields_are_capped() {
+        let e = election(true);
+        let max = max_fields(&e);
+        let junk = |n: usize| (0..n).map(|i| (format!("f{i}"), String::new()));
+        assert!(BallotForm::parse(&e, junk(max)).is_ok());
+        assert_eq!(
+            BallotForm::parse(&e, junk(max + 1)).err(),
+            Some(TooManyFields { max })
+        );
+        // Nothing past the cap is read.
+        let endless = std::iter::repeat(("x".to_owned(), "y".to_owned()));
+        assert!(BallotForm::parse(&e, endless).is_err());
+    }
+
+    #[test]
+    fn many_duplicates_are_found_in_linear_time() {
+        // 200 000 fields naming 100 000 candidates twice: a quadratic scan would take minutes.
+        let mut e = election(true);
+        let template = e.candidates[0].clone();
+        e.candidates = (0..100_000)
+            .map(|i| crate::meta::Candidate {
+                id: format!("c{i}"),
+                ..template.clone()
+            })
+            .collect();
+        let fields: Vec<(String, String)> = (0..200_000)
+            .map(|i| (format!("candidate@c{}", i % 100_000), "1".to_owned()))
+            .collect();
+        let started = std::time::Instant::now();
+        let form = BallotForm::parse(&e, fields).expect("within the cap");
+        assert_eq!(form.ranks.len(), 100_000);
+        assert_eq!(form.duplicates.len(), 100_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn all_equal_ballots_are_flagged() {
+        let ranking = |rows: &[(&str, i32)]| {
+            Ranking(rows.iter().map(|(c, r)| ((*c).to_owned(), *r)).collect())
+        };
+        assert_eq!(
+            ranking(&[("a", NO_OPINION), ("b", NO_OPINION)]).all_equal(),
+            Some(AllEqual::NoOpinion)
+        );
+        assert_eq!(
+            ranking(&[("a", 2), ("b", 2)]).all_equal(),
+            Some(AllEqual::SameRank)
+        );
+        assert!(ranking(&[("a", 1), ("b", 2)]).all_equal().is_none());
+        assert!(ranking(&[("a", 1)]).all_equal().is_none());
+    }
+
+    #[test]
+    fn problems_read_as_the_form_shows_them() {
+        let invalid = |no_opinion_allowed| Problem::InvalidRank {
+            candidate: "bob".to_owned(),
+            candidates: 4,
+            no_opinion_allowed,
+        };
+        assert_eq!(
+            invalid(true).to_string(),
+            "Invalid rank for bob: choose a number from 1 to 4 or \"No opinion\"."
+        );
+        assert_eq!(
+            invalid(false).to_string(),
+            "Invalid rank for bob: choose a number from 1 to 4."
+        );
+        assert_eq!(
+            Problem::PassphraseTooShort { min: 6 }.to_string(),
+            "Please enter a passphrase with minimum 6 characters"
+        );
+    }
+
+    #[test]
+    fn passphrase_problems_come_first() {
+        let e = election(false);
+        let form = BallotForm::parse(
+            &e,
+            fields(&[
+                ("candidate@alice", "1"),
+                ("password", "abc"),
+                ("password_confirm", "abd"),
+            ]),
+        )
+        .expect("within the cap");
+        let problems = form.validate(&e, 6).expect_err("invalid");
+        assert_eq!(
+            problems[..3],
+            [
+                Problem::PassphraseTooShort { min: 6 },
+                Problem::PassphrasesDiffer,
+                Problem::RankMissing("bob".to_owned()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Request extractors: the one way into an election.
+//!
+//! * [`ElectionCtx`]: a logged-in user (302 to the login page otherwise) opens an election of the
+//!   snapshot being served (503 while none is loaded) by its path key (404 when unknown, 500 page
+//!   with the reason when its files are broken); its database row is looked up once.
+//! * [`VoterCtx`]: and the user is on the voter list (403 "Not Eligible" page).
+//! * [`OfficerCtx`]: and the user is an officer of the election (403 page).
+//!
+//! A handler takes the narrowest of them, then does only its own checks (running, completed,
+//! has voted…). Body extractors (`CsrfForm`, `CsrfFormBody`) come last in a handler's arguments,
+//! so the token is checked after the role, and the body is read only for someone who may post.
+//! [`PathParams`] and [`QueryParams`] are axum's `Path` and `Query` with votebox's error pages.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use time::PrimitiveDateTime;
+use votebox_core::meta::{Election, Status};
+use votebox_meta::Snapshot;
+
+use crate::app::{AppState, Resolved, resolve};
+use crate::error::{self, AppError, AppResult};
+use crate::response::{election_url, found, render};
+use crate::session::{CurrentUser, Session};
+use crate::views::{ElectionHead, Layout};
+use votebox_db::ElectionId;
+
+/// Like axum's `Path`, but a path that does not decode is a 404 page, not a plain-text 400.
+pub(crate) struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| PathParams(t))
+            .map_err(|_| AppError::NotFound)
+    }
+}
+
+/// Like axum's `Query`, but errors are rendered as the 400 page.
+pub(crate) struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(t)| QueryParams(t))
+            .map_err(|e| AppError::BadRequest(e.body_text()))
+    }
+}
+
+/// The snapshot being served, or 503 when none is loaded yet.
+pub(crate) fn snapshot(state: &AppState) -> AppResult<Arc<Snapshot>> {
+    state.snapshot().ok_or(AppError::NotLoaded)
+}
+
+/// The election `key` of `snap`: 404 when discovery did not produce that key (so `..` and
+/// friends never match), the broken-election page (500) when its files do not parse.
+pub(crate) fn find_election(snap: &Snapshot, key: &str, details: bool) -> AppResult<Arc<Election>> {
+    match resolve(&snap.catalog, key).ok_or(AppError::NotFound)? {
+        Resolved::Ok(e) => Ok(Arc::clone(e)),
+        Resolved::Broken(b) => Err(error::broken_election(b, details)),
+    }
+}
+
+/// The `{eid}` of `/app/elections/{eid}/…` (other path parameters are the handler's).
+#[derive(Deserialize)]
+struct ElectionPath {
+    eid: String,
+}
+
+/// A logged-in user on the page of an election (see the module docs).
+pub(crate) struct ElectionCtx {
+    pub state: AppState,
+    pub session: Session,
+    pub user: CurrentUser,
+    pub election: Arc<Election>,
+    /// `election.id`, or `None` while the sync has not added the election to the database.
+    pub row: Option<ElectionId>,
+}
+
+impl FromRequestParts<AppState> for ElectionCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        let opened = async {
+            let session = Session::from_request_parts(parts, state).await?;
+            let PathParams(ElectionPath { eid }) =
+                PathParams::from_request_parts(parts, state).await?;
+            let election = find_election(&*snapshot(state)?, &eid, true)?;
+            let row = votebox_db::elections::find_by_key(state.db(), &election.key)
+                .await?
+                .map(|r| r.id);
+            Ok::<_, AppError>(ElectionCtx {
+                state: state.clone(),
+                session,
+                user,
+                election,
+                row,
+            })
+        };
+        opened.await.map_err(IntoResponse::into_response)
+    }
+}
+
+impl ElectionCtx {
+    pub fn now(&self) -> PrimitiveDateTime {
+        self.state.now()
+    }
+
+    pub fn status(&self) -> Status {
+        self.election.status(self.now())
+    }
+
+    /// The page layout, titled `title` (takes the session's flash messages).
+    pub fn layout(&self, title: impl Into<String>) -> Layout {
+        Layout::new(&self.state, &self.session, title)
+    }
+
+    /// Name, status and description: the head of the election's pages.
+    pub fn head(&self) -> ElectionHead {
+        ElectionHead::new(&self.election, self.now())
+    }
+
+    /// The election page's URL.
+    pub fn url(&self) -> String {
+        election_url(&self.election.key)
+    }
+
+    /// Flashes `message` and goes back to the election page.
+    pub fn back_with(&self, message: &str) -> Response {
+        self.session.flash(message);
+        found(&self.url())
+    }
+
+    /// The database row, for pages that must write: 503 page while the sync has not added it.
+    pub fn require_row(&self) -> AppResult<ElectionId> {
+        self.row.ok_or_else(error::election_not_ready)
+    }
+
+    pub fn require_running(&self) -> AppResult<()> {
+        match self.status() {
+            Status::Running => Ok(()),
+            status => Err(error::voting_closed(&self.election, status)),
+        }
+    }
+
+    pub fn require_completed(&self) -> AppResult<()> {
+        match self.status() {
+            Status::Completed => Ok(()),
+            _ => Err(error::not_completed()),
+        }
+    }
+
+    /// Whether the user has voted here (their voter row, or their login's ballot cast by a
+    /// previous holder of the login). Not synced yet: not voted.
+    pub async fn has_voted(&self) -> AppResult<bool> {
+        Ok(match self.row {
+            Some(id) => {
+                let (db, user) = (self.state.db(), &self.user);
+                votebox_db::voters::has_voted(db, user.id, &user.login, id).await?
+            }
+            None => false,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "not_eligible.html")]
+struct NotEligiblePage {
+    layout: Layout,
+    key: String,
+    name: String,
+}
+
+/// An [`ElectionCtx`] whose user is on the election's voter list.
+pub(crate) struct VoterCtx(ElectionCtx);
+
+impl FromRequestParts<AppState> for VoterCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = ElectionCtx::from_request_parts(parts, state).await?;
+        if ctx.election.is_eligible(&ctx.user.login) {
+            return Ok(VoterCtx(ctx));
+        }
+        // Elekto's "Not Eligible | <name>" page, with status 403.
+        let page = NotEligiblePage {
+            layout: ctx.layout(format!("Not Eligible | {}", ctx.election.name)),
+            key: ctx.election.key.clone(),
+            name: ctx.election.name.clone(),
+        };
+        Err(render(StatusCode::FORBIDDEN, &page).into_response())
+    }
+}
+
+impl Deref for VoterCtx {
+    type Target = ElectionCtx;
+
+    fn deref(&self) -> &ElectionCtx {
+        &self.0
+    }
+}
+
+/// An [`ElectionCtx`] whose user is one of the election's officers.
+pub(crate) struct OfficerCtx(ElectionCtx);
+
+impl FromRequestParts<AppState> for OfficerCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = ElectionCtx::from_request_parts(parts, state).await?;
+        if ctx.election.is_officer(&ctx.user.login) {
+            Ok(OfficerCtx(ctx))
+        } else {
+            Err(error::not_officer().into_response())
+        }
+    }
+}
+
+impl Deref for OfficerCtx {
+    type Target = ElectionCtx;
+
+    fn deref(&self) -> &ElectionCtx {
+        &self.0
+    }
+}
