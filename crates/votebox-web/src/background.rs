@@ -36,7 +36,7 @@ impl AppState {
             ),
         }
         if let Some(snapshot) = self.snapshot() {
-            crate::conclusion::conclude_ended_elections(self.db(), &snapshot.catalog, self.now())
+            crate::delete_after::conclude_ended_elections(self.db(), &snapshot.catalog, self.now())
                 .await;
         }
     }

@@ -10,9 +10,9 @@
 
 mod app;
 mod background;
-mod conclusion;
 mod config;
 mod csrf;
+mod delete_after;
 mod error;
 mod extract;
 mod github;

@@ -126,7 +126,7 @@ async fn sync_unrecorded(
         added,
         broken: snapshot.catalog.broken().cloned().collect(),
     };
-    crate::conclusion::conclude_ended_elections(db, &snapshot.catalog, now).await;
+    crate::delete_after::conclude_ended_elections(db, &snapshot.catalog, now).await;
     Ok(Synced { outcome, snapshot })
 }
 

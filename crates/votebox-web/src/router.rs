@@ -28,7 +28,9 @@ use crate::config::WebConfig;
 use crate::error::{ErrorPage, error_response};
 use crate::metrics;
 use crate::response::set_html;
-use crate::routes::{app, auth, ballot, exception, health, not_found, public, results, webhook};
+use crate::routes::{
+    auth, ballot, exception, health, logged_in, not_found, public, results, webhook,
+};
 use crate::session::{Session, session_middleware};
 use crate::static_files::static_file;
 use crate::views::{Layout, bare_error_html, error_page_html};
@@ -44,14 +46,20 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login_page))
         .route("/logout", get(auth::logout_get).post(auth::logout_post))
         .route("/oauth/github/login", post(auth::github_login))
-        .route("/app", get(app::dashboard))
-        .route("/app/elections", get(app::elections_list))
-        .route("/app/elections/{eid}", get(app::election))
-        .route("/app/elections/{eid}/candidates/{cid}", get(app::candidate))
-        .route("/app/elections/{eid}/results", get(app::slash_redirect))
-        .route("/app/elections/{eid}/results/", get(app::results))
-        .route("/app/elections/{eid}/admin", get(app::slash_redirect))
-        .route("/app/elections/{eid}/admin/", get(app::admin))
+        .route("/app", get(logged_in::dashboard))
+        .route("/app/elections", get(logged_in::elections_list))
+        .route("/app/elections/{eid}", get(logged_in::election))
+        .route(
+            "/app/elections/{eid}/candidates/{cid}",
+            get(logged_in::candidate),
+        )
+        .route(
+            "/app/elections/{eid}/results",
+            get(logged_in::slash_redirect),
+        )
+        .route("/app/elections/{eid}/results/", get(logged_in::results))
+        .route("/app/elections/{eid}/admin", get(logged_in::slash_redirect))
+        .route("/app/elections/{eid}/admin/", get(logged_in::admin))
         .route(
             "/app/elections/{eid}/vote",
             get(ballot::vote_form).post(ballot::vote_submit),

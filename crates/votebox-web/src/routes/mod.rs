@@ -1,11 +1,11 @@
 //! Handlers, one module per area. They enter an election through the extractors of
 //! `extract.rs`, refuse with the builders of `error.rs` and answer with `response.rs`.
 
-pub(crate) mod app;
 pub(crate) mod auth;
 pub(crate) mod ballot;
 pub(crate) mod exception;
 pub(crate) mod health;
+pub(crate) mod logged_in;
 pub(crate) mod public;
 pub(crate) mod results;
 pub(crate) mod webhook;
