@@ -49,6 +49,19 @@ pub enum SecretTable {
 }
 
 impl SecretTable {
+    /// The statement that rewrites the table's files without its dead rows (PostgreSQL
+    /// `VACUUM FULL`, MariaDB's table rebuild); SQLite flushes the whole file at once instead.
+    fn rewrite_sql(self, backend: Backend) -> &'static str {
+        match (backend, self) {
+            (Backend::MySql, SecretTable::Ballot) => "ALTER TABLE `ballot` FORCE",
+            (Backend::MySql, SecretTable::Voter) => "ALTER TABLE `voter` FORCE",
+            (_, SecretTable::Ballot) => "VACUUM (FULL) ballot",
+            (_, SecretTable::Voter) => "VACUUM (FULL) voter",
+        }
+    }
+}
+
+impl SecretTable {
     fn name(self) -> &'static str {
         match self {
             SecretTable::Ballot => "ballot",
@@ -378,20 +391,16 @@ pub async fn flush_files(db: &Db, tables: &[SecretTable]) -> Result<()> {
             // open now to end first.
             wait_for_older_pg_snapshots(pool).await?;
             for table in tables {
-                let vacuum = match table {
-                    SecretTable::Ballot => "VACUUM (FULL) ballot",
-                    SecretTable::Voter => "VACUUM (FULL) voter",
-                };
-                sqlx::query(vacuum).execute(pool).await?;
+                sqlx::query(table.rewrite_sql(Backend::Postgres))
+                    .execute(pool)
+                    .await?;
             }
         }
         Db::My(pool) => {
             for table in tables {
-                let sql = match table {
-                    SecretTable::Ballot => "ALTER TABLE `ballot` FORCE",
-                    SecretTable::Voter => "ALTER TABLE `voter` FORCE",
-                };
-                sqlx::query(sql).execute(pool).await?;
+                sqlx::query(table.rewrite_sql(Backend::MySql))
+                    .execute(pool)
+                    .await?;
             }
         }
         Db::Lite(pool) => {

@@ -107,11 +107,7 @@ async fn erase_links(conn: &mut Conn<'_>, election_id: ElectionId) -> Result<u64
         .value(Voter::Salt, Option::<Vec<u8>>::None)
         .value(Voter::BallotId, Option::<Vec<u8>>::None)
         .and_where(Expr::col(Voter::ElectionId).eq(election_id))
-        .and_where(
-            Expr::col(Voter::Salt)
-                .is_not_null()
-                .or(Expr::col(Voter::BallotId).is_not_null()),
-        )
+        .and_where(has_link())
         .to_owned();
     Ok(conn.execute(&stmt).await?.rows_affected)
 }
@@ -122,12 +118,15 @@ pub async fn remaining_links(db: &Db, election_id: ElectionId) -> Result<i64> {
         .expr(Expr::col(Asterisk).count())
         .from(Voter::Table)
         .and_where(Expr::col(Voter::ElectionId).eq(election_id))
-        .and_where(
-            Expr::col(Voter::Salt)
-                .is_not_null()
-                .or(Expr::col(Voter::BallotId).is_not_null()),
-        )
+        .and_where(has_link())
         .to_owned();
     let (n,): (i64,) = db.fetch_one(&stmt).await?;
     Ok(n)
+}
+
+/// A voter row that still carries (part of) its link to a ballot.
+fn has_link() -> sea_query::SimpleExpr {
+    Expr::col(Voter::Salt)
+        .is_not_null()
+        .or(Expr::col(Voter::BallotId).is_not_null())
 }

@@ -26,7 +26,7 @@ use sea_query::{Expr, ExprTrait, Func, Order, Query};
 
 use crate::UserId;
 use crate::login_claims;
-use crate::query::{Conn, is_unique_violation, ts_value};
+use crate::query::{Conn, retry_after_insert_race, ts_value};
 use crate::schema::{User, VoteboxUserIdentity};
 use crate::users::{self, LoginDetails, UserRow, find_by_id_in, get_in, select_users};
 use crate::{Db, Result, Timestamp, utc_now};
@@ -41,13 +41,7 @@ const USERNAME_MAX: usize = 255;
 /// loser of the insert race (UNIQUE on `username` or `github_id`) retries once and finds the
 /// winner's row.
 pub async fn login_github(db: &Db, github_id: i64, details: &LoginDetails<'_>) -> Result<UserRow> {
-    match login_once(db, github_id, details).await {
-        Err(e) if is_unique_violation(&e) => {
-            tracing::debug!(github_id, "first login raced with another; retrying once");
-            login_once(db, github_id, details).await
-        }
-        other => other,
-    }
+    retry_after_insert_race(|| login_once(db, github_id, details)).await
 }
 
 /// The GitHub id recorded for a user row, if any.

@@ -294,6 +294,21 @@ pub(crate) fn is_unique_violation(err: &DbError) -> bool {
     matches!(err, DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation())
 }
 
+/// Runs `attempt` again, once, when it lost an insert race (a UNIQUE violation): the second
+/// run finds the winner's row.
+pub(crate) async fn retry_after_insert_race<T, F>(mut attempt: impl FnMut() -> F) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    match attempt().await {
+        Err(e) if is_unique_violation(&e) => {
+            tracing::debug!("lost an insert race; retrying once");
+            attempt().await
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

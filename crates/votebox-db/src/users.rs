@@ -3,7 +3,7 @@
 use sea_query::{Expr, ExprTrait, Func, LockType, Order, Query, SelectStatement};
 
 use crate::UserId;
-use crate::query::{Conn, is_unique_violation, ts_value};
+use crate::query::{Conn, retry_after_insert_race, ts_value};
 use crate::schema::User;
 use crate::{Backend, Db, DbError, Result, Timestamp, utc_now};
 
@@ -65,12 +65,7 @@ pub async fn upsert_login(db: &Db, details: &LoginDetails<'_>) -> Result<UserRow
         token,
         token_expires_at,
     } = *details;
-    match upsert_once(db, login, name, token, token_expires_at).await {
-        Err(e) if is_unique_violation(&e) => {
-            upsert_once(db, login, name, token, token_expires_at).await
-        }
-        other => other,
-    }
+    retry_after_insert_race(|| upsert_once(db, login, name, token, token_expires_at)).await
 }
 
 async fn upsert_once(
