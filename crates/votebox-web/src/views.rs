@@ -224,6 +224,8 @@ pub(crate) struct ElectionPage {
     pub officer: bool,
     pub exception_due: String,
     pub csrf_token: String,
+    /// "Check my receipt", once the election has ended, for those `ballot_board` lets check.
+    pub receipt_check_href: Option<String>,
 }
 
 pub(crate) struct FieldItem {

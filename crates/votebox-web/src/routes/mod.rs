@@ -3,6 +3,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod ballot;
+pub(crate) mod board;
 pub(crate) mod exception;
 pub(crate) mod health;
 pub(crate) mod logged_in;

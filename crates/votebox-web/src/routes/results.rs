@@ -22,10 +22,10 @@ use votebox_core::results::{
     Counted, Counting, MarkdownInfo, ResultsReport, StoredBallots, UNRANKED_RULES, WhatIfRow,
     candidate_names, method_label, recount_every_way, results_markdown, sha256_hex,
 };
-use votebox_db::{ballots, voters};
+use votebox_core::verify::{Board, BoardAccess};
 
 use crate::error::{self, AppError, AppResult};
-use crate::extract::{OfficerCtx, QueryParams};
+use crate::extract::{OfficerCtx, QueryParams, stored_ballots};
 use crate::response::{attachment, render_ok, url_part};
 use crate::views::{ElectionHead, Layout};
 
@@ -76,25 +76,7 @@ fn random_seed() -> String {
 
 /// The election's ballots, grouped, and its number of voter rows (none before the sync).
 async fn load_ballots(officer: &OfficerCtx) -> AppResult<(StoredBallots, i64)> {
-    let ids: Vec<String> = officer
-        .election
-        .candidates
-        .iter()
-        .map(|c| c.id.clone())
-        .collect();
-    let Some(id) = officer.row else {
-        return Ok((
-            StoredBallots::from_rows(&ids, Vec::<(String, String, _)>::new()),
-            0,
-        ));
-    };
-    let db = officer.state.db();
-    let rows = ballots::all_for_election(db, id).await?;
-    let voters = voters::count(db, id).await?;
-    let rows = rows
-        .into_iter()
-        .map(|(voter, cand, rank)| (voter, cand, rank.map(i64::from)));
-    Ok((StoredBallots::from_rows(&ids, rows), voters))
+    stored_ballots(&officer.state, &officer.election, officer.row).await
 }
 
 /// Runs CPU work off the async workers.
@@ -130,6 +112,8 @@ pub(crate) struct AdminResultsPage {
     pub admin_url: String,
     pub csv_href: String,
     pub md_href: String,
+    /// The ballot board page, unless `ballot_board: off`.
+    pub board_href: Option<String>,
 }
 
 impl AdminResultsPage {
@@ -192,6 +176,8 @@ pub(crate) async fn results_page(
         unranked_choices: unranked_choices(unranked),
         csv_href: format!("{admin_url}/download?seed={seed}"),
         md_href: format!("{admin_url}/results.md?seed={seed}&method={method}&unranked={unranked}"),
+        board_href: (BoardAccess::of(&officer.election).0 != BoardAccess::Off)
+            .then(|| crate::routes::board::board_url(&officer.election.key)),
         admin_url,
     })
 }
@@ -231,15 +217,17 @@ pub(crate) async fn results_md(
     let (method, unranked) = (q.method(&counting)?, q.unranked(&counting)?);
     let (stored, voters) = load_ballots(&officer).await?;
     let options = counting.options(method, unranked, officer.election.seats() as usize);
-    let s2 = seed.clone();
-    let (csv, outcome, stored) = blocking(move || {
+    let (s2, election) = (seed.clone(), officer.election.clone());
+    let (csv, board_sha256, outcome, stored) = blocking(move || {
         let outcome = count(&stored.profile(), &options);
-        (stored.to_elekto_csv(&s2), outcome, stored)
+        let board_sha256 = Board::new(&election, &stored).sha256();
+        (stored.to_elekto_csv(&s2), board_sha256, outcome, stored)
     })
     .await?;
     let outcome = outcome.map_err(error::cannot_count)?;
     let export = Export {
         csv_sha256: sha256_hex(csv.as_bytes()),
+        board_sha256,
         seed: &seed,
         stored: &stored,
         voters,
@@ -256,6 +244,8 @@ pub(crate) async fn results_md(
 /// The ballots export a draft is counted from and quotes.
 struct Export<'a> {
     csv_sha256: String,
+    /// The SHA-256 of the election's ballot board, which `votebox verify --results` checks.
+    board_sha256: String,
     seed: &'a str,
     stored: &'a StoredBallots,
     /// Voter rows, for the turnout.
@@ -284,7 +274,7 @@ fn draft_info<'a>(
         )),
         ballots_file: Some(("ballots.csv", export.csv_sha256, Some(export.seed))),
         stale: &export.stored.stale,
-        board_sha256: None,
+        board_sha256: Some(export.board_sha256),
         notes,
     }
 }

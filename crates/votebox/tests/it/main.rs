@@ -1,6 +1,7 @@
 //! The one integration-test binary of votebox (`cargo test -p votebox --test it`).
 
 mod auth;
+mod board;
 mod cli;
 mod dockerfile;
 mod e2e;
