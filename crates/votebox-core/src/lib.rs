@@ -1,5 +1,6 @@
 //! Pure election logic for votebox: no I/O, no web or database types.
 //!
+//! * [`audit`]: the hash-chained audit log of an election (format, verification).
 //! * [`ballot`]: what a valid ballot is: a submitted ballot form checked against its election.
 //! * [`meta`]: the meta repository's files (election.yaml, voters.yaml, candidate files,
 //!   Markdown) parsed into an immutable [`meta::Catalog`].
@@ -8,6 +9,7 @@
 //! * [`schema1_link`]: schema-1 (Elekto 0.5) ballots: the Werkzeug hash that links voter and ballot.
 //! * [`results`]: stored ballot rows → counts, Elekto's ballot CSV and a `results.md` draft.
 
+pub mod audit;
 pub mod ballot;
 pub mod count;
 pub mod crypto;
