@@ -8,6 +8,7 @@
 //! * [`crypto`]: the Elekto-compatible voter→ballot link (argon2i + secretbox).
 //! * [`schema1_link`]: schema-1 (Elekto 0.5) ballots: the Werkzeug hash that links voter and ballot.
 //! * [`results`]: stored ballot rows → counts, Elekto's ballot CSV and a `results.md` draft.
+//! * [`verify`]: receipts, the ballot board and the checks of `votebox verify`.
 
 pub mod audit;
 pub mod ballot;
@@ -16,3 +17,4 @@ pub mod crypto;
 pub mod meta;
 pub mod results;
 pub mod schema1_link;
+pub mod verify;

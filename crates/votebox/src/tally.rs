@@ -159,6 +159,7 @@ fn markdown(o: &Outcome, p: &ParsedBallots, file: &Path, sha: &str) -> String {
         turnout: None,
         ballots_file: Some((&name, sha.to_owned(), None)),
         stale: &[],
+        board_sha256: None,
         notes: vec![format!(
             "Counted offline with `votebox tally` {} (format {}).",
             env!("CARGO_PKG_VERSION"),

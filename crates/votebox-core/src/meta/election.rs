@@ -41,6 +41,8 @@ struct RawElection {
     voting_method: Option<Text>,
     unranked: Option<Text>,
     tie_break_seed: Option<Text>,
+    /// votebox-only: who sees the ballot board.
+    ballot_board: Option<Text>,
 }
 
 /// See [`super::load_catalog`].
@@ -237,6 +239,7 @@ fn parse_election(files: &MetaFiles, key: &str, path: &str) -> Result<Election, 
             unranked: raw.unranked.map(|t| t.0),
             tie_break_seed: raw.tie_break_seed.map(|t| t.0),
         },
+        ballot_board: raw.ballot_board.map(|t| t.0),
     })
 }
 
@@ -402,6 +405,7 @@ exception_due: 2021-10-31 10:00:00
 voting_method: schulze
 unranked: last
 tie_break_seed: 42
+ballot_board: public
 description: legacy key, ignored
 condorcet_method: schulze
 ";
@@ -462,6 +466,7 @@ condorcet_method: schulze
                 tie_break_seed: Some("42".into()),
             }
         );
+        assert_eq!(e.ballot_board.as_deref(), Some("public"));
         assert!(e.is_eligible("ALICE"));
         assert!(e.is_eligible("249043822"));
         assert!(!e.is_eligible("bob"));
@@ -481,6 +486,7 @@ condorcet_method: schulze
         assert!(e.show_candidate_fields.is_empty());
         assert!(e.election_officers.is_empty());
         assert_eq!(e.exception_due, e.start);
+        assert_eq!(e.ballot_board, None);
         assert_eq!(e.description_html, None);
         assert_eq!(e.results_html, None);
         assert!(e.candidates.is_empty());

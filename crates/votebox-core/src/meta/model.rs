@@ -96,6 +96,9 @@ pub struct Election {
     pub candidates: Vec<Candidate>,
     /// Counting options read from votebox-only keys that Elekto ignores (see the counting issue).
     pub counting: CountingOptions,
+    /// `ballot_board` (votebox only, Elekto ignores it): who sees the ballot board, read by
+    /// [`crate::verify::BoardAccess::of`].
+    pub ballot_board: Option<String>,
 }
 
 /// votebox-only `election.yaml` keys for counting; defaults reproduce Elekto.

@@ -302,6 +302,9 @@ pub struct MarkdownInfo<'a> {
     pub ballots_file: Option<(&'a str, String, Option<&'a str>)>,
     /// Stale candidate IDs left out of the count.
     pub stale: &'a [StaleCandidate],
+    /// The SHA-256 of the election's ballot board ([`crate::verify::Board::sha256`]), which
+    /// `votebox verify --results` checks.
+    pub board_sha256: Option<String>,
     /// Extra lines for the "Count" section (e.g. which tool made the draft).
     pub notes: Vec<String>,
 }
@@ -380,6 +383,12 @@ pub fn results_markdown(outcome: &Outcome, info: &MarkdownInfo<'_>) -> String {
     );
     let _ = writeln!(s, "- Seats: {}", outcome.seats);
     let _ = writeln!(s, "- Ballots counted: {}", outcome.ballots);
+    if let Some(sha) = &info.board_sha256 {
+        let _ = writeln!(
+            s,
+            "- Ballot board: SHA-256 `{sha}` (`votebox verify BOARD --results results.md` recounts it)"
+        );
+    }
     if let Some((voters, eligible)) = info.turnout {
         match eligible {
             Some(e) if e > 0 => {

@@ -382,6 +382,7 @@ fn draft_info<'a>(
         )),
         ballots_file: Some(("ballots.csv", export.csv_sha256, Some(export.seed))),
         stale: &export.stored.stale,
+        board_sha256: None,
         notes,
     }
 }
