@@ -44,7 +44,8 @@ pub enum EventKind {
     MetaSynced,
     /// votebox saw voting open: `start` (from election.yaml); the entry's `at` is when it saw it.
     VotingOpened,
-    /// votebox saw voting closed: `end`, `ballots`, `ballots_sha256` as they were then.
+    /// votebox saw voting closed: `end`, `ballots`, `ballots_sha256` and `board_sha256` as they
+    /// were then.
     VotingClosed,
     /// An exception request was filed: `request` (its id; no content, no login).
     ExceptionFiled,
@@ -52,6 +53,9 @@ pub enum EventKind {
     ExceptionReviewed,
     /// An officer downloaded an export: `file`, `sha256`, `officer` (and `seed` for the CSV).
     ExportMade,
+    /// The ballot board was served: `file` (`board.csv`, `board.json`, `board page`) and its
+    /// `sha256`. No login: voters and the public may look at the board.
+    BoardMade,
     /// `delete_after` was carried out: `links_erased` (voter→ballot links set to NULL).
     DeleteAfterDone,
     /// An officer opened the results page: `officer`, `method`, `unranked`.
@@ -59,13 +63,14 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::MetaSynced,
         EventKind::VotingOpened,
         EventKind::VotingClosed,
         EventKind::ExceptionFiled,
         EventKind::ExceptionReviewed,
         EventKind::ExportMade,
+        EventKind::BoardMade,
         EventKind::DeleteAfterDone,
         EventKind::ResultsViewed,
     ];
@@ -78,6 +83,7 @@ impl EventKind {
             EventKind::ExceptionFiled => "exception_filed",
             EventKind::ExceptionReviewed => "exception_reviewed",
             EventKind::ExportMade => "export_made",
+            EventKind::BoardMade => "board_made",
             EventKind::DeleteAfterDone => "delete_after_done",
             EventKind::ResultsViewed => "results_viewed",
         }
@@ -133,13 +139,20 @@ impl Event {
         )
     }
 
-    pub fn voting_closed(end: PrimitiveDateTime, ballots: &BallotsDigest) -> Event {
+    /// Voting closed at `end`; the ballots then ([`ballots_digest`]) and the SHA-256 of their
+    /// board (`crate::verify::Board::sha256`).
+    pub fn voting_closed(
+        end: PrimitiveDateTime,
+        ballots: &BallotsDigest,
+        board_sha256: &str,
+    ) -> Event {
         Event::new(
             EventKind::VotingClosed,
             &[
                 ("end", format_at(end).into()),
                 ("ballots", ballots.ballots.into()),
                 ("ballots_sha256", ballots.sha256.as_str().into()),
+                ("board_sha256", board_sha256.into()),
             ],
         )
     }
@@ -170,6 +183,14 @@ impl Event {
             fields.push(("seed", seed.into()));
         }
         Event::new(EventKind::ExportMade, &fields)
+    }
+
+    /// The board served as `file`, with its SHA-256.
+    pub fn board_made(file: &str, sha256: &str) -> Event {
+        Event::new(
+            EventKind::BoardMade,
+            &[("file", file.into()), ("sha256", sha256.into())],
+        )
     }
 
     pub fn delete_after_done(links_erased: u64) -> Event {
@@ -252,6 +273,14 @@ impl Entry {
             ballots: self.field("ballots")?.as_u64()?,
             sha256: self.field("ballots_sha256")?.as_str()?.to_owned(),
         })
+    }
+
+    /// The board SHA-256 a `voting_closed` entry recorded.
+    pub fn recorded_board_sha256(&self) -> Option<String> {
+        if self.event_kind() != Some(EventKind::VotingClosed) {
+            return None;
+        }
+        Some(self.field("board_sha256")?.as_str()?.to_owned())
     }
 
     /// This entry as the head of its chain.
@@ -542,6 +571,7 @@ mod tests {
                     ballots: 3,
                     sha256: "2".repeat(64),
                 },
+                &"3".repeat(64),
             ),
             Event::results_viewed("kalkayan", "schulze", "no-opinion"),
         ])
@@ -746,7 +776,9 @@ mod tests {
                 sha256: "2".repeat(64)
             })
         );
+        assert_eq!(close.recorded_board_sha256(), Some("3".repeat(64)));
         assert_eq!(c[0].recorded_ballots(), None);
+        assert_eq!(c[0].recorded_board_sha256(), None);
         let reopened = Entry::next(
             KEY,
             Some(&c[5].head()),

@@ -98,6 +98,12 @@ async fn try_append(
 ) -> Result<Option<Entry>> {
     let mut tx = db.begin().await?;
     let mut conn = tx.conn();
+    // The head first: under READ COMMITTED each statement sees what has committed when it
+    // starts, so an entry committed after this read is either seen by the rule's read below or
+    // holds the `seq` this append is about to take (the insert fails and we start again). Read
+    // the other way round, an entry committed in between would be missed by the rule and this
+    // one appended after it.
+    let head = head_in(&mut conn, election_id).await?;
     if let Some(kinds) = rule.kinds(event)
         && recorded(
             rule,
@@ -107,7 +113,6 @@ async fn try_append(
     {
         return Ok(None);
     }
-    let head = head_in(&mut conn, election_id).await?;
     let entry = Entry::next(key, head.as_ref(), at, event);
     let backend = conn.backend();
     let insert = Query::insert()

@@ -41,6 +41,7 @@ async fn entries_read_back_as_hashed(backend: Backend) {
                 ballots: 12,
                 sha256: "b".repeat(64),
             },
+            &"d".repeat(64),
         ),
     ];
     let mut written = Vec::new();
@@ -117,7 +118,7 @@ async fn rules_record_a_state_once_across_instances(backend: Backend) {
         ballots: 0,
         sha256: "c".repeat(64),
     };
-    let closed = Event::voting_closed(datetime!(2023-08-20 00:00:00), &digest);
+    let closed = Event::voting_closed(datetime!(2023-08-20 00:00:00), &digest, "e");
     let rule = AppendRule::OnTransition(OPEN_CLOSE);
     assert!(
         store::append(&db, id, KEY, at, &closed, rule)

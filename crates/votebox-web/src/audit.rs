@@ -21,6 +21,8 @@ use votebox_core::audit::{
     self, BallotsDigest, BrokenLink, Entry, Event, EventKind, Head, ballots_digest,
 };
 use votebox_core::meta::{Catalog, Election, Status};
+use votebox_core::results::StoredBallots;
+use votebox_core::verify::Board;
 use votebox_db::audit::{self as store, AppendRule};
 use votebox_db::{Db, DbError, ElectionId};
 
@@ -114,10 +116,10 @@ pub(crate) async fn observe(
             if last.is_some_and(|l| l.event_kind() == Some(EventKind::VotingClosed)) {
                 return Ok(());
             }
-            let digest = current_ballots(db, election_id).await?;
-            let event = Event::voting_closed(election.end, &digest);
+            let current = Current::read(db, election, election_id).await?;
+            let event = Event::voting_closed(election.end, &current.ballots, &current.board_sha256);
             if let Some(e) = store::append(db, election_id, key, now, &event, rule).await? {
-                let ballots = digest.ballots;
+                let ballots = current.ballots.ballots;
                 tracing::info!(election = %key, seq = e.seq, ballots, "audit: voting closed");
             }
         }
@@ -125,13 +127,41 @@ pub(crate) async fn observe(
     Ok(())
 }
 
-/// The count and digest of the election's ballots as stored now.
-pub(crate) async fn current_ballots(
-    db: &Db,
-    election_id: ElectionId,
-) -> Result<BallotsDigest, DbError> {
-    let rows = votebox_db::ballots::all_for_election(db, election_id).await?;
-    Ok(digest_rows(&rows))
+/// The election's ballots as stored now: their count and digest, and their board's SHA-256.
+#[derive(Debug, Clone)]
+pub(crate) struct Current {
+    pub ballots: BallotsDigest,
+    pub board_sha256: String,
+}
+
+impl Current {
+    /// From the ballot rows (`ballots::all_for_election`) and the election's stored ballots.
+    pub fn of(
+        election: &Election,
+        rows: &[(String, String, Option<i32>)],
+        stored: &StoredBallots,
+    ) -> Current {
+        Current {
+            ballots: digest_rows(rows),
+            board_sha256: Board::new(election, stored).sha256(),
+        }
+    }
+
+    /// Reads the ballots from the database.
+    pub async fn read(
+        db: &Db,
+        election: &Election,
+        election_id: ElectionId,
+    ) -> Result<Current, DbError> {
+        let rows = votebox_db::ballots::all_for_election(db, election_id).await?;
+        let ids: Vec<String> = election.candidates.iter().map(|c| c.id.clone()).collect();
+        let stored = StoredBallots::from_rows(
+            &ids,
+            rows.iter()
+                .map(|(v, c, r)| (v.as_str(), c.as_str(), r.map(i64::from))),
+        );
+        Ok(Current::of(election, &rows, &stored))
+    }
 }
 
 /// [`ballots_digest`] of `(voter, candidate, rank)` rows as `ballots::all_for_election` reads them.
@@ -151,16 +181,16 @@ pub(crate) struct AuditCheck {
     pub verified: Result<Option<Head>, BrokenLink>,
     /// The latest `voting_closed`, when voting is closed as far as the chain knows.
     pub closed: Option<Entry>,
-    pub ballots_now: BallotsDigest,
+    pub now: Current,
 }
 
 impl AuditCheck {
-    /// Reads and verifies the chain; `ballots_now` is the digest of the stored ballots.
+    /// Reads and verifies the chain; `now` describes the ballots stored now.
     pub async fn load(
         db: &Db,
         election_id: ElectionId,
         key: &str,
-        ballots_now: BallotsDigest,
+        now: Current,
     ) -> Result<AuditCheck, DbError> {
         let entries = store::entries(db, election_id).await?;
         let verified = audit::verify(key, &entries);
@@ -169,7 +199,7 @@ impl AuditCheck {
             entries,
             verified,
             closed,
-            ballots_now,
+            now,
         })
     }
 
@@ -184,6 +214,20 @@ impl AuditCheck {
         Some((d.ballots, d.sha256))
     }
 
+    /// The board's SHA-256 recorded at close.
+    pub fn board_at_close(&self) -> Option<String> {
+        self.closed.as_ref()?.recorded_board_sha256()
+    }
+
+    /// The chain verifies, and the ballots and their board are those recorded at close.
+    pub fn intact_since_close(&self) -> bool {
+        self.head().is_some()
+            && self
+                .ballots_at_close()
+                .is_some_and(|(_, sha)| sha == self.now.ballots.sha256)
+            && self.board_at_close() == Some(self.now.board_sha256.clone())
+    }
+
     /// What the officers must be warned of: a broken chain, ballots that differ from those
     /// recorded at close.
     pub fn warnings(&self) -> Vec<String> {
@@ -194,20 +238,45 @@ impl AuditCheck {
             ));
         }
         if let Some(closed) = &self.closed {
-            let now = &self.ballots_now;
-            match self.ballots_at_close() {
-                Some((_, sha)) if sha == now.sha256 => {}
-                Some((n, sha)) => out.push(format!(
-                    "The ballots in the database are not those recorded when voting closed \
+            let now = &self.now.ballots;
+            let ballots_same = match self.ballots_at_close() {
+                Some((_, sha)) if sha == now.sha256 => true,
+                Some((n, sha)) => {
+                    out.push(format!(
+                        "The ballots in the database are not those recorded when voting closed \
                      (audit entry {}, {}): then {n} ballots, SHA-256 {sha}; now {} ballots, \
                      SHA-256 {}. Ballots were changed, added or removed after the election ended.",
+                        closed.seq,
+                        audit::format_at(closed.at),
+                        now.ballots,
+                        now.sha256
+                    ));
+                    false
+                }
+                None => {
+                    out.push(format!(
+                        "Audit entry {} (voting closed) has no ballot count or digest.",
+                        closed.seq
+                    ));
+                    false
+                }
+            };
+            let board_now = &self.now.board_sha256;
+            match self.board_at_close() {
+                Some(then) if then == *board_now => {}
+                Some(then) => out.push(format!(
+                    "The ballot board's SHA-256 is not the one recorded when voting closed (audit \
+                     entry {}): then {then}, now {board_now}.{}",
                     closed.seq,
-                    audit::format_at(closed.at),
-                    now.ballots,
-                    now.sha256
+                    if ballots_same {
+                        " The ballots are unchanged: the election's counting settings or \
+                         candidates in the meta repository changed since."
+                    } else {
+                        ""
+                    }
                 )),
                 None => out.push(format!(
-                    "Audit entry {} (voting closed) has no ballot count or digest.",
+                    "Audit entry {} (voting closed) has no board SHA-256.",
                     closed.seq
                 )),
             }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use votebox_core::audit::{self, BallotsDigest, Entry, Head, ballots_digest, parse_json_lines};
+use votebox_core::verify::Board;
 use votebox_db::Db;
 
 use crate::cli::AuditVerifyArgs;
@@ -103,6 +104,41 @@ fn check_ballots(key: &str, entries: &[Entry], now: &BallotsDigest) -> Findings 
     f
 }
 
+/// Reads `--board`: (election key, SHA-256 of its canonical CSV).
+fn read_board(args: &AuditVerifyArgs) -> Result<Option<(String, String)>, Error> {
+    let Some(path) = &args.board else {
+        return Ok(None);
+    };
+    let usage = |problem: String| ConfigError::new(path.display().to_string(), problem);
+    let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot be read: {e}")))?;
+    let board = Board::parse(&text).map_err(|e| usage(e.to_string()))?;
+    Ok(Some((board.election.clone(), board.sha256())))
+}
+
+/// Compares a board's SHA-256 with the one the chain recorded at close.
+fn check_board(key: &str, entries: &[Entry], board_sha256: &str) -> Findings {
+    let mut f = Findings::default();
+    let recorded = audit::last_close(entries).and_then(Entry::recorded_board_sha256);
+    match recorded {
+        Some(then) if then == board_sha256 => {
+            println!("{key}: the board is the one recorded at close (SHA-256 {then})");
+        }
+        Some(then) => {
+            let problem = format!(
+                "{key}: the board's SHA-256 is {board_sha256}, not {then} as recorded at close"
+            );
+            println!("{key}: BOARD CHANGED: {problem}");
+            f.problems.push(problem);
+        }
+        None => {
+            let problem = format!("{key}: the chain records no board at close");
+            println!("{key}: NO BOARD: {problem}");
+            f.problems.push(problem);
+        }
+    }
+    f
+}
+
 fn outcome(problems: Vec<String>, elections: usize) -> Result<(), Error> {
     if elections == 0 {
         return Err(Error::Failed(anyhow!("no audit chain to verify")));
@@ -128,6 +164,7 @@ pub fn verify_file(args: &AuditVerifyArgs) -> Result<(), Error> {
     }
     .map_err(|e| usage(format!("cannot be read: {e}")))?;
     let lines = parse_json_lines(&text).map_err(|e| usage(e.to_string()))?;
+    let board = read_board(args)?;
     // Chains in the order their first line appears; each chain's entries in file order.
     let mut chains: Vec<(String, Vec<Entry>)> = Vec::new();
     for (key, entry) in lines {
@@ -142,6 +179,18 @@ pub fn verify_file(args: &AuditVerifyArgs) -> Result<(), Error> {
     let mut problems = Vec::new();
     for (key, entries) in &chains {
         problems.extend(check_chain(key, entries, anchor.as_ref()).problems);
+        if let Some((board_key, sha)) = &board
+            && board_key == key
+        {
+            problems.extend(check_board(key, entries, sha).problems);
+        }
+    }
+    if let Some((board_key, _)) = &board
+        && !chains.iter().any(|(k, _)| k == board_key)
+    {
+        problems.push(format!(
+            "the board is of {board_key:?}, which the log does not hold"
+        ));
     }
     outcome(problems, chains.len())
 }
@@ -149,6 +198,7 @@ pub fn verify_file(args: &AuditVerifyArgs) -> Result<(), Error> {
 /// `votebox audit verify [--database URL]`: every election in the database (or `--election`).
 pub async fn verify_database(db: &Db, args: &AuditVerifyArgs) -> Result<(), Error> {
     let anchor = args.head.as_deref().map(parse_head).transpose()?;
+    let board = read_board(args)?;
     let rows = votebox_db::elections::list(db)
         .await
         .context("cannot list the elections")?;
@@ -172,6 +222,11 @@ pub async fn verify_database(db: &Db, args: &AuditVerifyArgs) -> Result<(), Erro
                 .map(|(v, c, r)| (v.as_str(), c.as_str(), r.map(i64::from))),
         );
         problems.extend(check_ballots(&row.key, &entries, &now).problems);
+        if let Some((board_key, sha)) = &board
+            && *board_key == row.key
+        {
+            problems.extend(check_board(&row.key, &entries, sha).problems);
+        }
     }
     if checked == 0
         && let Some(key) = &args.election

@@ -147,6 +147,11 @@ pub struct AuditVerifyArgs {
     /// entry with that hash (shows entries removed from the end or a rewritten chain).
     #[arg(long, value_name = "SEQ:HASH")]
     pub head: Option<String>,
+
+    /// A downloaded ballot board (CSV or JSON): its SHA-256 must be the one the chain of its
+    /// election recorded when voting closed.
+    #[arg(long, value_name = "BOARD")]
+    pub board: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

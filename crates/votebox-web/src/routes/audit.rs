@@ -8,7 +8,7 @@ use askama::Template;
 use axum::response::Response;
 use votebox_core::audit::{LinkProblem, format_at};
 
-use crate::audit::{AuditCheck, current_ballots};
+use crate::audit::{AuditCheck, Current};
 use crate::error::AppResult;
 use crate::extract::OfficerCtx;
 use crate::response::{download, render_ok};
@@ -44,7 +44,7 @@ async fn load(officer: &OfficerCtx) -> AppResult<Option<AuditCheck>> {
     };
     let db = officer.state.db();
     crate::audit::observe(db, &officer.election, id, officer.now()).await?;
-    let now = current_ballots(db, id).await?;
+    let now = Current::read(db, &officer.election, id).await?;
     Ok(Some(
         AuditCheck::load(db, id, &officer.election.key, now).await?,
     ))

@@ -21,7 +21,7 @@
 use askama::Template;
 use axum::response::Response;
 use serde::Deserialize;
-use votebox_core::audit::{BallotsDigest, Event};
+use votebox_core::audit::Event;
 use votebox_core::count::{Method, Unranked, count};
 use votebox_core::results::{
     Counted, Counting, MarkdownInfo, ResultsReport, StoredBallots, UNRANKED_RULES, WhatIfRow,
@@ -29,7 +29,7 @@ use votebox_core::results::{
 };
 use votebox_db::{ballots, voters};
 
-use crate::audit::{AuditCheck, digest_rows};
+use crate::audit::{AuditCheck, Current};
 
 use crate::error::{self, AppError, AppResult};
 use crate::extract::{OfficerCtx, QueryParams};
@@ -81,9 +81,9 @@ fn random_seed() -> String {
     hex::encode(bytes)
 }
 
-/// The election's ballots, grouped, their digest for the audit chain, and the number of voter
-/// rows (none before the sync).
-async fn load_ballots(officer: &OfficerCtx) -> AppResult<(StoredBallots, BallotsDigest, i64)> {
+/// The election's ballots, grouped, their digest and board SHA-256 for the audit chain, and the
+/// number of voter rows (none before the sync).
+async fn load_ballots(officer: &OfficerCtx) -> AppResult<(StoredBallots, Current, i64)> {
     let ids: Vec<String> = officer
         .election
         .candidates
@@ -91,25 +91,25 @@ async fn load_ballots(officer: &OfficerCtx) -> AppResult<(StoredBallots, Ballots
         .map(|c| c.id.clone())
         .collect();
     let Some(id) = officer.row else {
-        return Ok((
-            StoredBallots::from_rows(&ids, Vec::<(String, String, _)>::new()),
-            digest_rows(&[]),
-            0,
-        ));
+        let stored = StoredBallots::from_rows(&ids, Vec::<(String, String, _)>::new());
+        let current = Current::of(&officer.election, &[], &stored);
+        return Ok((stored, current, 0));
     };
     let db = officer.state.db();
     let rows = ballots::all_for_election(db, id).await?;
-    let digest = digest_rows(&rows);
     let voters = voters::count(db, id).await?;
-    let rows = rows
-        .into_iter()
-        .map(|(voter, cand, rank)| (voter, cand, rank.map(i64::from)));
-    Ok((StoredBallots::from_rows(&ids, rows), digest, voters))
+    let stored = StoredBallots::from_rows(
+        &ids,
+        rows.iter()
+            .map(|(voter, cand, rank)| (voter.as_str(), cand.as_str(), rank.map(i64::from))),
+    );
+    let current = Current::of(&officer.election, &rows, &stored);
+    Ok((stored, current, voters))
 }
 
 /// Records voting closed if that is due, then reads and checks the audit chain against the
 /// ballots as loaded (`None` before the sync).
-async fn audit_check(officer: &OfficerCtx, now: BallotsDigest) -> AppResult<Option<AuditCheck>> {
+async fn audit_check(officer: &OfficerCtx, now: Current) -> AppResult<Option<AuditCheck>> {
     let Some(id) = officer.row else {
         return Ok(None);
     };
@@ -206,8 +206,8 @@ pub(crate) async fn results_page(
     let counting = Counting::of(&officer.election);
     let (method, unranked) = (q.method(&counting)?, q.unranked(&counting)?);
     let seed = url_part(&q.seed()?);
-    let (stored, digest, voters) = load_ballots(&officer).await?;
-    let audit = audit_check(&officer, digest).await?;
+    let (stored, current, voters) = load_ballots(&officer).await?;
+    let audit = audit_check(&officer, current).await?;
     let (profile, seats) = (stored.profile(), officer.election.seats() as usize);
     let c2 = counting.clone();
     let recounts = blocking(move || recount_every_way(&profile, &c2, seats)).await?;
@@ -241,13 +241,13 @@ pub(crate) async fn results_page(
 /// The reassurance line of the results page: the chain verifies and the ballots are those
 /// recorded at close.
 fn audit_ok(check: &AuditCheck) -> Option<String> {
-    let (ballots, sha) = check.ballots_at_close()?;
+    let (ballots, _) = check.ballots_at_close()?;
     let closed = check.closed.as_ref()?;
-    (check.head().is_some() && sha == check.ballots_now.sha256).then(|| {
+    check.intact_since_close().then(|| {
         format!(
             "The audit log verifies and the {ballots} ballots are those recorded when voting \
-             closed (audit entry {}, ballots SHA-256 {sha}).",
-            closed.seq
+             closed (audit entry {}, board SHA-256 {}).",
+            closed.seq, check.now.board_sha256
         )
     })
 }
@@ -291,8 +291,9 @@ pub(crate) async fn results_md(
     let seed = q.seed()?;
     let counting = Counting::of(&officer.election);
     let (method, unranked) = (q.method(&counting)?, q.unranked(&counting)?);
-    let (stored, digest, voters) = load_ballots(&officer).await?;
-    let audit = audit_check(&officer, digest).await?;
+    let (stored, current, voters) = load_ballots(&officer).await?;
+    let board_now = current.board_sha256.clone();
+    let audit = audit_check(&officer, current).await?;
     let options = counting.options(method, unranked, officer.election.seats() as usize);
     let s2 = seed.clone();
     let (csv, outcome, stored) = blocking(move || {
@@ -308,6 +309,12 @@ pub(crate) async fn results_md(
         voters,
     };
     let mut info = draft_info(&officer, &counting, export);
+    // The draft certifies the board as it was at the close (when the chain has it), so that a
+    // board changed since no longer verifies against it.
+    info.board_sha256 = Some(match audit.as_ref().and_then(AuditCheck::board_at_close) {
+        Some(at_close) => at_close,
+        None => board_now,
+    });
     info.notes
         .extend(audit.as_ref().map(audit_notes).unwrap_or_default());
     let md = results_markdown(&outcome, &info);
@@ -338,8 +345,10 @@ fn audit_notes(check: &AuditCheck) -> Vec<String> {
     }
     if let (Some(closed), Some((ballots, sha))) = (&check.closed, check.ballots_at_close()) {
         notes.push(format!(
-            "Ballots at close (audit entry {}): {ballots}, ballots SHA-256 `{sha}`.",
-            closed.seq
+            "Ballots at close (audit entry {}): {ballots}, ballots SHA-256 `{sha}`, ballot board \
+             SHA-256 `{}`.",
+            closed.seq,
+            check.board_at_close().unwrap_or_default()
         ));
     }
     notes.extend(

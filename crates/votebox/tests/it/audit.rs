@@ -7,6 +7,8 @@
 use reqwest::StatusCode;
 use time::macros::datetime;
 use votebox_core::audit::{self, Entry};
+use votebox_core::results::StoredBallots;
+use votebox_core::verify::{Board, check_draft, read_draft};
 use votebox_db::testing::exec;
 use votebox_db::testing::sea_query::{Expr, ExprTrait, Query};
 
@@ -121,6 +123,26 @@ async fn verify_db(app: &TestApp) -> (i32, String) {
     audit_verify(&["--database", &app.test_db.url, "--election", KEY]).await
 }
 
+/// The board of the ballots stored now, as the server makes it.
+async fn board_now(app: &TestApp) -> Board {
+    let snapshot = app.state.snapshot().unwrap();
+    let election = snapshot
+        .catalog
+        .elections()
+        .find(|e| e.key == KEY)
+        .unwrap()
+        .clone();
+    let rows = votebox_db::ballots::all_for_election(app.db(), election_id(app).await)
+        .await
+        .unwrap();
+    let ids: Vec<String> = election.candidates.iter().map(|c| c.id.clone()).collect();
+    let stored = StoredBallots::from_rows(
+        &ids,
+        rows.into_iter().map(|(v, c, r)| (v, c, r.map(i64::from))),
+    );
+    Board::new(&election, &stored)
+}
+
 async fn results_page(app: &TestApp) -> String {
     app.ok_page(&format!("{ADMIN}/results")).await
 }
@@ -154,6 +176,10 @@ async fn assert_ballots_intact(app: &TestApp, intact: bool, what: &str) {
         );
         assert!(
             body.contains("not those recorded when voting closed"),
+            "{what}: {body}"
+        );
+        assert!(
+            body.contains("SHA-256 is not the one recorded when voting closed"),
             "{what}: {body}"
         );
         assert!(!body.contains("id=\"audit-ok\""), "{what}: {body}");
@@ -240,6 +266,12 @@ db_test!(tampering_shows, audited_election(), |app| {
     assert_eq!(log[4].at, datetime!(2023-08-20 00:02:00));
     assert_eq!(log[4].field("end"), Some("2023-08-20T00:00:00Z".into()));
     assert!(audit::verify(KEY, &log).is_ok());
+    let board_at_close = board_now(&app).await;
+    assert_eq!(board_at_close.len(), 3);
+    assert_eq!(
+        log[4].field("board_sha256"),
+        Some(board_at_close.sha256().into())
+    );
 
     // Untouched: the page says so, audit verify passes; both were recorded.
     assert_ballots_intact(&app, true, "untouched").await;
@@ -291,6 +323,9 @@ db_test!(tampering_shows, audited_election(), |app| {
     exec(app.db(), &remove).await.unwrap();
     assert_ballots_intact(&app, false, "removed").await;
 
+    let board_later = board_now(&app).await;
+    assert_ne!(board_later.sha256(), board_at_close.sha256());
+
     // The draft quotes the head; the exported log verifies against it.
     let draft = app.ok_page(&format!("{ADMIN}/results.md?seed=s1")).await;
     let head = votebox_db::audit::head(app.db(), eid)
@@ -303,6 +338,17 @@ db_test!(tampering_shows, audited_election(), |app| {
     assert!(
         draft.contains("WARNING: The ballots in the database"),
         "{draft}"
+    );
+    // It certifies the board of the close: the board of today does not verify against it.
+    let claims = read_draft(&draft);
+    assert_eq!(claims.board_sha256.unwrap().1, board_at_close.sha256());
+    let outcome = board_later.count().unwrap();
+    let differences = check_draft(&draft, &board_later, &outcome);
+    assert!(
+        differences
+            .iter()
+            .any(|d| d.message.contains(&board_later.sha256())),
+        "{differences:?}"
     );
     let log = entries(&app).await;
     let anchor = format!("{}:{}", log[log.len() - 2].seq, log[log.len() - 2].hash);
@@ -317,6 +363,22 @@ db_test!(tampering_shows, audited_election(), |app| {
     let (code, out) = audit_verify(&[&file, "--head", &anchor]).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("chain intact"), "{out}");
+    // The board downloaded at the close matches the chain; today's does not.
+    for (board, ok) in [(&board_at_close, true), (&board_later, false)] {
+        let path = dir.path().join(format!("board-{ok}.csv"));
+        std::fs::write(&path, board.to_csv()).unwrap();
+        let (code, out) = audit_verify(&[&file, "--board", path.to_str().unwrap()]).await;
+        if ok {
+            assert_eq!(code, 0, "{out}");
+            assert!(
+                out.contains("the board is the one recorded at close"),
+                "{out}"
+            );
+        } else {
+            assert_eq!(code, 1, "{out}");
+            assert!(out.contains("BOARD CHANGED"), "{out}");
+        }
+    }
 
     // An audit entry edited in the database: named by audit verify and on the audit page.
     let edit = Query::update()
