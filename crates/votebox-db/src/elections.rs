@@ -11,7 +11,7 @@ use sea_query::{Asterisk, Expr, ExprTrait, IntoIden, OnConflict, Order, Query, S
 
 use crate::ElectionId;
 use crate::query::{Conn, is_unique_violation, ts_value};
-use crate::schema::{Ballot, Election, Request, VoteboxElectionState, Voter};
+use crate::schema::{Ballot, Election, Request, VoteboxAuditEvent, VoteboxElectionState, Voter};
 use crate::{Db, Result, Timestamp, utc_now};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -276,6 +276,10 @@ pub async fn delete_orphan(db: &Db, key: &str, meta_keys: &[String]) -> Result<b
         (
             VoteboxElectionState::Table.into_iden(),
             VoteboxElectionState::ElectionId.into_iden(),
+        ),
+        (
+            VoteboxAuditEvent::Table.into_iden(),
+            VoteboxAuditEvent::ElectionId.into_iden(),
         ),
         (Election::Table.into_iden(), Election::Id.into_iden()),
     ] {

@@ -10,10 +10,12 @@
 //!   right dialect and runs it on the right connection, transactions.
 //! - [`schema`]: every table's identifiers and Elekto's column lists.
 //! - [`elections`], [`users`], [`identity`], [`voters`], [`sessions`]: one function per operation.
+//! - [`audit`]: each election's hash-chained audit log.
 //! - [`ballot_mixing`], [`conclusion`]: what keeps ballots secret from whoever holds the files.
 //! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
 //! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
 
+pub mod audit;
 pub mod ballot_mixing;
 pub mod ballots;
 pub mod conclusion;

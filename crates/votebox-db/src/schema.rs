@@ -184,3 +184,16 @@ pub(crate) enum VoteboxConclusion {
     ElectionId,
     ConcludedAt,
 }
+
+/// One event of an election's audit chain (migration 0007).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxAuditEvent {
+    Table,
+    ElectionId,
+    Seq,
+    At,
+    Kind,
+    DetailJson,
+    PrevHash,
+    Hash,
+}

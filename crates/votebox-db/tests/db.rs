@@ -205,7 +205,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Empty);
 
     let applied = migrate::run(&db).await.unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 7]);
     assert!(applied.iter().all(|m| m.applied));
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Managed);
 
@@ -222,7 +222,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(rows, [(2,)]);
 
     // Every Elekto column exists under its name (an empty SELECT of all of them succeeds).
-    let tables: [(&str, &[&str]); 12] = [
+    let tables: [(&str, &[&str]); 13] = [
         (
             "election",
             &["id", "key", "name", "created_at", "updated_at"],
@@ -284,6 +284,18 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
         ("votebox_user_session", &["user_id", "generation"]),
         ("votebox_ballot_mix", &["election_id", "pending_since"]),
         ("votebox_conclusion", &["election_id", "concluded_at"]),
+        (
+            "votebox_audit_event",
+            &[
+                "election_id",
+                "seq",
+                "at",
+                "kind",
+                "detail_json",
+                "prev_hash",
+                "hash",
+            ],
+        ),
     ];
     for (table, columns) in tables {
         let stmt = Query::select()
@@ -332,7 +344,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
 
     // Second run: nothing to do, nothing changed.
     assert_eq!(migrate::run(&db).await.unwrap(), []);
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 6);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 7);
     assert_eq!(count_rows(&db, "schema_version").await, 1);
     assert_eq!(count_rows(&db, "election").await, 1);
 }
@@ -373,6 +385,11 @@ async fn migrate_status_lists_versions(backend: Backend) {
                 description: "ballot secrecy".into(),
                 applied: false
             },
+            MigrationState {
+                version: 7,
+                description: "audit chain".into(),
+                applied: false
+            },
         ]
     );
     // status writes nothing.
@@ -380,7 +397,7 @@ async fn migrate_status_lists_versions(backend: Backend) {
 
     migrate::run(&db).await.unwrap();
     let after = migrate::status(&db).await.unwrap();
-    assert_eq!(versions(&after), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions(&after), [1, 2, 3, 4, 5, 6, 7]);
     assert!(after.iter().all(|m| m.applied), "{after:?}");
     assert_eq!(
         after
@@ -393,7 +410,8 @@ async fn migrate_status_lists_versions(backend: Backend) {
             "github identity",
             "login claims",
             "session generation",
-            "ballot secrecy"
+            "ballot secrecy",
+            "audit chain"
         ]
     );
 }
@@ -424,13 +442,13 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
     all_applied.sort();
     assert_eq!(
         all_applied,
-        [1, 2, 3, 4, 5, 6],
+        [1, 2, 3, 4, 5, 6, 7],
         "each migration applied exactly once"
     );
     assert_eq!(non_empty, 1, "one process did all the work");
 
     let db = &pools[0];
-    assert_eq!(count_rows(db, "_sqlx_migrations").await, 6);
+    assert_eq!(count_rows(db, "_sqlx_migrations").await, 7);
     assert_eq!(count_rows(db, "schema_version").await, 1);
     assert!(migrate::status(db).await.unwrap().iter().all(|m| m.applied));
     for db in &pools {
@@ -503,7 +521,7 @@ async fn migrate_waits_for_a_held_lock(backend: Backend) {
         .expect("run finishes once the lock is free")
         .unwrap()
         .unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 7]);
     other_process.close().await;
     db.close().await;
 }
@@ -530,7 +548,8 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             (3, true),
             (4, true),
             (5, true),
-            (6, true)
+            (6, true),
+            (7, true)
         ]
     );
 
@@ -543,7 +562,7 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             .iter()
             .all(|m| m.applied)
     );
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 6);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 7);
     assert_eq!(migrate::run(&db).await.unwrap(), []);
 }
 

@@ -19,7 +19,8 @@ pub const BALLOT_MIX_INTERVAL_SECONDS: std::ops::RangeInclusive<u64> = 1..=60;
 
 impl AppState {
     /// One round of the timer: mixes every election with ballots cast or revoked since its last
-    /// mix, then concludes ended `delete_after` elections of the served snapshot. Failures are
+    /// mix, records voting opened or closed in the audit chains ([`crate::audit::observe`]),
+    /// then concludes ended `delete_after` elections of the served snapshot. Failures are
     /// logged; the next round tries again.
     pub async fn secrecy_round(&self) {
         match votebox_db::ballot_mixing::mix_pending(self.db()).await {
@@ -36,6 +37,7 @@ impl AppState {
             ),
         }
         if let Some(snapshot) = self.snapshot() {
+            crate::audit::observe_all(self.db(), &snapshot.catalog, self.now()).await;
             crate::delete_after::conclude_ended_elections(self.db(), &snapshot.catalog, self.now())
                 .await;
         }

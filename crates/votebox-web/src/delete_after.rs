@@ -3,6 +3,7 @@
 //! secrecy timer ([`crate::AppState::secrecy_round`]). See `votebox_db::conclusion`.
 
 use time::PrimitiveDateTime;
+use votebox_core::audit::Event;
 use votebox_core::meta::{Catalog, Status};
 use votebox_db::Db;
 use votebox_db::conclusion::ConcludeOutcome;
@@ -32,6 +33,8 @@ pub(crate) async fn conclude_ended_elections(
         match votebox_db::conclusion::conclude(db, row.id).await {
             Ok(ConcludeOutcome::Concluded { links }) => {
                 total += links;
+                let event = Event::delete_after_done(links);
+                crate::audit::record(db, row.id, &e.key, now, event).await;
                 tracing::info!(
                     key = %e.key,
                     voters = links,

@@ -9,6 +9,7 @@
 //! state-changing POST except the webhook carries a per-session `csrf_token`.
 
 mod app;
+mod audit;
 mod background;
 mod config;
 mod csrf;

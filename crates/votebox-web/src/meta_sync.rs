@@ -1,5 +1,6 @@
 //! One meta sync: fetch and parse the meta repository, bring the `election` table in line with
-//! it, and conclude the elections that ended (`delete_after`). A function of the database, the
+//! it, record the commit in the audit chains of the elections it changed, and conclude the
+//! elections that ended (`delete_after`). A function of the database, the
 //! meta repository, the snapshot being served and the time, so that `votebox sync` runs it
 //! without a web server and the server (start-up, periodic resync, webhook) runs the same code
 //! before serving the new snapshot.
@@ -126,6 +127,7 @@ async fn sync_unrecorded(
         added,
         broken: snapshot.catalog.broken().cloned().collect(),
     };
+    crate::audit::record_sync(db, &snapshot.catalog, &snapshot.commit, now).await;
     crate::delete_after::conclude_ended_elections(db, &snapshot.catalog, now).await;
     Ok(Synced { outcome, snapshot })
 }

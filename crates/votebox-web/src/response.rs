@@ -57,14 +57,21 @@ pub(crate) fn attachment(
     body: String,
     seed: &str,
 ) -> Response {
+    let mut resp = download(content_type, filename, body);
+    if let Ok(v) = HeaderValue::from_str(seed) {
+        resp.headers_mut()
+            .insert(HeaderName::from_static("x-votebox-export-seed"), v);
+    }
+    resp
+}
+
+/// A file to download (`Content-Disposition: attachment`, never cached).
+pub(crate) fn download(content_type: &'static str, filename: &str, body: String) -> Response {
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename={filename}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(seed) {
-        h.insert(HeaderName::from_static("x-votebox-export-seed"), v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp

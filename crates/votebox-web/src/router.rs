@@ -29,7 +29,7 @@ use crate::error::{ErrorPage, error_response};
 use crate::metrics;
 use crate::response::set_html;
 use crate::routes::{
-    auth, ballot, board, exception, health, logged_in, not_found, public, results, webhook,
+    audit, auth, ballot, board, exception, health, logged_in, not_found, public, results, webhook,
 };
 use crate::session::{Session, session_middleware};
 use crate::static_files::static_file;
@@ -96,6 +96,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/app/elections/{eid}/admin/download",
             get(results::download),
+        )
+        .route("/app/elections/{eid}/admin/audit", get(audit::audit_page))
+        .route(
+            "/app/elections/{eid}/admin/audit.jsonl",
+            get(audit::audit_jsonl),
         )
         .route("/static/{*path}", get(static_file));
     let callback = state.config().github_redirect.as_str();

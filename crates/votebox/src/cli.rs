@@ -119,9 +119,50 @@ pub enum Command {
     /// line (exit status 2).
     Verify(VerifyArgs),
 
+    /// Check elections' audit chains offline (see `votebox audit verify --help`).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+
     /// Time the ballot KDF (Argon2i, 512 MiB, as Elekto) on this machine (for benches/cast.sh).
     #[command(hide = true)]
     BenchKdf(BenchKdfArgs),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// Verify audit chains: every entry in order, each linked to the one before, none edited.
+    ///
+    /// Reads a log downloaded from an officer's audit page (JSON lines; entries are checked in
+    /// file order), or every election's chain in the database (--database, else DATABASE_URL /
+    /// DB_*), where it also checks that the ballots are still those recorded when voting closed.
+    /// Prints one line per election and names the first broken link. Exit status: 0 all good,
+    /// 1 a chain is broken or the ballots changed, 2 unreadable input.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditVerifyArgs {
+    /// An exported log (JSON lines, `-` for standard input); without it, the database.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Database URL (postgres://, mysql://, sqlite://) [default: DATABASE_URL / DB_*].
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    pub database: Option<String>,
+
+    /// Only the election with this key.
+    #[arg(long, value_name = "KEY")]
+    pub election: Option<String>,
+
+    /// A head quoted elsewhere (a committed results.md), as SEQ:HASH: the chain must hold that
+    /// entry with that hash (shows entries removed from the end or a rewritten chain).
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub head: Option<String>,
+
+    /// A downloaded ballot board (CSV or JSON): its SHA-256 must be the one the chain of its
+    /// election recorded when voting closed.
+    #[arg(long, value_name = "BOARD")]
+    pub board: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -11,7 +11,9 @@ use votebox_db::Db;
 use votebox_meta::MetaRepo;
 use votebox_web::{AppState, Clock, SyncError, WebConfig};
 
-use crate::cli::{Command, DemoArgs, GenerateKeyArgs, ListenArgs, MigrateArgs, PruneOrphanArgs};
+use crate::cli::{
+    AuditCommand, Command, DemoArgs, GenerateKeyArgs, ListenArgs, MigrateArgs, PruneOrphanArgs,
+};
 use crate::config::{Config, ConfigError, Env, var};
 use crate::demo::{self, DemoPaths};
 use crate::keys;
@@ -51,6 +53,15 @@ pub async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Sync => sync_command(&load_config(ctx)?).await,
         Command::Elections => elections_command(&load_config(ctx)?).await,
         Command::PruneOrphan(args) => prune_orphan(&load_config(ctx)?, &args).await,
+        Command::Audit(AuditCommand::Verify(args)) => match (&args.file, &args.database) {
+            (Some(_), _) => crate::audit::verify_file(&args),
+            (None, Some(url)) => {
+                crate::audit::verify_database(&connect_url(url).await?, &args).await
+            }
+            (None, None) => {
+                crate::audit::verify_database(&connect(&load_config(ctx)?).await?, &args).await
+            }
+        },
     }
 }
 
@@ -85,6 +96,15 @@ async fn connect(config: &Config) -> Result<Db, Error> {
         .await
         .with_context(|| format!("cannot connect to the database {}", target.redacted))?;
     Ok(db)
+}
+
+/// Connects to an explicit database URL (`votebox audit verify --database`).
+async fn connect_url(url: &str) -> Result<Db, Error> {
+    let redacted = votebox_db::redact_url(url);
+    Db::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to the database {redacted}"))
+        .map_err(Error::Failed)
 }
 
 fn meta_repo(config: &Config) -> Result<MetaRepo, ConfigError> {

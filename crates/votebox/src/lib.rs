@@ -2,6 +2,7 @@
 //! command line ([`cli`]) and what each command does ([`commands`], [`demo`]). `main.rs` only
 //! calls [`main`]; integration tests drive the real binary.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -93,6 +93,30 @@ pub(super) fn load_catalog(files: &MetaFiles, election_dir: &str) -> Catalog {
     Catalog { entries }
 }
 
+/// SHA-256 of the files directly in an election's directory (what the election is made of;
+/// subdirectories hold other elections): `"votebox-files-v1\n"`, then for each file in name
+/// order its name, `"\n"`, its length in bytes, `"\n"`, its bytes and `"\n"`. The audit chain
+/// records it for every meta commit that changes it.
+fn files_sha256(files: &MetaFiles, path: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let dir_prefix = format!("{path}/");
+    let mut h = Sha256::new();
+    h.update(b"votebox-files-v1\n");
+    for (file_path, bytes) in files
+        .range(dir_prefix.clone()..)
+        .take_while(|(p, _)| p.starts_with(&dir_prefix))
+    {
+        let name = &file_path[dir_prefix.len()..];
+        if name.contains('/') {
+            continue;
+        }
+        h.update(format!("{name}\n{}\n", bytes.len()).as_bytes());
+        h.update(bytes);
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
 /// `ELECTION_DIR` as a repository-relative path without leading `./` or surrounding `/`
 /// (`""` = the repository root).
 fn normalize_dir(dir: &str) -> &str {
@@ -193,6 +217,7 @@ fn parse_election(files: &MetaFiles, key: &str, path: &str) -> Result<Election, 
     Ok(Election {
         key: key.to_owned(),
         path: path.to_owned(),
+        files_sha256: files_sha256(files, path),
         name,
         organization: raw.organization.map(|t| t.0),
         start,
@@ -311,6 +336,30 @@ mod tests {
         );
         let c = load_catalog(&f, ".");
         assert_eq!(c.entries.len(), 1);
+    }
+
+    #[test]
+    fn files_sha256_covers_the_directorys_own_files_only() {
+        let base = [
+            ("elections/app/election.yaml", minimal("App")),
+            ("elections/app/candidate-a.md", candidate("a")),
+        ];
+        let of = |extra: &[(&str, &str)]| {
+            let mut list: Vec<(&str, &str)> = base.iter().map(|(p, c)| (*p, c.as_str())).collect();
+            list.extend_from_slice(extra);
+            let c = load_catalog(&files(&list), "elections");
+            let e = c.elections().find(|e| e.key == "app").expect("app parses");
+            e.files_sha256.clone()
+        };
+        let plain = of(&[]);
+        assert_eq!(plain.len(), 64);
+        assert_eq!(
+            of(&[("elections/app/sub/election.yaml", &minimal("Sub"))]),
+            plain
+        );
+        assert_eq!(of(&[("elections/other/README.md", "x")]), plain);
+        assert_ne!(of(&[("elections/app/results.md", "# Results")]), plain);
+        assert_ne!(of(&[("elections/app/README.md", "")]), plain);
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct Election {
     pub key: String,
     /// Directory path inside the repository, e.g. `elections/2021/TOC`.
     pub path: String,
+    /// SHA-256 (hex) of the files directly in that directory, as the audit chain records it.
+    pub files_sha256: String,
     pub name: String,
     pub organization: Option<String>,
     pub start: PrimitiveDateTime,

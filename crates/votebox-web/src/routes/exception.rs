@@ -14,6 +14,7 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
+use votebox_core::audit::Event;
 use votebox_core::meta::display_datetime;
 use votebox_db::requests::{self, CreateOutcome, NewRequest, RequestRow};
 
@@ -192,6 +193,8 @@ pub(crate) async fn submit(
     match requests::create(db, user.id, &user.login, election_id, &new).await? {
         CreateOutcome::Created(id) => {
             tracing::info!(election = %ctx.election.key, request = %id, "exception request filed");
+            let event = Event::exception_filed(id.0.into());
+            crate::audit::record(db, election_id, &ctx.election.key, ctx.now(), event).await;
             Ok(ctx.back_with(MSG_SUBMITTED))
         }
         CreateOutcome::AlreadyRequested => Err(error::already_requested(StatusCode::CONFLICT)),
@@ -269,6 +272,8 @@ pub(crate) async fn toggle(
         .ok_or(AppError::NotFound)?;
     let key = &officer.election.key;
     tracing::info!(election = %key, request = %row.id, reviewed, "exception request reviewed");
+    let event = Event::exception_reviewed(row.id.0.into(), reviewed, &officer.user.login);
+    crate::audit::record(db, election_id, key, officer.now(), event).await;
     let row = requests::get_in_election(db, election_id, row.id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -1,6 +1,7 @@
 //! Handlers, one module per area. They enter an election through the extractors of
 //! `extract.rs`, refuse with the builders of `error.rs` and answer with `response.rs`.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod ballot;
 pub(crate) mod board;

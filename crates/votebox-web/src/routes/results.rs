@@ -13,19 +13,27 @@
 //! * `GET …/admin/results.md[?seed=…&method=…&unranked=…]`: a `results.md` draft that quotes the
 //!   SHA-256 of exactly the CSV that `download?seed=<same seed>` serves. The results page links
 //!   both with one fresh seed, so the two files belong together.
+//!
+//! Each of them records itself in the election's audit chain (`crate::audit`); the page warns
+//! when the chain is broken or the ballots differ from those recorded when voting closed, and
+//! the draft quotes the chain's head and the ballots at close.
 
 use askama::Template;
 use axum::response::Response;
 use serde::Deserialize;
+use votebox_core::audit::Event;
 use votebox_core::count::{Method, Unranked, count};
 use votebox_core::results::{
     Counted, Counting, MarkdownInfo, ResultsReport, StoredBallots, UNRANKED_RULES, WhatIfRow,
     candidate_names, method_label, recount_every_way, results_markdown, sha256_hex,
 };
 use votebox_core::verify::{Board, BoardAccess};
+use votebox_db::{ballots, voters};
+
+use crate::audit::{AuditCheck, Current};
 
 use crate::error::{self, AppError, AppResult};
-use crate::extract::{OfficerCtx, QueryParams, stored_ballots};
+use crate::extract::{OfficerCtx, QueryParams};
 use crate::response::{attachment, render_ok, url_part};
 use crate::views::{ElectionHead, Layout};
 
@@ -74,9 +82,49 @@ fn random_seed() -> String {
     hex::encode(bytes)
 }
 
-/// The election's ballots, grouped, and its number of voter rows (none before the sync).
-async fn load_ballots(officer: &OfficerCtx) -> AppResult<(StoredBallots, i64)> {
-    stored_ballots(&officer.state, &officer.election, officer.row).await
+/// The election's ballots, grouped, their digest and board SHA-256 for the audit chain, and the
+/// number of voter rows (none before the sync).
+async fn load_ballots(officer: &OfficerCtx) -> AppResult<(StoredBallots, Current, i64)> {
+    let ids: Vec<String> = officer
+        .election
+        .candidates
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    let Some(id) = officer.row else {
+        let stored = StoredBallots::from_rows(&ids, Vec::<(String, String, _)>::new());
+        let current = Current::of(&officer.election, &[], &stored);
+        return Ok((stored, current, 0));
+    };
+    let db = officer.state.db();
+    let rows = ballots::all_for_election(db, id).await?;
+    let voters = voters::count(db, id).await?;
+    let stored = StoredBallots::from_rows(
+        &ids,
+        rows.iter()
+            .map(|(voter, cand, rank)| (voter.as_str(), cand.as_str(), rank.map(i64::from))),
+    );
+    let current = Current::of(&officer.election, &rows, &stored);
+    Ok((stored, current, voters))
+}
+
+/// Records voting closed if that is due, then reads and checks the audit chain against the
+/// ballots as loaded (`None` before the sync).
+async fn audit_check(officer: &OfficerCtx, now: Current) -> AppResult<Option<AuditCheck>> {
+    let Some(id) = officer.row else {
+        return Ok(None);
+    };
+    let (db, election) = (officer.state.db(), &officer.election);
+    crate::audit::observe(db, election, id, officer.now()).await?;
+    Ok(Some(AuditCheck::load(db, id, &election.key, now).await?))
+}
+
+/// Appends `event` to the election's chain (nothing before the sync).
+async fn record(officer: &OfficerCtx, event: Event) {
+    if let Some(id) = officer.row {
+        let (db, key) = (officer.state.db(), &officer.election.key);
+        crate::audit::record(db, id, key, officer.now(), event).await;
+    }
 }
 
 /// Runs CPU work off the async workers.
@@ -114,6 +162,10 @@ pub(crate) struct AdminResultsPage {
     pub md_href: String,
     /// The ballot board page, unless `ballot_board: off`.
     pub board_href: Option<String>,
+    /// A broken audit chain, ballots changed since the close.
+    pub audit_warnings: Vec<String>,
+    /// "… match those recorded when voting closed (entry N)", when they do.
+    pub audit_ok: Option<String>,
 }
 
 impl AdminResultsPage {
@@ -157,7 +209,8 @@ pub(crate) async fn results_page(
     let counting = Counting::of(&officer.election);
     let (method, unranked) = (q.method(&counting)?, q.unranked(&counting)?);
     let seed = url_part(&q.seed()?);
-    let (stored, voters) = load_ballots(&officer).await?;
+    let (stored, current, voters) = load_ballots(&officer).await?;
+    let audit = audit_check(&officer, current).await?;
     let (profile, seats) = (stored.profile(), officer.election.seats() as usize);
     let c2 = counting.clone();
     let recounts = blocking(move || recount_every_way(&profile, &c2, seats)).await?;
@@ -168,6 +221,12 @@ pub(crate) async fn results_page(
     };
     let report = ResultsReport::new(&officer.election, &counting, method, unranked, counted);
     let admin_url = admin_url(&officer);
+    let login = &officer.user.login;
+    record(
+        &officer,
+        Event::results_viewed(login, method.as_str(), unranked.as_str()),
+    )
+    .await;
     render_ok(&AdminResultsPage {
         layout: officer.layout(format!("Results | {}", officer.election.name)),
         election: officer.head(),
@@ -178,7 +237,23 @@ pub(crate) async fn results_page(
         md_href: format!("{admin_url}/results.md?seed={seed}&method={method}&unranked={unranked}"),
         board_href: (BoardAccess::of(&officer.election).0 != BoardAccess::Off)
             .then(|| crate::routes::board::board_url(&officer.election.key)),
+        audit_warnings: audit.as_ref().map(AuditCheck::warnings).unwrap_or_default(),
+        audit_ok: audit.as_ref().and_then(audit_ok),
         admin_url,
+    })
+}
+
+/// The reassurance line of the results page: the chain verifies and the ballots are those
+/// recorded at close.
+fn audit_ok(check: &AuditCheck) -> Option<String> {
+    let (ballots, _) = check.ballots_at_close()?;
+    let closed = check.closed.as_ref()?;
+    check.intact_since_close().then(|| {
+        format!(
+            "The audit log verifies and the {ballots} ballots are those recorded when voting \
+             closed (audit entry {}, board SHA-256 {}).",
+            closed.seq, check.now.board_sha256
+        )
     })
 }
 
@@ -192,12 +267,18 @@ pub(crate) async fn download(
 ) -> AppResult<Response> {
     officer.require_completed()?;
     let seed = q.seed()?;
-    let (stored, _) = load_ballots(&officer).await?;
+    let (stored, _, _) = load_ballots(&officer).await?;
     let s2 = seed.clone();
     let csv = blocking(move || stored.to_elekto_csv(&s2)).await?;
     let ballots = csv.lines().count().saturating_sub(1);
     let (election, login) = (&officer.election.key, &officer.user.login);
     tracing::info!(%election, officer = %login, ballots, "ballots CSV exported");
+    let sha = sha256_hex(csv.as_bytes());
+    record(
+        &officer,
+        Event::export_made("ballots.csv", &sha, login, Some(seed.as_str())),
+    )
+    .await;
     Ok(attachment(
         "text/csv; charset=utf-8",
         "ballots.csv",
@@ -215,7 +296,9 @@ pub(crate) async fn results_md(
     let seed = q.seed()?;
     let counting = Counting::of(&officer.election);
     let (method, unranked) = (q.method(&counting)?, q.unranked(&counting)?);
-    let (stored, voters) = load_ballots(&officer).await?;
+    let (stored, current, voters) = load_ballots(&officer).await?;
+    let board_now = current.board_sha256.clone();
+    let audit = audit_check(&officer, current).await?;
     let options = counting.options(method, unranked, officer.election.seats() as usize);
     let (s2, election) = (seed.clone(), officer.election.clone());
     let (csv, board_sha256, outcome, stored) = blocking(move || {
@@ -232,13 +315,56 @@ pub(crate) async fn results_md(
         stored: &stored,
         voters,
     };
-    let md = results_markdown(&outcome, &draft_info(&officer, &counting, export));
+    let mut info = draft_info(&officer, &counting, export);
+    // The draft certifies the board as it was at the close (when the chain has it), so that a
+    // board changed since no longer verifies against it.
+    info.board_sha256 = Some(match audit.as_ref().and_then(AuditCheck::board_at_close) {
+        Some(at_close) => at_close,
+        None => board_now,
+    });
+    info.notes
+        .extend(audit.as_ref().map(audit_notes).unwrap_or_default());
+    let md = results_markdown(&outcome, &info);
+    let login = &officer.user.login;
+    let sha = sha256_hex(md.as_bytes());
+    record(
+        &officer,
+        Event::export_made("results.md", &sha, login, Some(seed.as_str())),
+    )
+    .await;
     Ok(attachment(
         "text/markdown; charset=utf-8",
         "results.md",
         md,
         &seed,
     ))
+}
+
+/// What a draft says of the audit chain: its head (committing the draft to the meta repository
+/// anchors it in git), the ballots at close, and any warning.
+fn audit_notes(check: &AuditCheck) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(head) = check.head() {
+        notes.push(format!(
+            "Audit chain head: entry {}, SHA-256 `{}` (check with `votebox audit verify`).",
+            head.seq, head.hash
+        ));
+    }
+    if let (Some(closed), Some((ballots, sha))) = (&check.closed, check.ballots_at_close()) {
+        notes.push(format!(
+            "Ballots at close (audit entry {}): {ballots}, ballots SHA-256 `{sha}`, ballot board \
+             SHA-256 `{}`.",
+            closed.seq,
+            check.board_at_close().unwrap_or_default()
+        ));
+    }
+    notes.extend(
+        check
+            .warnings()
+            .into_iter()
+            .map(|w| format!("WARNING: {w}")),
+    );
+    notes
 }
 
 /// The ballots export a draft is counted from and quotes.

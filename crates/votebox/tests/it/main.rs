@@ -1,5 +1,6 @@
 //! The one integration-test binary of votebox (`cargo test -p votebox --test it`).
 
+mod audit;
 mod auth;
 mod board;
 mod cli;
