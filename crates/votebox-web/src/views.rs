@@ -208,6 +208,8 @@ pub(crate) struct PublicElectionPage {
     pub election: ElectionHead,
     pub candidates: Vec<CandidateItem>,
     pub completed: bool,
+    /// The ballot board, once the election has ended, when `ballot_board: public`.
+    pub board_href: Option<String>,
 }
 
 #[derive(Template)]

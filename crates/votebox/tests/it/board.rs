@@ -352,7 +352,12 @@ async fn seed_three(app: &TestApp, key: &str) -> Vec<String> {
 db_test!(board_access_follows_ballot_board, options(), |app| {
     let uuids = seed_three(&app, PUBLIC_KEY).await;
     seed_three(&app, OFF_KEY).await;
-    // Public: anyone, logged in or not, sees the board and checks receipts.
+    // Public: anyone, logged in or not, sees the board (linked from the election's public page)
+    // and checks receipts.
+    let page = app.ok_page(&format!("/elections/{PUBLIC_KEY}")).await;
+    assert_contains(&page, &format!("href=\"{}\"", board_url(PUBLIC_KEY, "")));
+    let page = app.ok_page(&format!("/elections/{OFF_KEY}")).await;
+    assert_lacks(&page, "/board");
     let page = app.ok_page(&board_url(PUBLIC_KEY, "")).await;
     for u in &uuids {
         assert_contains(&page, &Receipt::of(PUBLIC_KEY, u).to_string());
