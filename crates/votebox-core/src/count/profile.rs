@@ -335,6 +335,93 @@ impl Profile {
     }
 }
 
+/// Builds a [`Profile`] that merges identical ballots as they are added, exactly as
+/// [`Profile::aggregate`] would merge them afterwards (first-appearance order; a weight that
+/// would pass `u32::MAX` starts a new line). Readers of weighted formats use it so that a file
+/// of a million ballots with few distinct rankings takes little memory; the candidate IDs may
+/// come last (as in BLT files).
+pub(crate) struct GroupingProfile {
+    /// Number of candidates.
+    width: usize,
+    ranks: Vec<u16>,
+    weights: Vec<u32>,
+    total: u64,
+    /// Line index of every distinct row, hashed by the row.
+    lines: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl GroupingProfile {
+    /// An empty profile of ballots over `width` candidates.
+    pub(crate) fn new(width: usize) -> Self {
+        Self {
+            width,
+            ranks: Vec::new(),
+            weights: Vec::new(),
+            total: 0,
+            lines: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::FixedState::default(),
+        }
+    }
+
+    /// Adds `weight` ballots with these stored ranks (one per candidate, `UNRANKED` for
+    /// unranked, every other rank below it).
+    pub(crate) fn push_row(&mut self, row: &[u16], weight: u32) {
+        use std::hash::BuildHasher as _;
+        let m = self.width;
+        debug_assert_eq!(row.len(), m);
+        if weight == 0 {
+            return;
+        }
+        self.total += u64::from(weight);
+        if m == 0 || self.weights.len() >= u32::MAX as usize {
+            self.ranks.extend_from_slice(row);
+            self.weights.push(weight);
+            return;
+        }
+        let hash = self.hasher.hash_one(row);
+        let ranks = &self.ranks;
+        let found = self.lines.find_mut(hash, |&i| {
+            &ranks[i as usize * m..(i as usize + 1) * m] == row
+        });
+        let new = self.weights.len() as u32;
+        match found {
+            Some(i) => {
+                let w = &mut self.weights[*i as usize];
+                if u64::from(*w) + u64::from(weight) <= u64::from(u32::MAX) {
+                    *w += weight;
+                    return;
+                }
+                // That line is full: this copy and later ones go to a new line.
+                *i = new;
+            }
+            None => {
+                let hasher = &self.hasher;
+                self.lines.insert_unique(hash, new, |&i| {
+                    hasher.hash_one(&ranks[i as usize * m..(i as usize + 1) * m])
+                });
+            }
+        }
+        self.ranks.extend_from_slice(row);
+        self.weights.push(weight);
+    }
+
+    /// The profile over these candidates (as many as the width).
+    pub(crate) fn finish(self, candidates: Vec<String>) -> Result<Profile, ProfileError> {
+        let mut p = Profile::new(candidates)?;
+        if p.num_candidates() != self.width {
+            return Err(ProfileError::WrongLength {
+                expected: p.num_candidates(),
+                got: self.width,
+            });
+        }
+        p.ranks = self.ranks;
+        p.weights = self.weights;
+        p.total = self.total;
+        Ok(p)
+    }
+}
+
 /// Ballots as ordered tiers of candidates (for IRV and STV), identical ballots merged.
 #[derive(Debug, Clone)]
 pub(crate) struct TierBallots {
@@ -362,37 +449,46 @@ impl TierBallots {
         if m == 0 {
             return out;
         }
-        // Key: dense ranks (1, 2, … in order; UNRANKED kept), which determine the tiers.
-        let mut index: HashMap<Box<[u16]>, usize> = HashMap::new();
-        let mut order: Vec<u16> = Vec::with_capacity(m);
-        let mut dense: Vec<u16> = vec![UNRANKED; m];
+        let hasher = foldhash::fast::FixedState::default();
+        // Every distinct ballot kept, hashed by its tiers.
+        let mut index: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+        // (rank, candidate) of the ranked candidates of a line, best first.
+        let mut order: Vec<u32> = Vec::with_capacity(m);
+        // Direct placement by rank, for the common ballot whose ranks are 1, 2, … k.
+        let mut slots: Vec<u32> = vec![u32::MAX; m];
         for (ranks, w) in profile.raw_lines() {
             order.clear();
-            order.extend((0..m as u16).filter(|&c| ranks[c as usize] != UNRANKED));
-            order.sort_by_key(|&c| ranks[c as usize]);
-            dense.fill(UNRANKED);
-            let mut level = 0u16;
-            let mut prev = None;
-            for &c in &order {
-                let r = ranks[c as usize];
-                if prev != Some(r) {
-                    level += 1;
-                    prev = Some(r);
+            let mut dense = true;
+            for (c, &r) in ranks.iter().enumerate() {
+                if r == UNRANKED {
+                    continue;
                 }
-                dense[c as usize] = level;
+                let key = (u32::from(r) << 16) | c as u32;
+                match slots.get_mut(usize::from(r).wrapping_sub(1)) {
+                    Some(s) if dense && *s == u32::MAX => *s = key,
+                    _ => dense = false,
+                }
+                order.push(key);
             }
-            if let Some(&i) = index.get(&dense[..]) {
-                out.weights[i] += u64::from(w);
-                continue;
+            let count = order.len();
+            if dense && slots[..count].iter().all(|&s| s != u32::MAX) {
+                order.copy_from_slice(&slots[..count]);
+            } else {
+                order.sort_unstable();
             }
+            if count > 0 {
+                slots.fill(u32::MAX);
+            }
+            // Add the ballot, then take it back if the same tiers are already there.
             let first = out.tier_ends.len() as u32;
+            let items_before = out.items.len();
             let mut prev = None;
-            for &c in &order {
-                let r = ranks[c as usize];
+            for &key in &order {
+                let r = key >> 16;
                 if prev.is_some() && prev != Some(r) {
                     out.tier_ends.push(out.items.len() as u32);
                 }
-                out.items.push(c);
+                out.items.push(key as u16);
                 prev = Some(r);
             }
             if !order.is_empty() {
@@ -404,15 +500,62 @@ impl TierBallots {
                 out.tier_ends.push(out.items.len() as u32);
             }
             out.ballots.push((first, out.tier_ends.len() as u32));
+            let new = out.ballots.len() - 1;
+            let hash = out.hash_tiers(&hasher, new);
+            if let Some(&b) = index.find(hash, |&b| out.same_tiers(b as usize, new)) {
+                out.weights[b as usize] += u64::from(w);
+                out.ballots.pop();
+                out.tier_ends.truncate(first as usize);
+                out.items.truncate(items_before);
+                continue;
+            }
             out.weights.push(u64::from(w));
-            index.insert(dense.clone().into_boxed_slice(), out.weights.len() - 1);
+            index.insert_unique(hash, new as u32, |&b| out.hash_tiers(&hasher, b as usize));
         }
         out
+    }
+
+    /// A hash of ballot `b`'s tiers.
+    fn hash_tiers(&self, hasher: &foldhash::fast::FixedState, b: usize) -> u64 {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut h = hasher.build_hasher();
+        for tier in self.tiers(b) {
+            h.write_usize(tier.len());
+            for &c in tier {
+                h.write_u16(c);
+            }
+        }
+        h.finish()
+    }
+
+    /// Whether ballots `a` and `b` have the same tiers.
+    fn same_tiers(&self, a: usize, b: usize) -> bool {
+        let (fa, ea) = self.ballots[a];
+        let (fb, eb) = self.ballots[b];
+        ea - fa == eb - fb && self.tiers(a).eq(self.tiers(b))
     }
 
     /// Number of distinct ballots.
     pub(crate) fn len(&self) -> usize {
         self.ballots.len()
+    }
+
+    /// The candidates of ballot `b` in order, and whether every tier has one candidate.
+    pub(crate) fn items(&self, b: usize) -> (&[u16], bool) {
+        let (first, end) = self.ballots[b];
+        if first == end {
+            return (&[], true);
+        }
+        let start = if first == 0 {
+            0
+        } else {
+            self.tier_ends[first as usize - 1] as usize
+        };
+        let stop = self.tier_ends[end as usize - 1] as usize;
+        (
+            &self.items[start..stop],
+            stop - start == (end - first) as usize,
+        )
     }
 
     /// The tiers of ballot `b`, best first.
