@@ -11,7 +11,7 @@
 //! Rows with more cells than the header (Elekto's bug when a ballot names a candidate no
 //! longer in the meta) are rejected with the line and column of the first extra cell.
 
-use super::profile::{Profile, ProfileError};
+use super::profile::{Profile, ProfileError, UNRANKED};
 use crate::ballot::NO_OPINION;
 
 /// A parse error with its 1-based line and column (column counted in characters).
@@ -163,6 +163,49 @@ fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The fast path for a typical line: exactly `m` cells, each a plain decimal rank below
+/// 65535 (no sign, no leading zero), `No opinion` or 100000000. Fills `row` with the stored
+/// ranks; false for anything else, which the general path then reads (and reports).
+#[inline]
+fn plain_row(line: &[u8], m: usize, row: &mut Vec<u16>) -> bool {
+    const NO_OPINION_TEXT: &[u8] = b"No opinion";
+    row.clear();
+    let mut i = 0;
+    loop {
+        let start = i;
+        let mut v: u32 = 0;
+        while let Some(&d) = line.get(i) {
+            if !d.is_ascii_digit() || i - start >= 9 {
+                break;
+            }
+            v = v * 10 + u32::from(d - b'0');
+            i += 1;
+        }
+        if i > start {
+            if line[start] == b'0' && i - start > 1 {
+                return false;
+            }
+            if v == NO_OPINION as u32 {
+                row.push(UNRANKED);
+            } else if v < u32::from(UNRANKED) {
+                row.push(v as u16);
+            } else {
+                return false;
+            }
+        } else if line[i..].starts_with(NO_OPINION_TEXT) {
+            i += NO_OPINION_TEXT.len();
+            row.push(UNRANKED);
+        } else {
+            return false;
+        }
+        match line.get(i) {
+            None => return row.len() == m,
+            Some(b',') if row.len() < m => i += 1,
+            _ => return false,
+        }
+    }
+}
+
 /// Parses Elekto's `ballots.csv` into a profile (candidates in header order, one ballot per
 /// line).
 pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
@@ -196,7 +239,12 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
     let m = head.len();
     let mut raw: Vec<Option<i64>> = Vec::with_capacity(m);
     let mut ranks: Vec<Option<u32>> = Vec::with_capacity(m);
+    let mut row: Vec<u16> = Vec::with_capacity(m);
     for (line_no, line) in lines {
+        if plain_row(line.as_bytes(), m, &mut row) {
+            profile.push_stored(&row);
+            continue;
+        }
         if line.is_empty() {
             return Err(ParseError::new(FORMAT, line_no, 1, "empty line"));
         }

@@ -244,6 +244,15 @@ impl Profile {
         Ok(())
     }
 
+    /// Adds one ballot given as its stored ranks (one per candidate: `UNRANKED`, or a rank
+    /// below it).
+    pub(crate) fn push_stored(&mut self, row: &[u16]) {
+        debug_assert_eq!(row.len(), self.candidates.len());
+        self.ranks.extend_from_slice(row);
+        self.weights.push(1);
+        self.total += 1;
+    }
+
     /// The candidate IDs, in input order.
     pub fn candidates(&self) -> &[String] {
         &self.candidates

@@ -201,10 +201,34 @@ const CLASS: [u8; 256] = {
     t
 };
 
+/// Finds the first quoted name left open on its line, before anything else is read (an
+/// unterminated quote is the first error reported, wherever it is). Quotes in comments do not
+/// count.
+fn check_quotes(lx: &Lexer<'_>) -> Result<(), ParseError> {
+    let b = lx.text.as_bytes();
+    let mut pos = 0;
+    while let Some(i) = memchr::memchr2(b'"', b'#', &b[pos..]) {
+        let at = pos + i;
+        if b[at] == b'#' {
+            match memchr::memchr(b'\n', &b[at..]) {
+                Some(j) => pos = at + j,
+                None => return Ok(()),
+            }
+            continue;
+        }
+        match memchr::memchr2(b'"', b'\n', &b[at + 1..]) {
+            Some(j) if b[at + 1 + j] == b'"' => pos = at + 1 + j + 1,
+            _ => return Err(lx.err_at(at, "unterminated quoted name".into())),
+        }
+    }
+    Ok(())
+}
+
 /// Parses a BLT file.
 pub fn parse_blt(text: &str) -> Result<ParsedBallots, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lx = Lexer::new(text);
+    check_quotes(&lx)?;
     let number = |lx: &Lexer<'_>, t: Tok, what: &str| -> Result<usize, ParseError> {
         lx.str(t)
             .parse::<usize>()
@@ -429,7 +453,12 @@ impl Plain<'_, '_> {
                     at += 1;
                 }
                 let part = &b[start..at];
-                let ends_token = b.get(at) != Some(&b'=');
+                let ends_token = match b.get(at) {
+                    Some(b'=') => false,
+                    None => true,
+                    Some(&c) if PLAIN[usize::from(c)] == P_SPACE => true,
+                    Some(_) => return None,
+                };
                 if start == token && ends_token {
                     match part {
                         b"0" => return Some(at),
@@ -691,6 +720,29 @@ mod tests {
         assert_eq!(prof.line(2).0.ranks(), &[Some(2), None, Some(1)]);
         // Ballot for the withdrawn Donald only: blank.
         assert_eq!(prof.line(3).0.ranks(), &[None, None, None]);
+    }
+
+    /// Droop's dialect, as stv-rs reads and writes it: ballots by nickname.
+    #[test]
+    fn nicknames_withdrawn_and_tie_options() {
+        let text = "4 2\n[nick a b c d]\n[withdrawn d]\n[tie d c b a]\n3 a b 0\n2 b=c a 0\n\
+                    1 d 0\n2 b=c a 0\n0\n\"A\"\n\"B\"\n\"C\"\n\"D\"\n\"T\"\n";
+        let p = parse_blt(text).unwrap();
+        let prof = &p.profile;
+        assert_eq!(prof.candidates(), &["A", "B", "C"]);
+        assert_eq!(prof.num_ballots(), 8);
+        // Identical ballots are merged as they are read.
+        assert_eq!(prof.num_lines(), 3);
+        assert_eq!(prof.line(1).0.ranks(), &[Some(2), Some(1), Some(1)]);
+        assert_eq!(prof.line(1).1, 4);
+        assert_eq!(prof.line(2).0.ranks(), &[None, None, None]);
+        let e = parse_blt("2 1\n[nick a b]\n1 a c 0\n0\n\"A\"\n\"B\"\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 5));
+        assert!(e.message.contains("nickname"), "{e}");
+        let e = parse_blt("2 1\n[nick a]\n0\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 1));
+        let e = parse_blt("2 1\n[seats 3]\n0\n").unwrap_err();
+        assert!(e.message.contains("unknown option"), "{e}");
     }
 
     #[test]
