@@ -5,6 +5,7 @@
 //! cargo run --release -p votebox-core --example bench_stv -- gen KIND FILE BALLOTS CANDIDATES SEATS
 //! cargo run --release -p votebox-core --example bench_stv -- read FILE
 //! cargo run --release -p votebox-core --example bench_stv -- meek FILE SEATS
+//! cargo run --release -p votebox-core --example bench_stv -- convert FILE blt|preflib|abif OUT
 //! ```
 //!
 //! `gen` writes a BLT file in the dialect both votebox and stv-rs read (Droop's `[nick …]`
@@ -15,7 +16,9 @@
 //!   popularity plus personal noise, stops after a few preferences (on average about 6), and
 //!   about 5% of voters rank two neighbours equally.
 //!
-//! Deterministic (fixed seed). `read` times `parse_auto` on a file; `meek` times the count.
+//! Deterministic (fixed seed). `read` times `parse_auto` on a file; `meek` times the count;
+//! `convert` writes the ballots of any file in another format, one line per stored line (so
+//! an Elekto CSV becomes a BLT, PrefLib or ABIF file of as many lines, each of weight 1).
 
 use std::io::{BufWriter, Write as _};
 use std::time::Instant;
@@ -41,9 +44,10 @@ fn main() {
             read(file);
         }
         ["meek", file, seats] => meek(file, seats.parse().expect("SEATS is a number")),
+        ["convert", file, format, out] => convert(file, format, out),
         _ => {
             eprintln!(
-                "usage: bench_stv gen uniform|realistic FILE BALLOTS CANDIDATES SEATS | read FILE | meek FILE SEATS"
+                "usage: bench_stv gen uniform|realistic FILE BALLOTS CANDIDATES SEATS | read FILE | meek FILE SEATS | convert FILE blt|preflib|abif OUT"
             );
             std::process::exit(2);
         }
@@ -136,5 +140,100 @@ fn meek(file: &str, seats: usize) {
         t.elapsed().as_secs_f64(),
         o.rounds.len(),
         o.winners.join(", ")
+    );
+}
+
+fn convert(file: &str, format: &str, out_file: &str) {
+    let text = std::fs::read_to_string(file).expect("read");
+    let parsed = parse_auto(&text).expect("parse");
+    drop(text);
+    let p = &parsed.profile;
+    let m = p.num_candidates();
+    let mut out =
+        BufWriter::with_capacity(1 << 20, std::fs::File::create(out_file).expect("create"));
+    match format {
+        "blt" => writeln!(out, "{m} 1"),
+        "preflib" => writeln!(
+            out,
+            "# FILE NAME: {out_file}\n# DATA TYPE: toi\n# NUMBER ALTERNATIVES: {m}"
+        )
+        .and_then(|()| {
+            p.candidates()
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, c)| writeln!(out, "# ALTERNATIVE NAME {}: {c}", i + 1))
+        }),
+        "abif" => p
+            .candidates()
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, c)| writeln!(out, "=c{i}:[{c}]")),
+        other => panic!("unknown format {other} (blt, preflib or abif)"),
+    }
+    .expect("write");
+    let mut line = String::new();
+    for i in 0..p.num_lines() {
+        let (ballot, weight) = p.line(i);
+        // Tiers: candidates by rank, best first.
+        let mut ranked: Vec<(u32, usize)> = ballot
+            .ranks()
+            .iter()
+            .enumerate()
+            .filter_map(|(c, r)| r.map(|r| (r, c)))
+            .collect();
+        ranked.sort_unstable();
+        let mut tiers: Vec<Vec<usize>> = Vec::new();
+        let mut prev = None;
+        for (r, c) in ranked {
+            if prev == Some(r) {
+                tiers.last_mut().expect("a tier").push(c);
+            } else {
+                tiers.push(vec![c]);
+                prev = Some(r);
+            }
+        }
+        line.clear();
+        let join = |t: &[usize], f: &dyn Fn(usize) -> String, sep: &str| {
+            t.iter().map(|&c| f(c)).collect::<Vec<_>>().join(sep)
+        };
+        match format {
+            "blt" => {
+                line.push_str(&weight.to_string());
+                for t in &tiers {
+                    line.push(' ');
+                    line.push_str(&join(t, &|c| (c + 1).to_string(), "="));
+                }
+                line.push_str(" 0");
+            }
+            "preflib" => {
+                let t: Vec<String> = tiers
+                    .iter()
+                    .map(|t| match t.len() {
+                        1 => (t[0] + 1).to_string(),
+                        _ => format!("{{{}}}", join(t, &|c| (c + 1).to_string(), ",")),
+                    })
+                    .collect();
+                line.push_str(&format!("{weight}: {}", t.join(",")));
+            }
+            _ => {
+                let t: Vec<String> = tiers
+                    .iter()
+                    .map(|t| join(t, &|c| format!("c{c}"), "="))
+                    .collect();
+                line.push_str(&format!("{weight}:{}", t.join(">")));
+            }
+        }
+        writeln!(out, "{line}").expect("write");
+    }
+    if format == "blt" {
+        writeln!(out, "0").expect("write");
+        for c in p.candidates() {
+            writeln!(out, "\"{c}\"").expect("write");
+        }
+    }
+    out.flush().expect("flush");
+    eprintln!(
+        "wrote {} lines of {file} as {format} to {out_file}",
+        p.num_lines()
     );
 }

@@ -206,6 +206,76 @@ fn plain_row(line: &[u8], m: usize, row: &mut Vec<u16>) -> bool {
     }
 }
 
+/// Reads the lines of `body` while they are plain (see [`plain_row`]): their stored ranks, one
+/// row after the other, and how many lines that is. A large body is split at line breaks
+/// between threads; the rows keep the file's order.
+fn plain_lines(body: &str, m: usize) -> (Vec<u16>, usize) {
+    const PARALLEL_FROM: usize = 4 << 20;
+    let b = body.as_bytes();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || b.len() < PARALLEL_FROM {
+        let (rows, done, _) = plain_chunk(b, m);
+        return (rows, done);
+    }
+    let mut cuts = vec![0];
+    for t in 1..threads {
+        let from = (b.len() * t / threads).max(*cuts.last().unwrap_or(&0));
+        let cut = memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |i| from + i + 1);
+        cuts.push(cut);
+    }
+    cuts.push(b.len());
+    let parts: Vec<(Vec<u16>, usize, bool)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let chunk = &b[w[0]..w[1]];
+                scope.spawn(move || plain_chunk(chunk, m))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut rows: Vec<u16> = Vec::new();
+    let mut done = 0;
+    for (part, lines, complete) in parts {
+        if rows.is_empty() {
+            rows = part;
+        } else {
+            rows.extend_from_slice(&part);
+        }
+        done += lines;
+        if !complete {
+            break;
+        }
+    }
+    (rows, done)
+}
+
+/// [`plain_lines`] on one chunk of whole lines: (rows, lines read, whether all were plain).
+fn plain_chunk(b: &[u8], m: usize) -> (Vec<u16>, usize, bool) {
+    // About 2 + m·2 bytes per line: reserve roughly, no doubling of a large buffer.
+    let mut rows: Vec<u16> = Vec::with_capacity(b.len() / 2 + m);
+    let mut row: Vec<u16> = Vec::with_capacity(m);
+    let mut pos = 0;
+    let mut done = 0;
+    while pos < b.len() {
+        let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
+        let line = &b[pos..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !plain_row(line, m, &mut row) {
+            return (rows, done, false);
+        }
+        rows.extend_from_slice(&row);
+        done += 1;
+        pos = end + 1;
+    }
+    (rows, done, true)
+}
+
 /// Parses Elekto's `ballots.csv` into a profile (candidates in header order, one ballot per
 /// line).
 pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
@@ -240,7 +310,13 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
     let mut raw: Vec<Option<i64>> = Vec::with_capacity(m);
     let mut ranks: Vec<Option<u32>> = Vec::with_capacity(m);
     let mut row: Vec<u16> = Vec::with_capacity(m);
-    for (line_no, line) in lines {
+    // The plain lines at the start (usually all of them) are read fast, in parallel; the
+    // rest line by line.
+    let unmarked = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let body = memchr::memchr(b'\n', unmarked.as_bytes()).map_or("", |i| &unmarked[i + 1..]);
+    let (rows, done) = plain_lines(body, m);
+    profile.append_stored(rows);
+    for (line_no, line) in lines.skip(done) {
         if plain_row(line.as_bytes(), m, &mut row) {
             profile.push_stored(&row);
             continue;

@@ -253,6 +253,20 @@ impl Profile {
         self.total += 1;
     }
 
+    /// Adds ballots given as their stored ranks, one after the other (`rows.len()` a multiple
+    /// of the number of candidates), each of weight 1.
+    pub(crate) fn append_stored(&mut self, rows: Vec<u16>) {
+        let m = self.candidates.len().max(1);
+        let lines = rows.len() / m;
+        if self.ranks.is_empty() {
+            self.ranks = rows;
+        } else {
+            self.ranks.extend_from_slice(&rows);
+        }
+        self.weights.resize(self.weights.len() + lines, 1);
+        self.total += lines as u64;
+    }
+
     /// The candidate IDs, in input order.
     pub fn candidates(&self) -> &[String] {
         &self.candidates
@@ -432,16 +446,55 @@ impl GroupingProfile {
 }
 
 /// Ballots as ordered tiers of candidates (for IRV and STV), identical ballots merged.
+///
+/// Compact: the candidates of every ballot in order, one `u16` each; tier boundaries are kept
+/// only for the ballots with a tier of several candidates (a million strict 20-candidate
+/// rankings take about 60 MB).
 #[derive(Debug, Clone)]
 pub(crate) struct TierBallots {
-    /// Candidate indices of all tiers of all ballots, concatenated.
+    /// Candidate indices of all ballots, concatenated.
     items: Vec<u16>,
-    /// End offset (into `items`) of each tier.
+    /// End offset (into `items`) of each tier of the ballots with equal ranks.
     tier_ends: Vec<u32>,
-    /// For each ballot: (first tier index, one past last tier index).
-    ballots: Vec<(u32, u32)>,
+    /// For each ballot: its candidates in `items` (start, end), and where its tier ends start
+    /// in `tier_ends` ([`STRICT`] when every tier has one candidate).
+    ballots: Vec<(u32, u32, u32)>,
     /// Weight of each ballot.
     pub(crate) weights: Vec<u64>,
+}
+
+/// A ballot whose every tier has one candidate (no entry in `tier_ends`).
+const STRICT: u32 = u32::MAX;
+
+/// The tiers of one ballot, best first.
+pub(crate) struct Tiers<'a> {
+    items: &'a [u16],
+    /// Tier ends (offsets into `items` plus `base`); None for a strict ballot.
+    ends: Option<&'a [u32]>,
+    base: usize,
+    pos: usize,
+}
+
+impl<'a> Iterator for Tiers<'a> {
+    type Item = &'a [u16];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u16]> {
+        if self.pos >= self.items.len() {
+            return None;
+        }
+        let end = match &mut self.ends {
+            None => self.pos + 1,
+            Some(ends) => {
+                let (&e, rest) = ends.split_first()?;
+                *ends = rest;
+                e as usize - self.base
+            }
+        };
+        let tier = &self.items[self.pos..end];
+        self.pos = end;
+        Some(tier)
+    }
 }
 
 impl TierBallots {
@@ -458,6 +511,12 @@ impl TierBallots {
         if m == 0 {
             return out;
         }
+        // Room for every candidate of every line at once (no doubling of a large buffer).
+        let entries = match unranked {
+            Unranked::Last => profile.ranks.len(),
+            Unranked::NoOpinion => profile.ranks.iter().filter(|&&r| r != UNRANKED).count(),
+        };
+        out.items.reserve_exact(entries);
         let hasher = foldhash::fast::FixedState::default();
         // Every distinct ballot kept, hashed by its tiers.
         let mut index: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
@@ -489,13 +548,18 @@ impl TierBallots {
                 slots.fill(u32::MAX);
             }
             // Add the ballot, then take it back if the same tiers are already there.
-            let first = out.tier_ends.len() as u32;
-            let items_before = out.items.len();
+            let start = out.items.len();
+            let ends_before = out.tier_ends.len();
+            let mut strict = true;
             let mut prev = None;
             for &key in &order {
                 let r = key >> 16;
-                if prev.is_some() && prev != Some(r) {
-                    out.tier_ends.push(out.items.len() as u32);
+                if prev.is_some() {
+                    if prev == Some(r) {
+                        strict = false;
+                    } else {
+                        out.tier_ends.push(out.items.len() as u32);
+                    }
                 }
                 out.items.push(key as u16);
                 prev = Some(r);
@@ -506,21 +570,30 @@ impl TierBallots {
             if unranked == Unranked::Last && order.len() < m {
                 out.items
                     .extend((0..m as u16).filter(|&c| ranks[c as usize] == UNRANKED));
+                strict &= m - order.len() == 1;
                 out.tier_ends.push(out.items.len() as u32);
             }
-            out.ballots.push((first, out.tier_ends.len() as u32));
+            let tiers = if strict {
+                out.tier_ends.truncate(ends_before);
+                STRICT
+            } else {
+                ends_before as u32
+            };
+            out.ballots
+                .push((start as u32, out.items.len() as u32, tiers));
             let new = out.ballots.len() - 1;
             let hash = out.hash_tiers(&hasher, new);
             if let Some(&b) = index.find(hash, |&b| out.same_tiers(b as usize, new)) {
                 out.weights[b as usize] += u64::from(w);
                 out.ballots.pop();
-                out.tier_ends.truncate(first as usize);
-                out.items.truncate(items_before);
+                out.tier_ends.truncate(ends_before);
+                out.items.truncate(start);
                 continue;
             }
             out.weights.push(u64::from(w));
             index.insert_unique(hash, new as u32, |&b| out.hash_tiers(&hasher, b as usize));
         }
+        out.tier_ends.shrink_to_fit();
         out
     }
 
@@ -539,9 +612,9 @@ impl TierBallots {
 
     /// Whether ballots `a` and `b` have the same tiers.
     fn same_tiers(&self, a: usize, b: usize) -> bool {
-        let (fa, ea) = self.ballots[a];
-        let (fb, eb) = self.ballots[b];
-        ea - fa == eb - fb && self.tiers(a).eq(self.tiers(b))
+        let (sa, ea, _) = self.ballots[a];
+        let (sb, eb, _) = self.ballots[b];
+        ea - sa == eb - sb && self.tiers(a).eq(self.tiers(b))
     }
 
     /// Number of distinct ballots.
@@ -551,33 +624,19 @@ impl TierBallots {
 
     /// The candidates of ballot `b` in order, and whether every tier has one candidate.
     pub(crate) fn items(&self, b: usize) -> (&[u16], bool) {
-        let (first, end) = self.ballots[b];
-        if first == end {
-            return (&[], true);
-        }
-        let start = if first == 0 {
-            0
-        } else {
-            self.tier_ends[first as usize - 1] as usize
-        };
-        let stop = self.tier_ends[end as usize - 1] as usize;
-        (
-            &self.items[start..stop],
-            stop - start == (end - first) as usize,
-        )
+        let (start, end, tiers) = self.ballots[b];
+        (&self.items[start as usize..end as usize], tiers == STRICT)
     }
 
     /// The tiers of ballot `b`, best first.
-    pub(crate) fn tiers(&self, b: usize) -> impl Iterator<Item = &[u16]> + '_ {
-        let (first, end) = self.ballots[b];
-        (first..end).map(move |t| {
-            let start = if t == 0 {
-                0
-            } else {
-                self.tier_ends[t as usize - 1] as usize
-            };
-            &self.items[start..self.tier_ends[t as usize] as usize]
-        })
+    pub(crate) fn tiers(&self, b: usize) -> Tiers<'_> {
+        let (start, end, tiers) = self.ballots[b];
+        Tiers {
+            items: &self.items[start as usize..end as usize],
+            ends: (tiers != STRICT).then(|| &self.tier_ends[tiers as usize..]),
+            base: start as usize,
+            pos: 0,
+        }
     }
 
     /// Size of the largest tier of any ballot (at least 1).

@@ -186,3 +186,28 @@ proptest! {
         same_as_reference(&edited(&abif(&e), &ed), Format::Abif, true)?;
     }
 }
+
+/// A file large enough to be read by several threads, with lines that are not plain at the
+/// start of a thread's share, in the middle, and at the end.
+#[test]
+fn large_csv_reads_as_the_reference() {
+    let mut text = String::from("a,b,c,d\n");
+    let lines = 400_000;
+    for i in 0..lines {
+        let line = match i {
+            200_000 => "\"2\",1,No opinion,3".to_owned(),
+            250_000 => "100000000,-1,4,70000".to_owned(),
+            _ => format!("{},{},No opinion,{}", 1 + i % 3, 1 + (i + 1) % 3, 1 + i % 4),
+        };
+        text.push_str(&line);
+        text.push_str(if i % 7 == 0 { "\r\n" } else { "\n" });
+    }
+    let fast = crate::count::parse_elekto_csv(&text).unwrap();
+    let slow = reference::csv::parse_elekto_csv(&text).unwrap();
+    assert_eq!(fast.num_lines(), lines);
+    assert_eq!(fast, slow);
+    text.push_str("1,2\n");
+    let fast = crate::count::parse_elekto_csv(&text).unwrap_err();
+    let slow = reference::csv::parse_elekto_csv(&text).unwrap_err();
+    assert_eq!(fast, slow);
+}
