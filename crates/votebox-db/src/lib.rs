@@ -11,6 +11,8 @@
 //! - [`schema`]: every table's identifiers and Elekto's column lists.
 //! - [`elections`], [`users`], [`identity`], [`voters`], [`sessions`]: one function per operation.
 //! - [`ballot_mixing`], [`conclusion`]: what keeps ballots secret from whoever holds the files.
+//! - [`leases`], [`meta_snapshots`], [`user_limits`]: what several instances on one database
+//!   share (one fetch of the meta, jobs run once, per-user limits).
 //! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
 //! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
 
@@ -20,12 +22,15 @@ pub mod conclusion;
 pub mod elections;
 pub mod identity;
 mod ids;
+pub mod leases;
 mod login_claims;
+pub mod meta_snapshots;
 pub mod migrate;
 pub mod requests;
 pub mod schema;
 pub mod schema1_ballots;
 pub mod sessions;
+pub mod user_limits;
 pub mod users;
 pub mod voters;
 

@@ -205,7 +205,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Empty);
 
     let applied = migrate::run(&db).await.unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 8]);
     assert!(applied.iter().all(|m| m.applied));
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Managed);
 
@@ -222,7 +222,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(rows, [(2,)]);
 
     // Every Elekto column exists under its name (an empty SELECT of all of them succeeds).
-    let tables: [(&str, &[&str]); 12] = [
+    let tables: [(&str, &[&str]); 16] = [
         (
             "election",
             &["id", "key", "name", "created_at", "updated_at"],
@@ -284,6 +284,13 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
         ("votebox_user_session", &["user_id", "generation"]),
         ("votebox_ballot_mix", &["election_id", "pending_since"]),
         ("votebox_conclusion", &["election_id", "concluded_at"]),
+        ("votebox_lease", &["name", "holder", "expires_at"]),
+        (
+            "votebox_meta_snapshot",
+            &["source", "commit_id", "files", "published_at"],
+        ),
+        ("votebox_kdf_claim", &["user_id", "holder", "expires_at"]),
+        ("votebox_passphrase_attempt", &["user_id", "attempted_at"]),
     ];
     for (table, columns) in tables {
         let stmt = Query::select()
@@ -373,6 +380,11 @@ async fn migrate_status_lists_versions(backend: Backend) {
                 description: "ballot secrecy".into(),
                 applied: false
             },
+            MigrationState {
+                version: 8,
+                description: "instances".into(),
+                applied: false
+            },
         ]
     );
     // status writes nothing.
@@ -380,7 +392,7 @@ async fn migrate_status_lists_versions(backend: Backend) {
 
     migrate::run(&db).await.unwrap();
     let after = migrate::status(&db).await.unwrap();
-    assert_eq!(versions(&after), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions(&after), [1, 2, 3, 4, 5, 6, 8]);
     assert!(after.iter().all(|m| m.applied), "{after:?}");
     assert_eq!(
         after
@@ -393,7 +405,8 @@ async fn migrate_status_lists_versions(backend: Backend) {
             "github identity",
             "login claims",
             "session generation",
-            "ballot secrecy"
+            "ballot secrecy",
+            "instances"
         ]
     );
 }
@@ -424,7 +437,7 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
     all_applied.sort();
     assert_eq!(
         all_applied,
-        [1, 2, 3, 4, 5, 6],
+        [1, 2, 3, 4, 5, 6, 8],
         "each migration applied exactly once"
     );
     assert_eq!(non_empty, 1, "one process did all the work");
@@ -503,7 +516,7 @@ async fn migrate_waits_for_a_held_lock(backend: Backend) {
         .expect("run finishes once the lock is free")
         .unwrap()
         .unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 8]);
     other_process.close().await;
     db.close().await;
 }

@@ -1,6 +1,7 @@
 //! The one integration-test binary of votebox (`cargo test -p votebox --test it`).
 
 mod auth;
+mod balancer;
 mod cli;
 mod dockerfile;
 mod e2e;
@@ -9,6 +10,7 @@ mod fake_github;
 mod faults;
 mod hardening;
 mod harness;
+mod instances;
 mod legacy;
 mod load;
 mod ops;
