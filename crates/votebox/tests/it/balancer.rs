@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 
 use crate::fake_github::{FakeGithub, FakeUser};
-use crate::harness::{Engine, META_SECRET, MetaFixture, TestDb, extract_csrf, location};
+use crate::harness::{Engine, MetaFixture, TestDb, extract_csrf, location};
 use crate::load::{
     env_usize, free_port, percentile, scalar, server_env, status_kib, stored, voter_logins,
 };
-use crate::ops::{Proc, ops_election};
+use crate::ops::{META_SECRET, Proc, ops_election};
 
 /// Words of the balancer's 502/503 pages (`deploy/haproxy/errors/`).
 const RETRY_PAGE: &str = "Please try again";
@@ -169,6 +169,21 @@ impl Cluster {
         self.instances[i].as_ref().map(|p| p.child.id())
     }
 
+    /// The warnings and errors every instance logged (a killed one's are gone with it).
+    fn problems(&self) -> Vec<String> {
+        self.instances
+            .iter()
+            .flatten()
+            .flat_map(|p| {
+                p.log_text()
+                    .lines()
+                    .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                    .map(|l| format!("{}: {l}", p.addr))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     fn stop(&mut self) -> Vec<Option<i32>> {
         for p in self.instances.iter().flatten() {
             p.sigterm();
@@ -190,6 +205,8 @@ struct Record {
     statuses: BTreeMap<(String, u16), u64>,
     /// (seconds since start, what, status, answered with the retry page) of every 5xx.
     server_errors: Vec<(f64, String, u16, bool)>,
+    /// The start of each 5xx page that is not the balancer's retry page.
+    other_error_pages: Vec<String>,
     transport_errors: u64,
     page_reads: u64,
     cast_ms: Vec<f64>,
@@ -234,6 +251,9 @@ async fn send(rec: &Shared, started: Instant, what: &str, req: reqwest::RequestB
             status.as_u16(),
             body.contains(RETRY_PAGE),
         ));
+        if !body.contains(RETRY_PAGE) {
+            r.other_error_pages.push(body.chars().take(600).collect());
+        }
         return Answer::Retry;
     }
     if status == StatusCode::TOO_MANY_REQUESTS {
@@ -578,9 +598,12 @@ async fn balancer(engine: Engine) {
     print_run(&format!("{engine:?}, 3 instances, one killed"), n, &run);
     let (killed_at, restarted_at) = run.kill.expect("killed");
     println!(
-        "killed instance 1 at {killed_at:.1} s, serving again at {restarted_at:.1} s; 5xx: {:?}",
-        run.rec.server_errors
+        "killed instance 1 at {killed_at:.1} s, serving again at {restarted_at:.1} s; 5xx: {:?}; other error pages: {:#?}",
+        run.rec.server_errors, run.rec.other_error_pages
     );
+    for line in cluster.problems() {
+        println!("{line}");
+    }
     assert!(run.errors.is_empty(), "voter errors: {:#?}", run.errors);
     assert_stored_once(&test_db.url, n).await;
     for (at, what, status, retry_page) in &run.rec.server_errors {

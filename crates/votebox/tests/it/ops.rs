@@ -106,7 +106,7 @@ pub(crate) fn ops_election(voters: &[&str]) -> Vec<(String, String)> {
 }
 
 const APP_KEY: &str = "ops-test-app-key-0123456789abcdef-SECRET";
-const META_SECRET: &str = "ops-test-meta-secret-SECRET";
+pub(crate) const META_SECRET: &str = "ops-test-meta-secret-SECRET";
 
 /// A running `votebox serve`, its stderr collected line by line.
 pub(crate) struct Proc {
