@@ -339,7 +339,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
 
     // Second run: nothing to do, nothing changed.
     assert_eq!(migrate::run(&db).await.unwrap(), []);
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 6);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 7);
     assert_eq!(count_rows(&db, "schema_version").await, 1);
     assert_eq!(count_rows(&db, "election").await, 1);
 }
@@ -443,7 +443,7 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
     assert_eq!(non_empty, 1, "one process did all the work");
 
     let db = &pools[0];
-    assert_eq!(count_rows(db, "_sqlx_migrations").await, 6);
+    assert_eq!(count_rows(db, "_sqlx_migrations").await, 7);
     assert_eq!(count_rows(db, "schema_version").await, 1);
     assert!(migrate::status(db).await.unwrap().iter().all(|m| m.applied));
     for db in &pools {
@@ -543,7 +543,8 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             (3, true),
             (4, true),
             (5, true),
-            (6, true)
+            (6, true),
+            (8, true)
         ]
     );
 
@@ -556,7 +557,7 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             .iter()
             .all(|m| m.applied)
     );
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 6);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 7);
     assert_eq!(migrate::run(&db).await.unwrap(), []);
 }
 
