@@ -275,8 +275,12 @@ async fn cast(
 /// Seals a new ballot link with the form's passphrase (one Argon2i, off the async runtime,
 /// bounded); the form, passphrase included, is wiped on the way.
 async fn seal_link(voter: &VoterCtx, form: BallotForm) -> AppResult<SealedLink> {
-    let kdf = voter.state.kdf();
-    let claim = kdf.claim(voter.user.id).ok_or_else(kdf::busy)?;
+    let state = &voter.state;
+    let kdf = state.kdf();
+    let claim = kdf
+        .claim(state.db(), state.instance_id(), voter.user.id)
+        .await?
+        .ok_or_else(kdf::busy)?;
     let passcode = match form.passphrase {
         Some(passphrase) if !passphrase.is_empty() => passphrase,
         _ => hidden_passcode(),
@@ -425,8 +429,13 @@ async fn open_ballot(
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
     }
     // Every passphrase check, of either kind, counts against the user's attempts.
-    let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
-    if !state.kdf().passphrase_attempt(user.id) {
+    let claim = state
+        .kdf()
+        .claim(state.db(), state.instance_id(), user.id)
+        .await?
+        .ok_or_else(kdf::busy)?;
+    if !state.kdf().passphrase_attempt(state.db(), user.id).await? {
+        claim.release().await;
         return Err(kdf::too_many_attempts());
     }
     // Legacy (schema 1, Elekto 0.5) rows have no salt: their ballot carries a Werkzeug hash.

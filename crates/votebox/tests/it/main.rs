@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod balancer;
 mod board;
 mod cli;
 mod dockerfile;
@@ -11,6 +12,7 @@ mod fake_github;
 mod faults;
 mod hardening;
 mod harness;
+mod instances;
 mod legacy;
 mod load;
 mod ops;
