@@ -26,7 +26,7 @@ use votebox_db::{ballots, voters};
 
 use crate::error::{self, AppError, AppResult};
 use crate::extract::{OfficerCtx, QueryParams};
-use crate::response::{attachment, render_ok, url_part};
+use crate::response::{attachment, download_name, render_ok, url_part};
 use crate::views::{ElectionHead, Layout};
 
 /// Query of the three endpoints. Empty values count as absent (the what-if form's "as
@@ -69,7 +69,7 @@ impl ResultsQuery {
     }
 }
 
-fn random_seed() -> String {
+pub(crate) fn random_seed() -> String {
     let bytes: [u8; 8] = rand::random();
     hex::encode(bytes)
 }
@@ -214,7 +214,7 @@ pub(crate) async fn download(
     tracing::info!(%election, officer = %login, ballots, "ballots CSV exported");
     Ok(attachment(
         "text/csv; charset=utf-8",
-        "ballots.csv",
+        &download_name("ballots", &officer.election.key, "csv"),
         csv,
         &seed,
     ))
@@ -238,16 +238,40 @@ pub(crate) async fn results_md(
     })
     .await?;
     let outcome = outcome.map_err(error::cannot_count)?;
+    let csv_name = download_name("ballots", &officer.election.key, "csv");
     let export = Export {
+        file_name: &csv_name,
         csv_sha256: sha256_hex(csv.as_bytes()),
         seed: &seed,
         stored: &stored,
         voters,
     };
-    let md = results_markdown(&outcome, &draft_info(&officer, &counting, export));
+    let what_if = (!counting.is(method, unranked)).then(|| {
+        format!(
+            "{} (what-if recount: {method}, unranked {unranked}; not the configured count)",
+            officer.election.name
+        )
+    });
+    let mut info = draft_info(&officer, &counting, export);
+    if let Some(title) = &what_if {
+        info.title = title;
+        info.notes.insert(
+            0,
+            format!(
+                "WHAT-IF RECOUNT: counted with {method} and unranked {unranked}; the election is configured for {} and {}. Do not publish this draft as the election's result.",
+                counting.method, counting.unranked
+            ),
+        );
+    }
+    let md = results_markdown(&outcome, &info);
+    let name = if what_if.is_some() {
+        format!("results-what-if-{method}-{unranked}")
+    } else {
+        "results".to_owned()
+    };
     Ok(attachment(
         "text/markdown; charset=utf-8",
-        "results.md",
+        &download_name(&name, &officer.election.key, "md"),
         md,
         &seed,
     ))
@@ -255,6 +279,8 @@ pub(crate) async fn results_md(
 
 /// The ballots export a draft is counted from and quotes.
 struct Export<'a> {
+    /// The CSV's download name.
+    file_name: &'a str,
     csv_sha256: String,
     seed: &'a str,
     stored: &'a StoredBallots,
@@ -282,7 +308,7 @@ fn draft_info<'a>(
             u64::try_from(export.voters).unwrap_or(0),
             e.voters.as_ref().map(|v| v.len() as u64),
         )),
-        ballots_file: Some(("ballots.csv", export.csv_sha256, Some(export.seed))),
+        ballots_file: Some((export.file_name, export.csv_sha256, Some(export.seed))),
         stale: &export.stored.stale,
         notes,
     }
