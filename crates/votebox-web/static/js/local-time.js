@@ -6,8 +6,11 @@
   function localText(date) {
     try {
       return date.toLocaleString(undefined, {
-        dateStyle: "medium",
-        timeStyle: "short",
+        year: "numeric",
+        month: "short",
+        day: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
         timeZoneName: "short",
       });
     } catch (e) {
@@ -28,7 +31,8 @@
     var times = document.querySelectorAll("time[data-local]");
     for (var i = 0; i < times.length; i++) {
       var date = new Date(times[i].getAttribute("datetime"));
-      if (isNaN(date.getTime())) continue;
+      // Readers on UTC already have it: nothing to add.
+      if (isNaN(date.getTime()) || date.getTimezoneOffset() === 0) continue;
       var span = document.createElement("span");
       span.className = "local-time";
       span.textContent = " (your time: " + localText(date) + ")";
@@ -40,7 +44,7 @@
         var el = counters[j];
         var ms = new Date(el.getAttribute("data-countdown")).getTime() - Date.now();
         if (isNaN(ms)) continue;
-        el.textContent = ms > 0 ? "(" + left(ms) + " left)" : "(now: reload the page)";
+        el.textContent = ms > 0 ? "(" + left(ms) + " left)" : "(reached: reload the page)";
       }
     }
     if (counters.length > 0) {

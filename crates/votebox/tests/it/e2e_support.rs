@@ -113,6 +113,8 @@ impl Browser {
         // test panics before the session is closed.
         let mut driver = Command::new(&driver_bin)
             .process_group(0)
+            // A reader outside UTC, so pages show their local-time enhancement.
+            .env("TZ", "Europe/Berlin")
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
@@ -178,8 +180,8 @@ impl Browser {
     }
 
     /// Runs axe-core (`source`: [`axe_source`]) on the current page against WCAG 2.0–2.2 A and
-    /// AA; returns its violations (every impact).
-    pub async fn axe(&self, source: &str) -> Vec<AxeViolation> {
+    /// AA; returns its violations (every impact) and the number of rules the page passed.
+    pub async fn axe(&self, source: &str) -> (Vec<AxeViolation>, usize) {
         self.client
             .execute(source, vec![])
             .await
@@ -200,13 +202,20 @@ impl Browser {
                 "const done = arguments[arguments.length - 1];\
                  axe.run(document, {runOnly: {type: 'tag', values: \
                    ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})\
-                   .then(r => done(r.violations), e => done({error: String(e)}));",
+                   .then(r => done({violations: r.violations, passes: r.passes.length}),\
+                         e => done({error: String(e)}));",
                 vec![],
             )
             .await
             .expect("run axe-core");
-        serde_json::from_value(found.clone())
-            .unwrap_or_else(|e| panic!("axe-core answered {found} ({e})"))
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            violations: Vec<AxeViolation>,
+            passes: usize,
+        }
+        let answer: Answer = serde_json::from_value(found.clone())
+            .unwrap_or_else(|e| panic!("axe-core answered {found} ({e})"));
+        (answer.violations, answer.passes)
     }
 
     /// Sets the browser window to `width` × `height` CSS pixels.
