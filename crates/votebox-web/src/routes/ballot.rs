@@ -28,8 +28,9 @@
 //!   re-displayed once with a warning and a checkbox (`confirm_all_equal`) to confirm it;
 //! * an optional `password_confirm` field must match `password` (#86);
 //! * the passphrase length is checked with the ballot, keeping the ranking (#86);
-//! * view and revoke with an empty passphrase fail without running the KDF: an empty passphrase
-//!   can never open a ballot (a ballot cast without one is sealed with a random passcode);
+//! * a ballot cast without a passphrase stores no link (zero salt and link,
+//!   [`ballots::NO_PASSPHRASE_SALT`]) and costs no KDF; view and revoke say it cannot be opened,
+//!   and with an empty passphrase they fail without running the KDF;
 //! * schema-1 ballots (cast with Elekto 0.5, kept by `votebox migrate`) open with their
 //!   passphrase again, through their Werkzeug hash (Elekto 0.6+ said "Incorrect password").
 //! * the KDF is bounded (`kdf.rs`): a global semaphore, one request per user at a time (429), and
