@@ -380,6 +380,8 @@ struct ConfirmationPage {
     cast_on: Option<String>,
     /// Cast with a passphrase: it can be viewed (and revoked while voting runs).
     has_passphrase: bool,
+    /// Cast without one (nothing was ever stored to open it).
+    no_passphrase: bool,
     running: bool,
 }
 
@@ -400,7 +402,10 @@ pub(crate) async fn confirmation(ctx: ElectionCtx) -> AppResult<Response> {
             .as_ref()
             .and_then(|l| l.created_at)
             .map(|t| t.date().to_string()),
-        has_passphrase: link.is_some_and(|l| !l.cast_without_passphrase() && l.salt.is_some()),
+        has_passphrase: link
+            .as_ref()
+            .is_some_and(|l| !l.cast_without_passphrase() && l.salt.is_some()),
+        no_passphrase: link.is_some_and(|l| l.cast_without_passphrase()),
         running: ctx.status() == Status::Running,
     })
 }
