@@ -362,6 +362,14 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
         );
     }
     initial_load(&state, options.print_steps).await?;
+    if options.demo.is_some()
+        && let Some(snapshot) = state.snapshot()
+    {
+        let cast = demo::cast_sample_ballots(&db, &snapshot.catalog)
+            .await
+            .context("cannot cast the demo's sample ballots")?;
+        tracing::info!(ballots = cast, "demo sample ballots cast");
+    }
 
     let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
         .await

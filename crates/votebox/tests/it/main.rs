@@ -8,6 +8,7 @@ mod cli;
 mod dockerfile;
 mod e2e;
 mod e2e_support;
+mod experience;
 mod fake_github;
 mod faults;
 mod hardening;
