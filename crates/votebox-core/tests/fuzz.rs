@@ -3,7 +3,8 @@
 //! * the meta parsers through [`load_catalog`]: `election.yaml`, `voters.yaml`, candidate files
 //!   (front matter + Markdown), `election_desc.md` / `results.md`;
 //! * the `tally` input readers: Elekto CSV, BLT, PrefLib, ABIF and format detection, and every
-//!   counting method on whatever they accept.
+//!   counting method on whatever they accept;
+//! * what `votebox verify` reads: ballot boards (CSV and JSON), typed receipts, results.md drafts.
 //!
 //! Inputs are arbitrary bytes, structured YAML-ish noise, and mutations (byte flips, splices,
 //! truncations, YAML-special insertions) of valid files. Properties: never panic; an election
@@ -17,8 +18,13 @@
 
 mod fuzz_props;
 
+use std::sync::OnceLock;
+
 use proptest::prelude::*;
+use votebox_core::count::{Method, TieBreak, Unranked};
 use votebox_core::meta::MetaFiles;
+use votebox_core::results::{Counting, MarkdownInfo, StoredBallots, results_markdown};
+use votebox_core::verify::{Board, Receipt, check_draft, read_draft};
 
 use fuzz_props::*;
 
@@ -268,6 +274,117 @@ proptest! {
     #[test]
     fn abif_reader_never_panics(text in text_of(ABIF)) {
         check_reader(&text);
+    }
+}
+
+// ----- ballot boards, receipts and results.md drafts (`votebox verify`) --------------------------
+
+/// A valid board: three ballots over a, b, c (one ranks a candidate no longer standing).
+fn seed_board() -> &'static Board {
+    static BOARD: OnceLock<Board> = OnceLock::new();
+    BOARD.get_or_init(|| {
+        let rows: Vec<(&str, &str, Option<i64>)> = vec![
+            ("u1", "a", Some(1)),
+            ("u1", "b", Some(2)),
+            ("u2", "b", Some(1)),
+            ("u2", "c", Some(100_000_000)),
+            ("u2", "gone", Some(2)),
+            ("u3", "c", Some(1)),
+            ("u3", "a", Some(1)),
+        ];
+        let ids: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let counting = Counting {
+            method: Method::Schulze,
+            unranked: Unranked::NoOpinion,
+            tie_break: Some(TieBreak::from_seed("seed, with \"quotes\"")),
+            warnings: Vec::new(),
+        };
+        Board::from_parts(
+            "fuzz---board",
+            &counting,
+            1,
+            &StoredBallots::from_rows(&ids, rows),
+        )
+    })
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn board_csv() -> &'static str {
+    static S: OnceLock<&'static str> = OnceLock::new();
+    S.get_or_init(|| leak(seed_board().to_csv()))
+}
+
+fn board_json() -> &'static str {
+    static S: OnceLock<&'static str> = OnceLock::new();
+    S.get_or_init(|| leak(seed_board().to_json()))
+}
+
+fn board_draft() -> &'static str {
+    static S: OnceLock<&'static str> = OnceLock::new();
+    S.get_or_init(|| {
+        let b = seed_board();
+        let info = MarkdownInfo {
+            title: "Fuzz",
+            board_sha256: Some(b.sha256()),
+            ..MarkdownInfo::default()
+        };
+        leak(results_markdown(
+            &b.count().expect("the seed board counts"),
+            &info,
+        ))
+    })
+}
+
+/// Reads `text` as a board: an error names a line; a board read back is counted without a
+/// panic and survives its own canonical CSV and JSON unchanged.
+fn check_board(text: &str) {
+    match Board::parse(text) {
+        Err(e) => assert!(e.line >= 1 && !e.message.is_empty(), "{e}"),
+        Ok(board) => {
+            let _ = board.count();
+            assert_eq!(Board::parse(&board.to_csv()).as_ref(), Ok(&board));
+            assert_eq!(Board::parse(&board.to_json()).as_ref(), Ok(&board));
+            for e in &board.entries {
+                assert_eq!(board.find(&e.receipt), Some(e));
+                let _ = board.ranking(e).to_string();
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn board_csv_reader_never_panics(text in text_of(board_csv())) {
+        check_board(&text);
+    }
+
+    #[test]
+    fn board_json_reader_never_panics(text in text_of(board_json())) {
+        check_board(&text);
+    }
+
+    #[test]
+    fn typed_receipts_never_panic(text in ".{0,64}") {
+        if let Ok(r) = text.parse::<Receipt>() {
+            prop_assert_eq!(r.to_string().parse::<Receipt>(), Ok(r.clone()));
+            prop_assert_eq!(r.compact().len(), 20);
+        }
+    }
+
+    #[test]
+    fn draft_checks_never_panic(text in text_of(board_draft())) {
+        let board = seed_board();
+        let outcome = board.count().expect("the seed board counts");
+        let _ = read_draft(&text);
+        let differences = check_draft(&text, board, &outcome);
+        if text == board_draft() {
+            prop_assert!(differences.is_empty(), "{:?}", differences);
+        }
     }
 }
 

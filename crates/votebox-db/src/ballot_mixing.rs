@@ -421,27 +421,42 @@ pub async fn flush_files(db: &Db, tables: &[SecretTable]) -> Result<()> {
     Ok(())
 }
 
-/// Waits until every other session of this database that holds a snapshot now has released it
-/// (or taken a newer one), so that `VACUUM FULL` can drop the row versions deleted before this
-/// call. Sessions whose `backend_xmin` the role may not see (other roles' sessions without
-/// `pg_read_all_stats`) are not waited for. Fails with [`DbError::Flush`] after
-/// [`PG_SNAPSHOT_WAIT`] (a long transaction; the next round tries again).
+/// Waits until `VACUUM FULL` can drop the row versions deleted before this call, which takes two
+/// things (see `GetOldestNonRemovableTransactionId` in PostgreSQL):
+/// - every transaction of the whole cluster that had an id when this call began has ended: the
+///   vacuum's own snapshot starts at the oldest running transaction id of *any* database, so a
+///   long write in another database of the same server would make it keep every deleted row
+///   (seen under load: all 180 old copies kept). `pg_current_snapshot()` shows them without
+///   any privilege;
+/// - every other session of this database that held a snapshot then has released it (or taken
+///   a newer one). Sessions whose `backend_xmin` the role may not see (other roles' sessions
+///   without `pg_read_all_stats`) are not waited for.
+///
+/// Fails with [`DbError::Flush`] after [`PG_SNAPSHOT_WAIT`] (a long transaction; the next round
+/// tries again).
 async fn wait_for_older_pg_snapshots(pool: &sqlx::PgPool) -> Result<()> {
     const OPEN_SNAPSHOTS: &str = "SELECT pid, backend_xmin::text FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid() \
          AND backend_xmin IS NOT NULL";
+    // Ids below `xmax` were assigned before this call; once `xmin` (the oldest id still
+    // running, cluster-wide) reaches it, all of them have ended.
+    const NEXT_ID: &str = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
+    const OLDEST_RUNNING: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+    let (next_id,): (i64,) = sqlx::query_as(NEXT_ID).fetch_one(pool).await?;
     let older: Vec<(i32, String)> = sqlx::query_as(OPEN_SNAPSHOTS).fetch_all(pool).await?;
     let deadline = tokio::time::Instant::now() + PG_SNAPSHOT_WAIT;
     loop {
+        let (oldest_running,): (i64,) = sqlx::query_as(OLDEST_RUNNING).fetch_one(pool).await?;
         let now: Vec<(i32, String)> = sqlx::query_as(OPEN_SNAPSHOTS).fetch_all(pool).await?;
         let waiting = older.iter().filter(|s| now.contains(s)).count();
-        if waiting == 0 {
+        if waiting == 0 && oldest_running >= next_id {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(DbError::Flush(format!(
-                "{waiting} transaction(s) older than the mix are still open in the database: \
-                 the old row versions they may see stay in the files until the next round"
+                "transactions older than the mix are still open on the server ({waiting} in \
+                 this database): the old row versions they may see stay in the files until \
+                 the next round"
             )));
         }
         tokio::time::sleep(PG_SNAPSHOT_POLL).await;

@@ -970,3 +970,38 @@ async fn conclusion_erases_links_from_files(backend: Backend) {
         3 * CASTS
     );
 }
+
+/// PostgreSQL: `VACUUM FULL` keeps every row version that the oldest running transaction of
+/// the whole server might see, whatever its database. While a write in another database that
+/// began before the mix is still open, the purge must report that it could not finish (and
+/// mark the election for another round) rather than claim the old copies are gone.
+#[tokio::test]
+async fn postgres_a_write_in_another_database_holds_the_purge_back() {
+    let s = setup(Backend::Postgres).await;
+    let (other, _other_url, _other_guard) = testing::migrated_database(Backend::Postgres).await;
+    let Db::Pg(other_pool) = &other else {
+        unreachable!()
+    };
+    let mut long_write = other_pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut *long_write)
+        .await
+        .unwrap();
+
+    let held = ballot_mixing::mix_election(&s.db, s.election).await;
+    assert!(
+        matches!(held, Err(votebox_db::DbError::Flush(_))),
+        "the purge claimed success while an older write was open: {held:?}"
+    );
+
+    long_write.rollback().await.unwrap();
+    ballot_mixing::mix_election(&s.db, s.election)
+        .await
+        .expect("the next round purges");
+    assert_eq!(
+        probe(&s).await.dead_copies,
+        0,
+        "old copies left in the files"
+    );
+    other.close().await;
+}

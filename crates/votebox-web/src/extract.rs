@@ -5,6 +5,7 @@
 //!   with the reason when its files are broken); its database row is looked up once.
 //! * [`VoterCtx`]: and the user is on the voter list (403 "Not Eligible" page).
 //! * [`OfficerCtx`]: and the user is an officer of the election (403 page).
+//! * [`BoardCtx`]: an election's ballot board, logged in or not, as its `ballot_board` allows.
 //!
 //! A handler takes the narrowest of them, then does only its own checks (running, completed,
 //! has voted…). Body extractors (`CsrfForm`, `CsrfFormBody`) come last in a handler's arguments,
@@ -23,6 +24,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use time::PrimitiveDateTime;
 use votebox_core::meta::{Election, Status};
+use votebox_core::results::StoredBallots;
+use votebox_core::verify::{Board, BoardAccess};
 use votebox_meta::Snapshot;
 
 use crate::app::{AppState, Resolved, resolve};
@@ -253,4 +256,151 @@ impl Deref for OfficerCtx {
     fn deref(&self) -> &ElectionCtx {
         &self.0
     }
+}
+
+/// An election's ballot board and receipt check, opened as its `ballot_board` key allows
+/// ([`BoardAccess`]): the election must exist (404) and have a board (`off` → 404); who may see
+/// what is checked by the handler ([`BoardCtx::require_board`],
+/// [`BoardCtx::require_receipt_check`]), so a public board needs no login.
+pub(crate) struct BoardCtx {
+    pub state: AppState,
+    pub session: Session,
+    /// The logged-in user, if any.
+    pub user: Option<CurrentUser>,
+    /// Where to log in and come back to this page.
+    login_url: String,
+    pub election: Arc<Election>,
+    pub access: BoardAccess,
+}
+
+impl FromRequestParts<AppState> for BoardCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let opened = async {
+            let session = Session::from_request_parts(parts, state).await?;
+            let user = session.user();
+            let PathParams(ElectionPath { eid }) =
+                PathParams::from_request_parts(parts, state).await?;
+            let election = find_election(&*snapshot(state)?, &eid, user.is_some())?;
+            let (access, _) = BoardAccess::of(&election);
+            if access == BoardAccess::Off {
+                return Err(AppError::NotFound);
+            }
+            Ok::<_, AppError>(BoardCtx {
+                state: state.clone(),
+                session,
+                user,
+                login_url: crate::session::login_redirect_location(parts, state),
+                election,
+                access,
+            })
+        };
+        opened.await.map_err(IntoResponse::into_response)
+    }
+}
+
+/// Why a board page is not shown: nobody is logged in (302 to the login page), or an error page.
+pub(crate) enum BoardRefusal {
+    Login(String),
+    Page(AppError),
+}
+
+impl From<AppError> for BoardRefusal {
+    fn from(e: AppError) -> Self {
+        BoardRefusal::Page(e)
+    }
+}
+
+impl IntoResponse for BoardRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            BoardRefusal::Login(location) => found(&location),
+            BoardRefusal::Page(e) => e.into_response(),
+        }
+    }
+}
+
+impl BoardCtx {
+    /// Public boards: anyone; else the logged-in user must pass `allowed` (the login page when
+    /// nobody is logged in, `refusal` otherwise).
+    fn require(
+        &self,
+        allowed: impl Fn(&str) -> bool,
+        refusal: AppError,
+    ) -> Result<(), BoardRefusal> {
+        match &self.user {
+            _ if self.access == BoardAccess::Public => Ok(()),
+            None => Err(BoardRefusal::Login(self.login_url.clone())),
+            Some(u) if allowed(&u.login) => Ok(()),
+            Some(_) => Err(refusal.into()),
+        }
+    }
+
+    /// The whole board: anyone when public, else the election's officers.
+    pub fn require_board(&self) -> Result<(), BoardRefusal> {
+        self.require(
+            |login| self.election.is_officer(login),
+            error::not_officer(),
+        )
+    }
+
+    /// Checking a receipt: anyone when public, else the election's voters and officers.
+    pub fn require_receipt_check(&self) -> Result<(), BoardRefusal> {
+        let e = &self.election;
+        self.require(
+            |login| e.is_eligible(login) || e.is_officer(login),
+            AppError::Forbidden(
+                "Only this election's voters and officers can check receipts".to_owned(),
+            ),
+        )
+    }
+
+    /// The board exists once the election has ended.
+    pub fn require_completed(&self) -> Result<(), BoardRefusal> {
+        match self.election.status(self.state.now()) {
+            Status::Completed => Ok(()),
+            _ => Err(error::not_completed().into()),
+        }
+    }
+
+    pub fn layout(&self, title: impl Into<String>) -> Layout {
+        Layout::new(&self.state, &self.session, title)
+    }
+
+    pub fn head(&self) -> ElectionHead {
+        ElectionHead::new(&self.election, self.state.now())
+    }
+
+    /// The board of the stored ballots (empty before the sync added the election).
+    pub async fn board(&self) -> AppResult<Board> {
+        let row = votebox_db::elections::find_by_key(self.state.db(), &self.election.key)
+            .await?
+            .map(|r| r.id);
+        let (stored, _) = stored_ballots(&self.state, &self.election, row).await?;
+        Ok(Board::new(&self.election, &stored))
+    }
+}
+
+/// The election's ballots, grouped, and its number of voter rows (none before the sync).
+pub(crate) async fn stored_ballots(
+    state: &AppState,
+    election: &Election,
+    row: Option<ElectionId>,
+) -> AppResult<(StoredBallots, i64)> {
+    let ids: Vec<String> = election.candidates.iter().map(|c| c.id.clone()).collect();
+    let Some(id) = row else {
+        let none = Vec::<(String, String, Option<i64>)>::new();
+        return Ok((StoredBallots::from_rows(&ids, none), 0));
+    };
+    let db = state.db();
+    let rows = votebox_db::ballots::all_for_election(db, id).await?;
+    let voters = votebox_db::voters::count(db, id).await?;
+    let rows = rows
+        .into_iter()
+        .map(|(voter, cand, rank)| (voter, cand, rank.map(i64::from)));
+    Ok((StoredBallots::from_rows(&ids, rows), voters))
 }

@@ -29,7 +29,7 @@ use crate::error::{ErrorPage, error_response};
 use crate::metrics;
 use crate::response::set_html;
 use crate::routes::{
-    audit, auth, ballot, exception, health, logged_in, not_found, public, results, webhook,
+    audit, auth, ballot, board, exception, health, logged_in, not_found, public, results, webhook,
 };
 use crate::session::{Session, session_middleware};
 use crate::static_files::static_file;
@@ -43,6 +43,13 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(public::root))
         .route("/elections", get(public::elections))
         .route("/elections/{eid}", get(public::election))
+        .route("/elections/{eid}/board", get(board::board_page))
+        .route("/elections/{eid}/board.csv", get(board::board_csv))
+        .route("/elections/{eid}/board.json", get(board::board_json))
+        .route(
+            "/elections/{eid}/receipt",
+            get(board::receipt_form).post(board::receipt_check),
+        )
         .route("/login", get(auth::login_page))
         .route("/logout", get(auth::logout_get).post(auth::logout_post))
         .route("/oauth/github/login", post(auth::github_login))

@@ -48,6 +48,17 @@ struct SessionData {
     /// Pending OAuth `state`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     oauth_state: Option<String>,
+    /// The receipt of the ballot just cast, until the confirmation page shows it: it lives only
+    /// in this encrypted cookie, never on the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    receipt: Option<ReceiptNote>,
+}
+
+/// A receipt waiting for the confirmation page of its election.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ReceiptNote {
+    election: String,
+    code: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,6 +199,23 @@ impl Session {
         self.lock().redirect.take()
     }
 
+    /// Keeps the receipt of a ballot just cast in `election` for its confirmation page.
+    pub fn set_receipt(&self, election: &str, code: String) {
+        self.lock().receipt = Some(ReceiptNote {
+            election: election.to_owned(),
+            code,
+        });
+    }
+
+    /// Takes the receipt kept for `election` (shown once); a receipt of another election stays.
+    pub fn take_receipt(&self, election: &str) -> Option<String> {
+        let mut data = self.lock();
+        match &data.receipt {
+            Some(note) if note.election == election => data.receipt.take().map(|n| n.code),
+            _ => None,
+        }
+    }
+
     pub fn set_oauth_state(&self, state: Option<String>) {
         self.lock().oauth_state = state;
     }
@@ -247,7 +275,7 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@');
 
 /// `/login?r=<base64(full request URL) with / → $, url-encoded>` (Elekto §4.1).
-fn login_redirect_location(parts: &Parts, state: &AppState) -> String {
+pub(crate) fn login_redirect_location(parts: &Parts, state: &AppState) -> String {
     let path_and_query = parts
         .uri
         .path_and_query()

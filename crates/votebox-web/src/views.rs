@@ -208,6 +208,8 @@ pub(crate) struct PublicElectionPage {
     pub election: ElectionHead,
     pub candidates: Vec<CandidateItem>,
     pub completed: bool,
+    /// The ballot board, once the election has ended, when `ballot_board: public`.
+    pub board_href: Option<String>,
 }
 
 #[derive(Template)]
@@ -224,6 +226,8 @@ pub(crate) struct ElectionPage {
     pub officer: bool,
     pub exception_due: String,
     pub csrf_token: String,
+    /// "Check my receipt", once the election has ended, for those `ballot_board` lets check.
+    pub receipt_check_href: Option<String>,
 }
 
 pub(crate) struct FieldItem {

@@ -108,6 +108,17 @@ pub enum Command {
     /// with its line and column (exit status 2).
     Tally(TallyArgs),
 
+    /// Recount a downloaded ballot board and check a published results.md or a receipt.
+    ///
+    /// Reads the board as downloaded from votebox (CSV or JSON, detected from the content),
+    /// recounts it with the method, seats and tie-break seed it names (or the options given
+    /// here) and prints the result and the board's SHA-256. With --results, checks a results.md
+    /// draft (winners, ranking, tie, method, seats, ballot count, board SHA-256) and exits with
+    /// status 1 on any difference; with --receipt, says whether that receipt is on the board
+    /// and with which ranking (status 1 when it is not). A malformed board is reported with its
+    /// line (exit status 2).
+    Verify(VerifyArgs),
+
     /// Check elections' audit chains offline (see `votebox audit verify --help`).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -293,6 +304,47 @@ pub struct TallyArgs {
 
     /// Break ties that the method leaves open with an order derived from this public seed
     /// (recorded in the output). Without it, ties are reported, never broken.
+    #[arg(long, value_name = "SEED")]
+    pub tie_break_seed: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The ballot board as downloaded (board.csv or board.json). `-` reads standard input.
+    #[arg(value_name = "BOARD")]
+    pub board: PathBuf,
+
+    /// A results.md draft to check against the recount.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+
+    /// A receipt code to look for on the board (case, spaces and hyphens do not matter).
+    #[arg(long, value_name = "CODE")]
+    pub receipt: Option<String>,
+
+    /// Count with this method instead of the one the board names.
+    #[arg(
+        long,
+        value_name = "METHOD",
+        value_parser = PossibleValuesParser::new(Method::ALL.map(Method::as_str))
+            .map(|s| s.parse::<Method>().expect("a listed method name"))
+    )]
+    pub method: Option<Method>,
+
+    /// Count unranked candidates this way instead of the board's rule.
+    #[arg(
+        long,
+        value_name = "RULE",
+        value_parser = PossibleValuesParser::new(["no-opinion", "last"])
+            .map(|s| s.parse::<Unranked>().expect("a listed rule"))
+    )]
+    pub unranked: Option<Unranked>,
+
+    /// Seats to fill instead of the board's.
+    #[arg(long, value_name = "N")]
+    pub seats: Option<usize>,
+
+    /// Break ties with this public seed instead of the board's.
     #[arg(long, value_name = "SEED")]
     pub tie_break_seed: Option<String>,
 }

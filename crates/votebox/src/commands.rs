@@ -34,6 +34,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::GenerateKey(args) => generate_key(&args, ctx),
         Command::Demo(args) => run_demo(&args, ctx).await,
         Command::Tally(args) => crate::tally::run(&args),
+        Command::Verify(args) => crate::verify::run(&args),
         Command::BenchKdf(args) => crate::kdf_sizing::bench(&args),
         Command::Serve(args) => {
             let config = load_config(ctx)?;

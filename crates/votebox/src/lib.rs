@@ -13,6 +13,7 @@ pub mod kdf_sizing;
 pub mod keys;
 pub mod logging;
 pub mod tally;
+pub mod verify;
 
 use std::process::ExitCode;
 

@@ -41,7 +41,8 @@ use axum::response::Response;
 use rand::Rng as _;
 use votebox_core::ballot::{BallotForm, NO_OPINION, Ranking};
 use votebox_core::crypto;
-use votebox_core::meta::{Election, Status};
+use votebox_core::meta::{Election, Status, display_utc};
+use votebox_core::verify::{BoardAccess, Receipt};
 use votebox_db::ballots::{self, CastOutcome, RevokeOutcome};
 use zeroize::Zeroizing;
 
@@ -232,6 +233,10 @@ pub(crate) async fn vote_submit(
     match cast(&voter, election_id, &ranking, &link).await? {
         CastOutcome::Cast => {
             crate::metrics::record_ballot_cast();
+            // Not logged: the receipt goes only into this voter's encrypted session cookie.
+            let key = &voter.election.key;
+            let receipt = Receipt::of(key, &link.ballot_voter);
+            voter.session.set_receipt(key, receipt.to_string());
             tracing::info!(election = %voter.election.key, "ballot cast");
             Ok(found(&format!("{}/confirmation", voter.url())))
         }
@@ -311,6 +316,29 @@ struct ConfirmationPage {
     layout: Layout,
     key: String,
     name: String,
+    receipt: Option<ReceiptView>,
+}
+
+/// The receipt block of the confirmation and "Your Ballot" pages (`receipt.html`).
+struct ReceiptView {
+    /// The code; `None` on a confirmation page shown again (the code is shown once).
+    code: Option<String>,
+    /// When voting ends (the board opens then).
+    end: String,
+    /// Whether the election has a "Check my receipt" page (`ballot_board` is not `off`).
+    checkable: bool,
+    check_href: String,
+}
+
+impl ReceiptView {
+    fn new(e: &Election, code: Option<String>) -> ReceiptView {
+        ReceiptView {
+            code,
+            end: display_utc(e.end),
+            checkable: BoardAccess::of(e).0 != BoardAccess::Off,
+            check_href: crate::routes::board::receipt_url(&e.key),
+        }
+    }
 }
 
 /// `GET /app/elections/<eid>/confirmation`: the thank-you page once voted, else 302 to the
@@ -319,10 +347,12 @@ pub(crate) async fn confirmation(ctx: ElectionCtx) -> AppResult<Response> {
     if !ctx.has_voted().await? {
         return Ok(found(&ctx.url()));
     }
+    let code = ctx.session.take_receipt(&ctx.election.key);
     render_ok(&ConfirmationPage {
         layout: ctx.layout(format!("Thank you for voting in {}", ctx.election.name)),
         key: ctx.election.key.clone(),
         name: ctx.election.name.clone(),
+        receipt: Some(ReceiptView::new(&ctx.election, code)),
     })
 }
 
@@ -368,6 +398,7 @@ struct BallotPage {
     entries: Vec<BallotEntry>,
     can_revoke: bool,
     csrf_token: String,
+    receipt: Option<ReceiptView>,
 }
 
 /// What opening the voter's link gave.
@@ -460,6 +491,7 @@ pub(crate) async fn view(voter: VoterCtx, CsrfFormBody(body): CsrfFormBody) -> A
     };
     let rows = ballots::ballot_rows(voter.state.db(), election_id, &uuid).await?;
     let e = &voter.election;
+    let receipt = Receipt::of(&e.key, &uuid).to_string();
     render_ok(&BallotPage {
         layout: voter.layout(format!("Your Ballot | {}", e.name)),
         election: voter.head(),
@@ -469,6 +501,7 @@ pub(crate) async fn view(voter: VoterCtx, CsrfFormBody(body): CsrfFormBody) -> A
             .collect(),
         can_revoke: voter.status() == Status::Running,
         csrf_token: voter.session.csrf_token(),
+        receipt: Some(ReceiptView::new(e, Some(receipt))),
     })
 }
 
@@ -490,6 +523,8 @@ pub(crate) async fn revoke(
     let (db, user_id) = (voter.state.db(), voter.user.id);
     match ballots::revoke(db, election_id, user_id, voter_row, &uuid).await? {
         RevokeOutcome::Revoked { ballots } => {
+            // The revoked ballot's receipt, if not shown yet, is gone with it.
+            voter.session.take_receipt(&voter.election.key);
             tracing::info!(election = %voter.election.key, rows = ballots, "ballot revoked");
             Ok(voter.back_with(MSG_REVOKED))
         }

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use votebox_core::meta::{Status, display_utc};
+use votebox_core::verify::BoardAccess;
 use votebox_db::{requests, voters};
 
 use super::public::{ListQuery, list_page};
@@ -72,6 +73,11 @@ pub(crate) async fn election(ctx: ElectionCtx) -> AppResult<Response> {
     let (e, login) = (&ctx.election, &ctx.user.login);
     let status = ctx.status();
     let voted = ctx.has_voted().await?;
+    let checks_receipts = match BoardAccess::of(e).0 {
+        BoardAccess::Public => true,
+        BoardAccess::Officers => e.is_eligible(login) || e.is_officer(login),
+        BoardAccess::Off => false,
+    };
     render_ok(&ElectionPage {
         layout: ctx.layout(e.name.clone()),
         election: ctx.head(),
@@ -84,6 +90,8 @@ pub(crate) async fn election(ctx: ElectionCtx) -> AppResult<Response> {
         officer: e.is_officer(login),
         exception_due: display_utc(e.exception_due),
         csrf_token: ctx.session.csrf_token(),
+        receipt_check_href: (status == Status::Completed && checks_receipts)
+            .then(|| crate::routes::board::receipt_url(&e.key)),
     })
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod ballot;
+pub(crate) mod board;
 pub(crate) mod exception;
 pub(crate) mod health;
 pub(crate) mod logged_in;

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use votebox_core::meta::Status;
+use votebox_core::verify::BoardAccess;
 
 use crate::app::AppState;
 use crate::error::AppResult;
@@ -78,10 +79,13 @@ pub(crate) async fn election(
     // Anyone may look: a broken election's page gives no details.
     let e = find_election(&*snapshot(&state)?, &eid, false)?;
     let now = state.now();
+    let completed = e.status(now) == Status::Completed;
+    let public_board = BoardAccess::of(&e).0 == BoardAccess::Public;
     render_ok(&PublicElectionPage {
         layout: Layout::new(&state, &session, e.name.clone()),
         election: ElectionHead::new(&e, now),
         candidates: shuffled_candidates(&e),
-        completed: e.status(now) == Status::Completed,
+        completed,
+        board_href: (completed && public_board).then(|| super::board::board_url(&e.key)),
     })
 }

@@ -27,6 +27,7 @@ use votebox_core::results::{
     Counted, Counting, MarkdownInfo, ResultsReport, StoredBallots, UNRANKED_RULES, WhatIfRow,
     candidate_names, method_label, recount_every_way, results_markdown, sha256_hex,
 };
+use votebox_core::verify::{Board, BoardAccess};
 use votebox_db::{ballots, voters};
 
 use crate::audit::{AuditCheck, Current};
@@ -159,6 +160,8 @@ pub(crate) struct AdminResultsPage {
     pub admin_url: String,
     pub csv_href: String,
     pub md_href: String,
+    /// The ballot board page, unless `ballot_board: off`.
+    pub board_href: Option<String>,
     /// A broken audit chain, ballots changed since the close.
     pub audit_warnings: Vec<String>,
     /// "… match those recorded when voting closed (entry N)", when they do.
@@ -232,6 +235,8 @@ pub(crate) async fn results_page(
         unranked_choices: unranked_choices(unranked),
         csv_href: format!("{admin_url}/download?seed={seed}"),
         md_href: format!("{admin_url}/results.md?seed={seed}&method={method}&unranked={unranked}"),
+        board_href: (BoardAccess::of(&officer.election).0 != BoardAccess::Off)
+            .then(|| crate::routes::board::board_url(&officer.election.key)),
         audit_warnings: audit.as_ref().map(AuditCheck::warnings).unwrap_or_default(),
         audit_ok: audit.as_ref().and_then(audit_ok),
         admin_url,
@@ -295,15 +300,17 @@ pub(crate) async fn results_md(
     let board_now = current.board_sha256.clone();
     let audit = audit_check(&officer, current).await?;
     let options = counting.options(method, unranked, officer.election.seats() as usize);
-    let s2 = seed.clone();
-    let (csv, outcome, stored) = blocking(move || {
+    let (s2, election) = (seed.clone(), officer.election.clone());
+    let (csv, board_sha256, outcome, stored) = blocking(move || {
         let outcome = count(&stored.profile(), &options);
-        (stored.to_elekto_csv(&s2), outcome, stored)
+        let board_sha256 = Board::new(&election, &stored).sha256();
+        (stored.to_elekto_csv(&s2), board_sha256, outcome, stored)
     })
     .await?;
     let outcome = outcome.map_err(error::cannot_count)?;
     let export = Export {
         csv_sha256: sha256_hex(csv.as_bytes()),
+        board_sha256,
         seed: &seed,
         stored: &stored,
         voters,
@@ -363,6 +370,8 @@ fn audit_notes(check: &AuditCheck) -> Vec<String> {
 /// The ballots export a draft is counted from and quotes.
 struct Export<'a> {
     csv_sha256: String,
+    /// The SHA-256 of the election's ballot board, which `votebox verify --results` checks.
+    board_sha256: String,
     seed: &'a str,
     stored: &'a StoredBallots,
     /// Voter rows, for the turnout.
@@ -391,7 +400,7 @@ fn draft_info<'a>(
         )),
         ballots_file: Some(("ballots.csv", export.csv_sha256, Some(export.seed))),
         stale: &export.stored.stale,
-        board_sha256: None,
+        board_sha256: Some(export.board_sha256),
         notes,
     }
 }

@@ -382,3 +382,126 @@ db_test!(
         browser.close().await;
     }
 );
+
+/// Issue 14 item 6: a voter casts and copies the receipt; once voting has ended, the voter finds
+/// it on the (public) ballot board with the same ranking and checks it on "Check my receipt";
+/// the officer downloads the board and the results.md draft from the results page, and the
+/// `votebox verify` binary accepts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_receipt_board_verify_journey() {
+    const KEY: &str = "verify---open";
+    let app = TestApp::spawn_with(Engine::Sqlite, crate::board::options()).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    browser.demo_login(&app.base, "vera").await;
+
+    // Cast: Beta first, Alpha second, Gamma left at "No opinion".
+    let vote = format!("/app/elections/{KEY}/vote");
+    c.goto(&app.url(&vote)).await.unwrap();
+    browser.select("select[name='candidate@beta']", "1").await;
+    browser.select("select[name='candidate@alpha']", "2").await;
+    let pass = "receipt journey passphrase";
+    browser.fill("#password", pass).await;
+    browser.fill("#password_confirm", pass).await;
+    browser
+        .click(Locator::Css("form.ballot button[type='submit']"))
+        .await;
+    browser
+        .wait_for_path(&format!("/app/elections/{KEY}/confirmation"))
+        .await;
+    let receipt = browser
+        .find(Locator::Css("#receipt-code"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(receipt.len(), 23, "{receipt}");
+    browser.screenshot("receipt-confirmation").await;
+
+    // Voting ends; the voter finds the receipt on the board, with the ranking cast.
+    app.set_now(AFTER_ALL);
+    c.goto(&app.url(&format!("/elections/{KEY}/board")))
+        .await
+        .unwrap();
+    let row = browser
+        .find(Locator::XPath(&format!(
+            "//table[contains(@class,'board')]//tr[td/code[text()='{receipt}']]/td[2]"
+        )))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(row, "1: beta; 2: alpha; No opinion: gamma");
+    browser.screenshot("receipt-on-board").await;
+
+    // And on "Check my receipt", typed in lower case.
+    c.goto(&app.url(&format!("/elections/{KEY}/receipt")))
+        .await
+        .unwrap();
+    browser.fill("#receipt", &receipt.to_lowercase()).await;
+    browser
+        .click(Locator::Css("form.receipt-form button[type='submit']"))
+        .await;
+    let found = browser.find(Locator::Css("#receipt-result")).await;
+    let text = found.text().await.unwrap();
+    assert!(text.contains(&receipt), "{text}");
+    assert!(text.contains("Beta Bee (beta)"), "{text}");
+    browser.screenshot("receipt-checked").await;
+
+    // The officer downloads the board and the draft from the results page.
+    c.goto(&app.url("/logout")).await.unwrap();
+    browser.wait_for_path("/login").await;
+    browser.demo_login(&app.base, crate::board::OFFICER).await;
+    c.goto(&app.url(&format!("/app/elections/{KEY}/admin/results")))
+        .await
+        .unwrap();
+    browser.click(Locator::Css("a#board-link")).await;
+    browser
+        .wait_for_path(&format!("/elections/{KEY}/board"))
+        .await;
+    browser.screenshot("board-officer").await;
+    let b = &browser;
+    let href = |selector: &'static str| async move {
+        b.find(Locator::Css(selector))
+            .await
+            .prop("href")
+            .await
+            .unwrap()
+            .expect("href")
+    };
+    let board_href = href("a#board-csv").await;
+    c.goto(&app.url(&format!("/app/elections/{KEY}/admin/results")))
+        .await
+        .unwrap();
+    let md_href = href("a#md-link").await;
+    let cookie = browser.cookie_header().await;
+    let download = |url: String| {
+        let cookie = cookie.clone();
+        async move {
+            let resp = reqwest::Client::new()
+                .get(&url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{url}");
+            resp.text().await.unwrap()
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("board.csv"), download(board_href).await).unwrap();
+    std::fs::write(dir.path().join("results.md"), download(md_href).await).unwrap();
+    let run = crate::board::verify(
+        dir.path(),
+        &[
+            "board.csv",
+            "--results",
+            "results.md",
+            "--receipt",
+            &receipt,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("match the recount"), "{}", run.stdout);
+    browser.close().await;
+}

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod board;
 mod cli;
 mod dockerfile;
 mod e2e;

@@ -463,6 +463,21 @@ async fn logs_carry_no_secrets() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND, "vote");
     assert_eq!(location(&resp), "/app/elections/ops/confirmation");
+    // The receipt shown on the confirmation page (issue 14) is never logged either.
+    let confirmation = c
+        .get(p.url("/app/elections/ops/confirmation"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let receipt = confirmation
+        .split("id=\"receipt-code\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no receipt on the confirmation page:\n{confirmation}"))
+        .to_owned();
     // A hand-made request with a Cookie and an Authorization header.
     let raw_cookie = "votebox_session=RAW-COOKIE-VALUE-SECRET; other=ANOTHER-COOKIE-SECRET";
     let resp = reqwest::Client::builder()
@@ -521,6 +536,8 @@ async fn logs_carry_no_secrets() {
         state.clone(),
         "candidate@".into(),
         "candidate%40".into(),
+        receipt.clone(),
+        receipt.replace('-', ""),
     ];
     for s in &secrets {
         assert!(!log.contains(s.as_str()), "the log contains {s:?}:\n{log}");
