@@ -70,11 +70,23 @@ pub struct NewBallot<'a> {
     pub rows: &'a [(String, i32)],
     /// The ballot-voter uuid shared by the ballot rows ([`new_ballot_voter`]).
     pub ballot_voter: &'a str,
-    /// `voter.salt`: 16 random bytes of the passphrase KDF.
+    /// `voter.salt`: 16 random bytes of the passphrase KDF ([`NO_PASSPHRASE_SALT`] for a
+    /// ballot cast without a passphrase).
     pub salt: &'a [u8],
-    /// `voter.ballot_id`: `ballot_voter` sealed under the passphrase-derived key.
+    /// `voter.ballot_id`: `ballot_voter` sealed under the passphrase-derived key
+    /// ([`NO_PASSPHRASE_LINK`] for a ballot cast without a passphrase).
     pub sealed_ballot_voter: &'a [u8],
 }
+
+/// `voter.salt` of a ballot cast without a passphrase: all zeros, which a random salt never is
+/// (2⁻¹²⁸). Such a ballot has no link to open, so none is stored: its `ballot_id` is
+/// [`NO_PASSPHRASE_LINK`], which no passphrase opens (Elekto, after a rollback, answers
+/// "Incorrect password" as for any wrong passphrase). Pages can then tell the voter that this
+/// ballot cannot be viewed or revoked, and casting it costs no KDF.
+pub const NO_PASSPHRASE_SALT: [u8; 16] = [0; 16];
+/// `voter.ballot_id` of a ballot cast without a passphrase: 76 zero bytes (the length of a
+/// sealed link), which fail the SecretBox authentication under every key.
+pub const NO_PASSPHRASE_LINK: [u8; 76] = [0; 76];
 
 /// The encrypted link of a user's vote in one election (`voter` row).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -85,6 +97,15 @@ pub struct VoterLink {
     pub salt: Option<Vec<u8>>,
     /// `voter.ballot_id`: the 76-byte SecretBox of the ballot-voter uuid; `None` for legacy rows.
     pub ballot_id: Option<Vec<u8>>,
+    /// `voter.created_at`: the day of the cast ([`cast_day`]; Elekto stored the moment).
+    pub created_at: Option<Timestamp>,
+}
+
+impl VoterLink {
+    /// The ballot was cast without a passphrase ([`NO_PASSPHRASE_SALT`]): nobody can open it.
+    pub fn cast_without_passphrase(&self) -> bool {
+        self.salt.as_deref() == Some(&NO_PASSPHRASE_SALT[..])
+    }
 }
 
 /// A new random ballot-voter uuid, as Elekto's `str(uuid.uuid4())`: hyphenated lowercase text.
@@ -247,7 +268,7 @@ pub async fn voter_link(
     election_id: ElectionId,
 ) -> Result<Option<VoterLink>> {
     let stmt = Query::select()
-        .columns([Voter::Id, Voter::Salt, Voter::BallotId])
+        .columns([Voter::Id, Voter::Salt, Voter::BallotId, Voter::CreatedAt])
         .from(Voter::Table)
         .and_where(Expr::col(Voter::UserId).eq(user_id))
         .and_where(Expr::col(Voter::ElectionId).eq(election_id))

@@ -12,6 +12,8 @@
 //! - [`elections`], [`users`], [`identity`], [`voters`], [`sessions`]: one function per operation.
 //! - [`audit`]: each election's hash-chained audit log.
 //! - [`ballot_mixing`], [`conclusion`]: what keeps ballots secret from whoever holds the files.
+//! - [`leases`], [`meta_snapshots`], [`user_limits`]: what several instances on one database
+//!   share (one fetch of the meta, jobs run once, per-user limits).
 //! - [`migrate`]: embedded per-dialect migrations under a database-wide lock.
 //! - [`testing`] (feature `testing`): throw-away databases on all three engines for tests.
 
@@ -22,12 +24,15 @@ pub mod conclusion;
 pub mod elections;
 pub mod identity;
 mod ids;
+pub mod leases;
 mod login_claims;
+pub mod meta_snapshots;
 pub mod migrate;
 pub mod requests;
 pub mod schema;
 pub mod schema1_ballots;
 pub mod sessions;
+pub mod user_limits;
 pub mod users;
 pub mod voters;
 

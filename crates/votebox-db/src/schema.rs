@@ -197,3 +197,39 @@ pub(crate) enum VoteboxAuditEvent {
     PrevHash,
     Hash,
 }
+
+/// A job that one instance runs at a time (migration 0008).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxLease {
+    Table,
+    Name,
+    Holder,
+    ExpiresAt,
+}
+
+/// The meta commit every instance serves, with its files (migration 0008).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxMetaSnapshot {
+    Table,
+    Source,
+    CommitId,
+    Files,
+    PublishedAt,
+}
+
+/// A user's ballot key derivation in progress, on any instance (migration 0008).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxKdfClaim {
+    Table,
+    UserId,
+    Holder,
+    ExpiresAt,
+}
+
+/// A passphrase check of a user, for the limit all instances share (migration 0008).
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum VoteboxPassphraseAttempt {
+    Table,
+    UserId,
+    AttemptedAt,
+}

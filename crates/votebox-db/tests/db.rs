@@ -205,7 +205,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Empty);
 
     let applied = migrate::run(&db).await.unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert!(applied.iter().all(|m| m.applied));
     assert_eq!(migrate::detect(&db).await.unwrap(), SchemaKind::Managed);
 
@@ -222,7 +222,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
     assert_eq!(rows, [(2,)]);
 
     // Every Elekto column exists under its name (an empty SELECT of all of them succeeds).
-    let tables: [(&str, &[&str]); 13] = [
+    let tables: [(&str, &[&str]); 17] = [
         (
             "election",
             &["id", "key", "name", "created_at", "updated_at"],
@@ -296,6 +296,13 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
                 "hash",
             ],
         ),
+        ("votebox_lease", &["name", "holder", "expires_at"]),
+        (
+            "votebox_meta_snapshot",
+            &["source", "commit_id", "files", "published_at"],
+        ),
+        ("votebox_kdf_claim", &["user_id", "holder", "expires_at"]),
+        ("votebox_passphrase_attempt", &["user_id", "attempted_at"]),
     ];
     for (table, columns) in tables {
         let stmt = Query::select()
@@ -390,6 +397,11 @@ async fn migrate_status_lists_versions(backend: Backend) {
                 description: "audit chain".into(),
                 applied: false
             },
+            MigrationState {
+                version: 8,
+                description: "instances".into(),
+                applied: false
+            },
         ]
     );
     // status writes nothing.
@@ -397,7 +409,7 @@ async fn migrate_status_lists_versions(backend: Backend) {
 
     migrate::run(&db).await.unwrap();
     let after = migrate::status(&db).await.unwrap();
-    assert_eq!(versions(&after), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions(&after), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert!(after.iter().all(|m| m.applied), "{after:?}");
     assert_eq!(
         after
@@ -411,7 +423,8 @@ async fn migrate_status_lists_versions(backend: Backend) {
             "login claims",
             "session generation",
             "ballot secrecy",
-            "audit chain"
+            "audit chain",
+            "instances"
         ]
     );
 }
@@ -442,7 +455,7 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
     all_applied.sort();
     assert_eq!(
         all_applied,
-        [1, 2, 3, 4, 5, 6, 7],
+        [1, 2, 3, 4, 5, 6, 7, 8],
         "each migration applied exactly once"
     );
     assert_eq!(non_empty, 1, "one process did all the work");
@@ -521,7 +534,7 @@ async fn migrate_waits_for_a_held_lock(backend: Backend) {
         .expect("run finishes once the lock is free")
         .unwrap()
         .unwrap();
-    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions(&applied), [1, 2, 3, 4, 5, 6, 7, 8]);
     other_process.close().await;
     db.close().await;
 }
@@ -549,7 +562,8 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             (4, true),
             (5, true),
             (6, true),
-            (7, true)
+            (7, true),
+            (8, true)
         ]
     );
 

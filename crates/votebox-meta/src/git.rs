@@ -261,10 +261,50 @@ impl MetaRepo {
 
     /// Fetch, read and parse.
     pub async fn load(&self) -> Result<Snapshot, GitError> {
-        // Held for the whole load, so concurrent loads finish in the order they fetched.
+        let (commit, files) = self.fetch_files().await?;
+        Ok(self.parse(commit, files).await)
+    }
+
+    /// Fetch, then read the files under `ELECTION_DIR` at the fetched commit (not parsed: the
+    /// caller may also hand them to other instances, see [`crate::archive`]).
+    pub async fn fetch_files(&self) -> Result<(String, MetaFiles), GitError> {
+        // Held for the whole read, so concurrent loads finish in the order they fetched.
         let _guard = self.lock.lock().await;
         let commit = self.fetch_locked().await?;
-        self.snapshot(commit).await
+        let files = self.read_files(&commit).await?;
+        Ok((commit, files))
+    }
+
+    /// What identifies this meta source among the instances sharing a database: SHA-256 (hex) of
+    /// `META_REPO`, `META_BRANCH` and `ELECTION_DIR`. Instances configured alike share it.
+    pub fn source_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [
+            self.remote.as_str(),
+            self.branch.as_str(),
+            &normalize_dir(&self.election_dir),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// The snapshot of `commit` from an archive of its files (see [`crate::archive`]), under the
+    /// same size limits as a read from git.
+    pub async fn parse_archive(
+        &self,
+        commit: String,
+        archive: Vec<u8>,
+    ) -> Result<Snapshot, crate::archive::ArchiveError> {
+        let (max_file, max_total) = (self.max_file_bytes, self.max_total_bytes);
+        let files = tokio::task::spawn_blocking(move || {
+            crate::archive::unpack(&archive, max_file, max_total)
+        })
+        .await
+        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()))?;
+        Ok(self.parse(commit, files).await)
     }
 
     /// The last fetched commit, parsed, without touching the network (start-up when the remote is down).
@@ -290,6 +330,11 @@ impl MetaRepo {
 
     async fn snapshot(&self, commit: String) -> Result<Snapshot, GitError> {
         let files = self.read_files(&commit).await?;
+        Ok(self.parse(commit, files).await)
+    }
+
+    /// Parses the files of `commit` (read with [`read_files`](Self::read_files)) into a snapshot.
+    pub async fn parse(&self, commit: String, files: MetaFiles) -> Snapshot {
         let election_dir = normalize_dir(&self.election_dir);
         // Parsing YAML and rendering Markdown for every election is CPU work: keep it off the
         // async workers.
@@ -303,11 +348,11 @@ impl MetaRepo {
             elections = catalog.entries.len(),
             "meta repository loaded"
         );
-        Ok(Snapshot {
+        Snapshot {
             commit,
             catalog,
             loaded_at: SystemTime::now(),
-        })
+        }
     }
 
     async fn fetch_locked(&self) -> Result<String, GitError> {

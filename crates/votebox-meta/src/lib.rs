@@ -2,6 +2,7 @@
 //! proxies work as admins configured them), read at the fetched commit without a work tree, and
 //! parsed into a [`Snapshot`]. Also the push webhook's `X-Hub-Signature-256` check.
 
+pub mod archive;
 mod git;
 mod signature;
 

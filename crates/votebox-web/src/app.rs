@@ -67,6 +67,10 @@ pub(crate) struct Inner {
     kdf: crate::kdf::KdfLimiter,
     /// Serialises syncs: two webhooks never fetch into the mirror at once.
     sync_lock: tokio::sync::Mutex<()>,
+    /// This process among the instances sharing the database (leases, KDF claims).
+    instance_id: String,
+    /// The last commit seen published in the database ([`crate::instances`]).
+    seen_published: std::sync::Mutex<Option<String>>,
 }
 
 impl fmt::Debug for AppState {
@@ -99,6 +103,8 @@ impl AppState {
             snapshot: RwLock::new(None),
             kdf: crate::kdf::KdfLimiter::new(kdf_concurrency),
             sync_lock: tokio::sync::Mutex::new(()),
+            instance_id: crate::instances::new_instance_id(),
+            seen_published: std::sync::Mutex::new(None),
         }))
     }
 
@@ -170,15 +176,56 @@ impl AppState {
     }
 
     /// Runs [`meta_sync::sync`] against the snapshot being served and, when it succeeds,
-    /// serves the new one. On failure the last good snapshot keeps being served. One sync at a
-    /// time per instance.
+    /// serves the new one (and has published it to the other instances). On failure the last
+    /// good snapshot keeps being served. One sync at a time per instance, one fetch at a time
+    /// across instances.
     pub async fn sync_meta(&self) -> Result<SyncOutcome, SyncError> {
         let _guard = self.0.sync_lock.lock().await;
         let current = self.snapshot();
-        let synced =
-            meta_sync::sync(self.db(), self.meta(), current.as_deref(), self.now()).await?;
+        let synced = meta_sync::sync(
+            self.db(),
+            self.meta(),
+            self.instance_id(),
+            current.as_deref(),
+            self.now(),
+        )
+        .await?;
+        self.note_published(&synced.snapshot.commit);
         self.install_snapshot(synced.snapshot);
         Ok(synced.outcome)
+    }
+
+    /// This process's id among the instances sharing the database.
+    pub fn instance_id(&self) -> &str {
+        &self.0.instance_id
+    }
+
+    /// Records `commit` as the last one seen published; `true` when it is new.
+    pub(crate) fn note_published(&self, commit: &str) -> bool {
+        let mut seen = self
+            .0
+            .seen_published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if seen.as_deref() == Some(commit) {
+            return false;
+        }
+        *seen = Some(commit.to_owned());
+        true
+    }
+
+    /// The last commit seen published.
+    pub(crate) fn seen_published(&self) -> Option<String> {
+        self.0
+            .seen_published
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// This instance's sync slot, unless a sync is running (a follower never installs over it).
+    pub(crate) fn try_sync_slot(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.0.sync_lock.try_lock().ok()
     }
 }
 

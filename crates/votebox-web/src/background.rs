@@ -4,12 +4,18 @@
 //! the window during which a copy of the database can still pair a fresh ballot with its voter
 //! (`docs/security.md`).
 //!
-//! Every instance runs the timer; the database serialises them (the mix locks each election, the
-//! conclusion runs once), so several instances only mix more often.
+//! Every instance runs the timer, but a round runs on the one instance holding the lease
+//! [`BALLOT_MIX_LEASE`] ([`AppState::take_periodic_lease`]), so the files are rewritten once per
+//! interval however many instances there are; another instance takes over within two intervals
+//! when the holder stops. (Were two rounds to overlap, the database still serialises them: the
+//! mix locks each election, the conclusion runs once.)
 
 use std::time::Duration;
 
 use crate::app::AppState;
+
+/// The lease of the secrecy timer's rounds.
+pub const BALLOT_MIX_LEASE: &str = "ballot-mix";
 
 /// `VOTEBOX_BALLOT_MIX_INTERVAL` default.
 pub const DEFAULT_BALLOT_MIX_INTERVAL: Duration = Duration::from_secs(30);
@@ -44,7 +50,8 @@ impl AppState {
     }
 }
 
-/// Runs [`AppState::secrecy_round`] now and then every `interval`, until the task is aborted.
+/// Runs [`AppState::secrecy_round`] now and then every `interval` while this instance holds
+/// [`BALLOT_MIX_LEASE`], until the task is aborted.
 pub fn spawn_secrecy_timer(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
@@ -52,7 +59,9 @@ pub fn spawn_secrecy_timer(state: AppState, interval: Duration) -> tokio::task::
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await; // the first tick is immediate: start-up runs a round
-            state.secrecy_round().await;
+            if state.take_periodic_lease(BALLOT_MIX_LEASE, interval).await {
+                state.secrecy_round().await;
+            }
         }
     })
 }

@@ -32,7 +32,7 @@ use crate::app::{AppState, Resolved, resolve};
 use crate::error::{self, AppError, AppResult};
 use crate::response::{election_url, found, render};
 use crate::session::{CurrentUser, Session};
-use crate::views::{ElectionHead, Layout};
+use crate::views::{ElectionHead, Layout, RequestState};
 use votebox_db::ElectionId;
 
 /// Like axum's `Path`, but a path that does not decode is a 404 page, not a plain-text 400.
@@ -153,9 +153,15 @@ impl ElectionCtx {
         election_url(&self.election.key)
     }
 
-    /// Flashes `message` and goes back to the election page.
+    /// Flashes `message` (a problem) and goes back to the election page.
     pub fn back_with(&self, message: &str) -> Response {
         self.session.flash(message);
+        found(&self.url())
+    }
+
+    /// Flashes `message` (a confirmation) and goes back to the election page.
+    pub fn back_with_notice(&self, message: &str) -> Response {
+        self.session.notice(message);
         found(&self.url())
     }
 
@@ -188,6 +194,37 @@ impl ElectionCtx {
             }
             None => false,
         })
+    }
+
+    /// Whether the user's ballot here was cast without a passphrase (so it cannot be viewed or
+    /// revoked). No voter row: false.
+    pub async fn voted_without_passphrase(&self) -> AppResult<bool> {
+        let Some(id) = self.row else {
+            return Ok(false);
+        };
+        let link = votebox_db::ballots::voter_link(self.state.db(), self.user.id, id).await?;
+        Ok(link.is_some_and(|l| l.cast_without_passphrase()))
+    }
+
+    /// The user's exception request here: none, pending or reviewed. A request filed under the
+    /// same login by a previous holder of the login counts as pending.
+    pub async fn request_state(&self) -> AppResult<RequestState> {
+        let Some(id) = self.row else {
+            return Ok(RequestState::None);
+        };
+        let (db, user) = (self.state.db(), &self.user);
+        Ok(
+            match votebox_db::requests::find_for(db, user.id, id).await? {
+                Some(r) if r.is_reviewed() => RequestState::Reviewed,
+                Some(_) => RequestState::Pending,
+                None if votebox_db::requests::has_requested(db, user.id, &user.login, id)
+                    .await? =>
+                {
+                    RequestState::Pending
+                }
+                None => RequestState::None,
+            },
+        )
     }
 }
 

@@ -2,26 +2,29 @@
 //! 512 MiB of memory and several seconds of CPU.
 //!
 //! * A global [`tokio::sync::Semaphore`] sized from the configuration (`VOTEBOX_KDF_CONCURRENCY`,
-//!   by default what the machine's cores and memory allow) limits how many run at once; a burst of
-//!   voters queues instead of exhausting memory.
-//! * At most one KDF per user is queued or running: a second request while the first is still
-//!   being processed is refused at once (429), so one voter cannot fill the queue.
-//! * Passphrase checks (view and revoke) are rate limited per user: at most
+//!   by default what the machine's cores and memory allow) limits how many run at once on this
+//!   instance; a burst of voters queues instead of exhausting memory.
+//! * At most one KDF per user is queued or running, across every instance on the database: a
+//!   second request while the first is still being processed is refused at once (429), so one
+//!   voter cannot fill the queues. The claim is a row in the database
+//!   ([`votebox_db::user_limits::claim`]), checked after a local set that spares the database
+//!   a round trip for repeats on the same instance.
+//! * Passphrase checks (view and revoke) are rate limited per user, across instances: at most
 //!   [`PASSPHRASE_ATTEMPTS`] KDF runs in [`PASSPHRASE_WINDOW`]; more get 429 until the window
 //!   moves on. (Casting needs no limit: a voter casts once.)
 //! * The KDF runs on tokio's blocking pool (`spawn_blocking`). The semaphore permit and the
 //!   per-user claim move into the blocking task, so a client that disconnects mid-way frees
 //!   neither before the KDF has really finished.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
-use votebox_db::UserId;
+use votebox_db::{Db, UserId};
 
 /// Memory one KDF needs, with headroom: Argon2i's 512 MiB work area plus the rest of the process.
 pub const KDF_MEMORY_BUDGET: u64 = 768 * 1024 * 1024;
@@ -45,19 +48,43 @@ pub(crate) struct KdfLimiter {
     concurrency: u32,
     /// Requests waiting for a permit.
     waiting: Arc<AtomicUsize>,
+    /// Users with a claim held by this instance.
     in_flight: Arc<Mutex<HashSet<UserId>>>,
-    /// Recent passphrase attempts per user (view and revoke).
-    attempts: Mutex<HashMap<UserId, VecDeque<Instant>>>,
 }
 
-/// A user's claim on their single KDF slot; released on drop.
+/// A user's claim on their single KDF slot; released on drop (in the database too).
 pub(crate) struct UserClaim {
     user_id: UserId,
     in_flight: Arc<Mutex<HashSet<UserId>>>,
+    /// The database and holder of the shared claim (`None`: this instance only, in unit tests).
+    shared: Option<(Db, String)>,
+}
+
+impl UserClaim {
+    /// Releases the claim now, in the database first (a drop releases it in the background).
+    pub async fn release(mut self) {
+        if let Some((db, holder)) = self.shared.take()
+            && let Err(e) = votebox_db::user_limits::release(&db, self.user_id, &holder).await
+        {
+            tracing::warn!(error = %e, "cannot release a KDF claim; it lapses by itself");
+        }
+    }
 }
 
 impl Drop for UserClaim {
     fn drop(&mut self) {
+        if let Some((db, holder)) = self.shared.take() {
+            let user_id = self.user_id;
+            // Dropped on a runtime thread (a handler, or the blocking task that ran the KDF).
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Err(e) = votebox_db::user_limits::release(&db, user_id, &holder).await
+                    {
+                        tracing::warn!(error = %e, "cannot release a KDF claim; it lapses by itself");
+                    }
+                });
+            }
+        }
         self.in_flight
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -74,47 +101,70 @@ impl KdfLimiter {
             concurrency: u32::try_from(concurrency).unwrap_or(u32::MAX),
             waiting: Arc::new(AtomicUsize::new(0)),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
-            attempts: Mutex::new(HashMap::new()),
         }
     }
 
     /// Records a passphrase attempt of `user_id` (view or revoke), or returns `false` when the
-    /// user already made [`PASSPHRASE_ATTEMPTS`] in the last [`PASSPHRASE_WINDOW`].
-    pub fn passphrase_attempt(&self, user_id: UserId) -> bool {
-        self.passphrase_attempt_at(user_id, Instant::now())
+    /// user already made [`PASSPHRASE_ATTEMPTS`] in the last [`PASSPHRASE_WINDOW`], on any
+    /// instance. Call it holding the user's claim.
+    pub async fn passphrase_attempt(&self, db: &Db, user_id: UserId) -> Result<bool, AppError> {
+        Ok(votebox_db::user_limits::passphrase_attempt(
+            db,
+            user_id,
+            PASSPHRASE_ATTEMPTS,
+            PASSPHRASE_WINDOW,
+        )
+        .await?)
     }
 
-    fn passphrase_attempt_at(&self, user_id: UserId, now: Instant) -> bool {
-        let mut all = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        // Forget users whose attempts are all outside the window (bounded memory).
-        all.retain(|_, times| {
-            while times
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= PASSPHRASE_WINDOW)
-            {
-                times.pop_front();
-            }
-            !times.is_empty()
-        });
-        let times = all.entry(user_id).or_default();
-        if times.len() >= PASSPHRASE_ATTEMPTS {
-            return false;
-        }
-        times.push_back(now);
-        true
-    }
-
-    /// Claims the user's KDF slot, or `None` when one of their requests is still being processed.
-    pub fn claim(&self, user_id: UserId) -> Option<UserClaim> {
+    /// Claims the user's KDF slot on this instance only.
+    fn claim_here(&self, user_id: UserId) -> Option<UserClaim> {
         let mut set = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         set.insert(user_id).then(|| UserClaim {
             user_id,
             in_flight: self.in_flight.clone(),
+            shared: None,
         })
     }
 
+    /// Claims the user's KDF slot for this instance (`holder`), or `None` when one of their
+    /// requests is still being processed here or on another instance.
+    pub async fn claim(
+        &self,
+        db: &Db,
+        holder: &str,
+        user_id: UserId,
+    ) -> Result<Option<UserClaim>, AppError> {
+        let Some(mut claim) = self.claim_here(user_id) else {
+            return Ok(None);
+        };
+        if !votebox_db::user_limits::claim(db, user_id, holder, crate::instances::CLAIM_TTL).await?
+        {
+            return Ok(None);
+        }
+        claim.shared = Some((db.clone(), holder.to_owned()));
+        Ok(Some(claim))
+    }
+
+    /// Extends the claims this instance holds in the database (none: nothing written).
+    pub async fn extend_claims(&self, db: &Db, holder: &str) {
+        let any = !self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        if any
+            && let Err(e) =
+                votebox_db::user_limits::extend_claims(db, holder, crate::instances::CLAIM_TTL)
+                    .await
+        {
+            tracing::warn!(error = %e, "cannot extend this instance's KDF claims");
+        }
+    }
+
     /// Waits for a global permit, then runs `work` on the blocking pool, holding the permit and
-    /// `claim` until it returns.
+    /// `claim` until it returns; the claim is released (in the database too) before this
+    /// returns, so the user's next request finds it free.
     pub async fn run<T, F>(&self, claim: UserClaim, work: F) -> Result<T, AppError>
     where
         T: Send + 'static,
@@ -126,13 +176,20 @@ impl KdfLimiter {
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let permit =
             permit.map_err(|e| AppError::internal(format!("KDF semaphore closed: {e}")))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let _claim = claim;
-            work()
-        })
-        .await
-        .map_err(|e| AppError::internal(format!("KDF task failed: {e}")))
+        // A task of its own owns the permit and the claim: a client that disconnects mid-way
+        // frees neither before the KDF has really finished.
+        let task = tokio::spawn(async move {
+            let done = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                work()
+            })
+            .await;
+            claim.release().await;
+            done
+        });
+        let failed =
+            |e: tokio::task::JoinError| AppError::internal(format!("KDF task failed: {e}"));
+        task.await.map_err(failed)?.map_err(failed)
     }
 }
 
@@ -189,30 +246,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn checklist_62_one_kdf_claim_per_user() {
+    async fn checklist_62_one_kdf_claim_per_user_here() {
         let limiter = KdfLimiter::new(0);
-        let a = limiter.claim(UserId(1)).expect("first claim");
-        assert!(limiter.claim(UserId(1)).is_none());
-        let b = limiter.claim(UserId(2)).expect("another user");
+        let a = limiter.claim_here(UserId(1)).expect("first claim");
+        assert!(limiter.claim_here(UserId(1)).is_none());
+        let b = limiter.claim_here(UserId(2)).expect("another user");
         drop(a);
-        let again = limiter.claim(UserId(1)).expect("released on drop");
+        let again = limiter.claim_here(UserId(1)).expect("released on drop");
         // The claim is held until the work is done.
         let v = limiter.run(again, || 41 + 1).await.unwrap();
         assert_eq!(v, 42);
-        assert!(limiter.claim(UserId(1)).is_some());
+        assert!(limiter.claim_here(UserId(1)).is_some());
         drop(b);
-    }
-
-    #[test]
-    fn checklist_62_passphrase_attempts_are_rate_limited() {
-        let limiter = KdfLimiter::new(1);
-        let t0 = Instant::now();
-        for _ in 0..PASSPHRASE_ATTEMPTS {
-            assert!(limiter.passphrase_attempt_at(UserId(7), t0));
-        }
-        assert!(!limiter.passphrase_attempt_at(UserId(7), t0 + Duration::from_secs(60)));
-        assert!(limiter.passphrase_attempt_at(UserId(8), t0), "per user");
-        assert!(limiter.passphrase_attempt_at(UserId(7), t0 + PASSPHRASE_WINDOW));
     }
 
     #[tokio::test]
@@ -225,7 +270,7 @@ mod tests {
         for user in 0..6 {
             let (limiter, running, peak) = (limiter.clone(), running.clone(), peak.clone());
             tasks.push(tokio::spawn(async move {
-                let claim = limiter.claim(UserId(user)).unwrap();
+                let claim = limiter.claim_here(UserId(user)).unwrap();
                 limiter
                     .run(claim, move || {
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;

@@ -17,6 +17,7 @@ mod delete_after;
 mod error;
 mod extract;
 mod github;
+pub mod instances;
 mod kdf;
 pub mod meta_sync;
 pub mod metrics;
@@ -38,6 +39,7 @@ pub use config::{
 };
 pub use csrf::CsrfForm;
 pub use error::AppError;
+pub use instances::spawn_instance_tasks;
 pub use kdf::{PASSPHRASE_ATTEMPTS, kdf_concurrency_for};
 pub use meta_sync::{SyncError, SyncOutcome};
 pub use router::router;

@@ -170,6 +170,14 @@ pub fn record_meta_sync(result: SyncResult) {
     }
 }
 
+/// A meta commit synced by another instance at `unix` seconds (seen in the database): resets
+/// `meta_sync_age_seconds` like a sync of this instance, without counting one.
+pub fn note_meta_synced_at(unix: i64) {
+    if LAST_SYNC_OK.fetch_max(unix, Ordering::Relaxed) < unix {
+        metrics::gauge!(META_SYNC_LAST_SUCCESS).set(unix as f64);
+    }
+}
+
 /// A ballot cast waiting for a KDF slot: `kdf_queue_depth` counts it until [`KdfWait::acquired`]
 /// (which also records `kdf_wait_seconds`) or until it is dropped (request cancelled).
 ///

@@ -77,6 +77,23 @@ pub(crate) fn download(content_type: &'static str, filename: &str, body: String)
     resp
 }
 
+/// A download's file name that says what it holds: `<what>-<election key>.<ext>`, the key's
+/// characters outside `[A-Za-z0-9._-]` replaced by `_` (a `Content-Disposition` value needs no
+/// quoting then).
+pub(crate) fn download_name(what: &str, key: &str, ext: &str) -> String {
+    let safe: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{what}-{safe}.{ext}")
+}
+
 /// Characters escaped in the URL path segments and query values built here (a `Location` must be
 /// ASCII).
 const URL_PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC

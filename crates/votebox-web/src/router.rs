@@ -179,8 +179,10 @@ async fn close_after_refused_body(req: Request, next: Next) -> Response {
 
 /// The browser hardening headers of every response (a handler's own value wins):
 ///
-/// * `Content-Security-Policy`: nothing but votebox's own stylesheet and images (plus `https:`
-///   images, which candidate biographies may show); **no script at all** (the pages need none);
+/// * `Content-Security-Policy`: nothing but votebox's own stylesheet, script and images (plus
+///   `https:` images, which candidate biographies may show); the one script is a static file of
+///   votebox (`/static/js/local-time.js`: local times and countdowns, a progressive enhancement:
+///   the pages work without it), no inline script;
 ///   forms post only to votebox (and, for the sign-in redirect, to GitHub's authorize URL); no
 ///   framing (`frame-ancestors 'none'`), no `<base>`;
 /// * `X-Frame-Options: DENY`, for browsers without `frame-ancestors`;
@@ -200,13 +202,13 @@ fn security_headers(config: &WebConfig) -> [(HeaderName, Option<HeaderValue>); 5
         form_action.push_str(&origin);
     }
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action {form_action}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let csp = HeaderValue::from_str(&csp).unwrap_or_else(|e| {
         tracing::error!(error = %e, "GITHUB_AUTHORIZE_URL does not fit in a CSP; leaving it out");
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; \
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
         )
     });

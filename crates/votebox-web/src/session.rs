@@ -40,8 +40,12 @@ struct SessionData {
     user: Option<SessionUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     csrf: Option<String>,
+    /// Messages about something that went wrong (shown with `role="alert"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     flashes: Vec<String>,
+    /// Messages confirming something done (shown with `role="status"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    notices: Vec<String>,
     /// Where to go after login (a same-origin path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     redirect: Option<String>,
@@ -180,14 +184,23 @@ impl Session {
         }
     }
 
-    /// Queues a message for the next rendered page.
+    /// Queues a message saying what went wrong, for the next rendered page.
     pub fn flash(&self, message: impl Into<String>) {
         self.lock().flashes.push(message.into());
     }
 
-    /// Takes the queued messages (done by every rendered page).
-    pub fn take_flashes(&self) -> Vec<String> {
-        std::mem::take(&mut self.lock().flashes)
+    /// Queues a message confirming what was done, for the next rendered page.
+    pub fn notice(&self, message: impl Into<String>) {
+        self.lock().notices.push(message.into());
+    }
+
+    /// Takes the queued messages: (problems, confirmations). Done by every rendered page.
+    pub fn take_flashes(&self) -> (Vec<String>, Vec<String>) {
+        let mut data = self.lock();
+        (
+            std::mem::take(&mut data.flashes),
+            std::mem::take(&mut data.notices),
+        )
     }
 
     /// Remembers where to go after login.

@@ -19,6 +19,11 @@ const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../static/css/main.css"),
     },
     Asset {
+        path: "js/local-time.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../static/js/local-time.js"),
+    },
+    Asset {
         path: "favicon.svg",
         content_type: "image/svg+xml",
         bytes: include_bytes!("../static/favicon.svg"),

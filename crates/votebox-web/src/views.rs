@@ -5,7 +5,9 @@
 
 use askama::Template;
 use time::PrimitiveDateTime;
-use votebox_core::meta::{Election, Status, display_datetime, display_utc};
+use votebox_core::meta::{
+    Election, Status, anywhere_on_earth_day, display_minutes_utc, display_utc,
+};
 use votebox_db::requests::RequestRow;
 
 use crate::app::AppState;
@@ -17,7 +19,10 @@ pub(crate) struct Layout {
     pub app_name: String,
     pub title: String,
     pub user: Option<CurrentUser>,
+    /// Messages about a problem (`role="alert"`).
     pub flashes: Vec<String>,
+    /// Messages confirming what was done (`role="status"`).
+    pub notices: Vec<String>,
     /// The session's CSRF token, for logged-in users (the nav's logout form).
     pub csrf_token: Option<String>,
     pub version: &'static str,
@@ -28,11 +33,13 @@ impl Layout {
     pub fn new(state: &AppState, session: &Session, title: impl Into<String>) -> Layout {
         let user = session.user();
         let csrf_token = user.as_ref().map(|_| session.csrf_token());
+        let (flashes, notices) = session.take_flashes();
         Layout {
             app_name: state.config().app_name.clone(),
             title: title.into(),
             user,
-            flashes: session.take_flashes(),
+            flashes,
+            notices,
             csrf_token,
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -89,15 +96,116 @@ pub(crate) fn bare_error_html(app_name: &str, page: &ErrorPage) -> String {
 // ----------------------------------------------------------------------------------------------
 // Lists
 
+/// A moment of an election as pages show it: UTC text (the truth, without JavaScript), an
+/// ISO form for `<time datetime>` (which `static/js/local-time.js` turns into the reader's local
+/// time and a countdown), and the Anywhere-on-Earth day when the moment is written that way.
+#[derive(Debug, Clone)]
+pub(crate) struct When {
+    pub utc: String,
+    pub iso: String,
+    pub aoe: Option<String>,
+}
+
+impl When {
+    pub fn new(dt: PrimitiveDateTime) -> When {
+        When {
+            utc: display_utc(dt),
+            iso: format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            ),
+            aoe: anywhere_on_earth_day(dt).map(|d| {
+                format!(
+                    "end of {:04}-{:02}-{:02} Anywhere on Earth",
+                    d.year(),
+                    u8::from(d.month()),
+                    d.day()
+                )
+            }),
+        }
+    }
+
+    /// `<time>` markup: the UTC text, then the Anywhere-on-Earth day if any. Our own digits
+    /// only, so it is safe to insert unescaped.
+    pub fn html(&self) -> String {
+        let mut out = format!(
+            "<time datetime=\"{}\" data-local>{}</time>",
+            self.iso, self.utc
+        );
+        if let Some(aoe) = &self.aoe {
+            out.push_str(&format!(" <span class=\"aoe\">({aoe})</span>"));
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.utc)
+    }
+}
+
+/// Where a signed-in user stands in an election (Elekto #50): three states, one badge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VoterStatus {
+    NotEligible,
+    Eligible,
+    /// Has a ballot (also when no longer on the voter list).
+    Voted,
+}
+
+impl VoterStatus {
+    pub fn of(eligible: bool, voted: bool) -> VoterStatus {
+        match (eligible, voted) {
+            (_, true) => VoterStatus::Voted,
+            (true, false) => VoterStatus::Eligible,
+            (false, false) => VoterStatus::NotEligible,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VoterStatus::NotEligible => "Not eligible",
+            VoterStatus::Eligible => "Eligible",
+            VoterStatus::Voted => "Voted",
+        }
+    }
+
+    /// CSS class of the badge.
+    pub fn class(self) -> &'static str {
+        match self {
+            VoterStatus::NotEligible => "not-eligible",
+            VoterStatus::Eligible => "eligible",
+            VoterStatus::Voted => "voted",
+        }
+    }
+
+    pub fn voted(self) -> bool {
+        self == VoterStatus::Voted
+    }
+
+    pub fn eligible(self) -> bool {
+        self == VoterStatus::Eligible
+    }
+}
+
 /// One row of an election list or the dashboard.
 pub(crate) struct ElectionItem {
     pub key: String,
     pub name: String,
     pub organization: String,
     pub status: &'static str,
-    pub start: String,
-    pub end: String,
+    pub start: When,
+    pub end: When,
     pub results_published: bool,
+    /// The signed-in user's status (`None` on public pages).
+    pub voter: Option<VoterStatus>,
+    pub officer: bool,
 }
 
 impl ElectionItem {
@@ -107,10 +215,32 @@ impl ElectionItem {
             name: e.name.clone(),
             organization: e.organization.clone().unwrap_or_default(),
             status: e.status(now).as_str(),
-            start: display_utc(e.start),
-            end: display_utc(e.end),
+            start: When::new(e.start),
+            end: When::new(e.end),
             results_published: e.results_published(now),
+            voter: None,
+            officer: false,
         }
+    }
+
+    /// The row as `login` sees it, who has voted in the elections `voted_keys`.
+    pub fn for_user(
+        e: &Election,
+        now: PrimitiveDateTime,
+        login: &str,
+        voted_keys: &[String],
+    ) -> ElectionItem {
+        let voted = voted_keys.binary_search(&e.key).is_ok();
+        ElectionItem {
+            voter: Some(VoterStatus::of(e.is_eligible(login), voted)),
+            officer: e.is_officer(login),
+            ..ElectionItem::new(e, now)
+        }
+    }
+
+    /// Running, and the user is on the list and has not voted: the Vote button.
+    pub fn can_vote(&self) -> bool {
+        self.voter == Some(VoterStatus::Eligible) && self.status == "running"
     }
 }
 
@@ -149,8 +279,36 @@ impl ElectionsPage {
 pub(crate) struct DashboardPage {
     pub layout: Layout,
     pub welcome_name: String,
+    /// Running elections (every one: a user not on the list may still ask for an exception).
     pub running: Vec<ElectionItem>,
-    pub voted: Vec<ElectionItem>,
+    pub upcoming: Vec<ElectionItem>,
+    /// Completed elections the user could vote in, voted in, or is an officer of.
+    pub ended: Vec<ElectionItem>,
+}
+
+impl DashboardPage {
+    /// Sorts `elections` (newest first) into the dashboard's sections, as `login` sees them.
+    pub fn sections(
+        elections: &[&Election],
+        now: PrimitiveDateTime,
+        login: &str,
+        voted_keys: &[String],
+    ) -> [Vec<ElectionItem>; 3] {
+        let (mut running, mut upcoming, mut ended) = (Vec::new(), Vec::new(), Vec::new());
+        for e in elections {
+            let item = ElectionItem::for_user(e, now, login, voted_keys);
+            match e.status(now) {
+                Status::Running => running.push(item),
+                Status::Upcoming => upcoming.push(item),
+                Status::Completed => {
+                    if item.officer || item.voter != Some(VoterStatus::NotEligible) {
+                        ended.push(item);
+                    }
+                }
+            }
+        }
+        [running, upcoming, ended]
+    }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -161,15 +319,15 @@ pub(crate) struct CandidateItem {
     pub name: String,
 }
 
-/// Name, organization, status badge and description: the head of every election page.
+/// Name, organization, status badge, dates and description: the head of every election page.
 pub(crate) struct ElectionHead {
     pub key: String,
     pub name: String,
     pub organization: String,
     pub status: &'static str,
     pub description_html: String,
-    pub start: String,
-    pub end: String,
+    pub start: When,
+    pub end: When,
 }
 
 impl ElectionHead {
@@ -180,8 +338,23 @@ impl ElectionHead {
             organization: e.organization.clone().unwrap_or_default(),
             status: e.status(now).as_str(),
             description_html: e.description_html.clone().unwrap_or_default(),
-            start: display_utc(e.start),
-            end: display_utc(e.end),
+            start: When::new(e.start),
+            end: When::new(e.end),
+        }
+    }
+
+    /// What the status means now, in one sentence, and the moment a countdown counts to.
+    pub fn timing(&self) -> (String, Option<&When>) {
+        match self.status {
+            "upcoming" => (
+                format!("Voting opens {}.", self.start.html()),
+                Some(&self.start),
+            ),
+            "running" => (
+                format!("Voting is open until {}.", self.end.html()),
+                Some(&self.end),
+            ),
+            _ => (format!("Voting closed on {}.", self.end.html()), None),
         }
     }
 }
@@ -212,22 +385,43 @@ pub(crate) struct PublicElectionPage {
     pub board_href: Option<String>,
 }
 
+/// A user's exception request in an election, as they see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestState {
+    None,
+    Pending,
+    Reviewed,
+}
+
 #[derive(Template)]
 #[template(path = "election.html")]
 pub(crate) struct ElectionPage {
     pub layout: Layout,
     pub election: ElectionHead,
     pub candidates: Vec<CandidateItem>,
-    pub eligible: bool,
-    pub voted: bool,
+    pub voter: VoterStatus,
+    /// Voted without a passphrase: nothing to view or revoke.
+    pub no_passphrase: bool,
     pub running: bool,
     pub completed: bool,
     pub results_published: bool,
     pub officer: bool,
-    pub exception_due: String,
+    pub exception_due: When,
+    /// Exception requests are accepted now (before `exception_due`).
+    pub exceptions_open: bool,
+    pub request: RequestState,
     pub csrf_token: String,
     /// "Check my receipt", once the election has ended, for those `ballot_board` lets check.
     pub receipt_check_href: Option<String>,
+}
+
+impl ElectionPage {
+    /// Offer the exception form: requests accepted, not eligible, none filed yet.
+    pub fn invite_exception(&self) -> bool {
+        self.exceptions_open
+            && self.voter == VoterStatus::NotEligible
+            && self.request == RequestState::None
+    }
 }
 
 pub(crate) struct FieldItem {
@@ -244,6 +438,8 @@ pub(crate) struct CandidatePage {
     pub id: String,
     pub name: String,
     pub fields: Vec<FieldItem>,
+    /// Why some of the candidate's `info` could not be read (shown as a note, Elekto #85).
+    pub info_note: Option<String>,
     pub body_html: String,
 }
 
@@ -262,6 +458,10 @@ pub(crate) struct AdminPage {
     pub election: ElectionHead,
     pub no_winners: String,
     pub voter_count: i64,
+    /// Size of the voter list (`None` without voters.yaml).
+    pub eligible: Option<usize>,
+    /// One export seed for the CSV and the draft, so the draft's SHA-256 is the CSV's.
+    pub seed: String,
     pub synced: bool,
     /// Completed: show the results and export links.
     pub completed: bool,
@@ -287,7 +487,7 @@ impl From<RequestRow> for RequestItem {
             name: r.name.unwrap_or_default(),
             email: r.email.unwrap_or_default(),
             chat: r.chat.unwrap_or_default(),
-            created_at: r.created_at.map(display_datetime).unwrap_or_default(),
+            created_at: r.created_at.map(display_minutes_utc).unwrap_or_default(),
         }
     }
 }

@@ -226,7 +226,9 @@ async fn sync_command(config: &Config) -> Result<(), Error> {
     let repo = meta_repo(config)?;
     let db = connect(config).await?;
     println!("# ----------- Syncing the meta with the database ----------- #");
-    let result = votebox_web::meta_sync::sync(&db, &repo, None, Clock::System.now()).await;
+    // A holder id of its own: the fetch lease makes it wait for a server's fetch in progress.
+    let holder = format!("votebox-sync-{}", std::process::id());
+    let result = votebox_web::meta_sync::sync(&db, &repo, &holder, None, Clock::System.now()).await;
     db.close().await;
     match result {
         Ok(synced) => {
@@ -360,6 +362,14 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
         );
     }
     initial_load(&state, options.print_steps).await?;
+    if options.demo.is_some()
+        && let Some(snapshot) = state.snapshot()
+    {
+        let cast = demo::cast_sample_ballots(&db, &snapshot.catalog)
+            .await
+            .context("cannot cast the demo's sample ballots")?;
+        tracing::info!(ballots = cast, "demo sample ballots cast");
+    }
 
     let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
         .await
@@ -376,6 +386,8 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     }
 
     let resync = spawn_resync(state.clone(), options.resync_seconds);
+    // Serves meta commits fetched by other instances; keeps this instance's KDF claims alive.
+    let instances = Some(votebox_web::spawn_instance_tasks(state.clone()));
     // Mixes fresh ballots and concludes ended elections, now and every interval.
     let secrecy = Some(votebox_web::spawn_secrecy_timer(
         state.clone(),
@@ -384,7 +396,7 @@ async fn serve(config: &Config, options: ServeOptions) -> Result<(), Error> {
     let grace = config.shutdown_grace;
     let served =
         votebox_web::serve_with_grace(listener, state, shutdown_signal(grace), grace).await;
-    for task in [resync, secrecy, metrics].into_iter().flatten() {
+    for task in [resync, instances, secrecy, metrics].into_iter().flatten() {
         task.abort();
     }
     db.close().await;
@@ -473,13 +485,16 @@ async fn initial_load(state: &AppState, print: bool) -> Result<(), Error> {
             ))),
         },
         // (Only a sync replacing a served snapshot can be rejected; start-up has none.)
-        Err(e @ (SyncError::Db(_) | SyncError::Rejected { .. })) => {
+        Err(e @ (SyncError::Db(_) | SyncError::Rejected { .. } | SyncError::Busy { .. })) => {
             Err(Error::Failed(anyhow!(e).context(
                 "start-up sync failed (has the database been migrated? `votebox migrate`)",
             )))
         }
     }
 }
+
+/// The lease of the periodic meta sync: one instance fetches every `--resync-interval`.
+const RESYNC_LEASE: &str = "meta-resync";
 
 fn spawn_resync(state: AppState, seconds: u64) -> Option<tokio::task::JoinHandle<()>> {
     if seconds == 0 {
@@ -491,6 +506,13 @@ fn spawn_resync(state: AppState, seconds: u64) -> Option<tokio::task::JoinHandle
         tick.tick().await; // the first tick is immediate; the start-up sync just ran
         loop {
             tick.tick().await;
+            // One instance fetches every interval; the others follow what it publishes.
+            if !state
+                .take_periodic_lease(RESYNC_LEASE, Duration::from_secs(seconds))
+                .await
+            {
+                continue;
+            }
             // Failures are logged by sync_meta; the previous snapshot keeps being served.
             if let Ok(outcome) = state.sync_meta().await {
                 tracing::debug!(commit = %outcome.commit, "periodic meta sync");

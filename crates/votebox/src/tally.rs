@@ -77,9 +77,8 @@ pub fn run(args: &TallyArgs) -> Result<(), Error> {
     ));
     let bytes =
         read_input(&args.file).map_err(|e| usage(&args.file, format!("cannot be read: {e}")))?;
-    let sha = sha256_hex(&bytes);
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
         let start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
@@ -89,8 +88,15 @@ pub fn run(args: &TallyArgs) -> Result<(), Error> {
         )
     })?;
     progress.step("parsing ballots".to_owned());
-    let parsed = parse_auto(&text).map_err(|e| usage(&args.file, e.to_string()))?;
-    drop(text);
+    // The file's SHA-256 (quoted in the output) is computed while the ballots are parsed.
+    let (sha, parsed) = std::thread::scope(|scope| {
+        let sha = scope.spawn(|| sha256_hex(&bytes));
+        let parsed = parse_auto(text);
+        let sha = sha.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (sha, parsed)
+    });
+    let parsed = parsed.map_err(|e| usage(&args.file, e.to_string()))?;
+    drop(bytes);
     let seats = args.seats.or(parsed.seats).unwrap_or(1);
     let mut opts = CountOptions::new(args.method, seats).with_unranked(args.unranked);
     if let Some(seed) = &args.tie_break_seed {

@@ -66,6 +66,28 @@ pub enum Problem {
     },
 }
 
+impl Problem {
+    /// The candidate the problem is about, if any (`None`: the passphrase or the whole form).
+    pub fn candidate(&self) -> Option<&str> {
+        match self {
+            Problem::RankedTwice(c)
+            | Problem::UnknownCandidate(c)
+            | Problem::NoOpinionNotAllowed(c)
+            | Problem::RankMissing(c)
+            | Problem::InvalidRank { candidate: c, .. } => Some(c),
+            Problem::PassphraseTooShort { .. } | Problem::PassphrasesDiffer => None,
+        }
+    }
+
+    /// Whether the problem is with the passphrase fields.
+    pub fn is_passphrase(&self) -> bool {
+        matches!(
+            self,
+            Problem::PassphraseTooShort { .. } | Problem::PassphrasesDiffer
+        )
+    }
+}
+
 /// A ballot form split by Elekto's field rules. Passphrases are wiped when dropped.
 #[derive(Debug)]
 pub struct BallotForm {

@@ -11,7 +11,7 @@
 //! Rows with more cells than the header (Elekto's bug when a ballot names a candidate no
 //! longer in the meta) are rejected with the line and column of the first extra cell.
 
-use super::profile::{Profile, ProfileError};
+use super::profile::{Profile, ProfileError, UNRANKED};
 use crate::ballot::NO_OPINION;
 
 /// A parse error with its 1-based line and column (column counted in characters).
@@ -163,6 +163,119 @@ fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The fast path for a typical line: exactly `m` cells, each a plain decimal rank below
+/// 65535 (no sign, no leading zero), `No opinion` or 100000000. Fills `row` with the stored
+/// ranks; false for anything else, which the general path then reads (and reports).
+#[inline]
+fn plain_row(line: &[u8], m: usize, row: &mut Vec<u16>) -> bool {
+    const NO_OPINION_TEXT: &[u8] = b"No opinion";
+    row.clear();
+    let mut i = 0;
+    loop {
+        let start = i;
+        let mut v: u32 = 0;
+        while let Some(&d) = line.get(i) {
+            if !d.is_ascii_digit() || i - start >= 9 {
+                break;
+            }
+            v = v * 10 + u32::from(d - b'0');
+            i += 1;
+        }
+        if i > start {
+            if line[start] == b'0' && i - start > 1 {
+                return false;
+            }
+            if v == NO_OPINION as u32 {
+                row.push(UNRANKED);
+            } else if v < u32::from(UNRANKED) {
+                row.push(v as u16);
+            } else {
+                return false;
+            }
+        } else if line[i..].starts_with(NO_OPINION_TEXT) {
+            i += NO_OPINION_TEXT.len();
+            row.push(UNRANKED);
+        } else {
+            return false;
+        }
+        match line.get(i) {
+            None => return row.len() == m,
+            Some(b',') if row.len() < m => i += 1,
+            _ => return false,
+        }
+    }
+}
+
+/// Reads the lines of `body` while they are plain (see [`plain_row`]): their stored ranks, one
+/// row after the other, and how many lines that is. A large body is split at line breaks
+/// between threads; the rows keep the file's order.
+fn plain_lines(body: &str, m: usize) -> (Vec<u16>, usize) {
+    const PARALLEL_FROM: usize = 4 << 20;
+    let b = body.as_bytes();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || b.len() < PARALLEL_FROM {
+        let (rows, done, _) = plain_chunk(b, m);
+        return (rows, done);
+    }
+    let mut cuts = vec![0];
+    for t in 1..threads {
+        let from = (b.len() * t / threads).max(*cuts.last().unwrap_or(&0));
+        let cut = memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |i| from + i + 1);
+        cuts.push(cut);
+    }
+    cuts.push(b.len());
+    let parts: Vec<(Vec<u16>, usize, bool)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let chunk = &b[w[0]..w[1]];
+                scope.spawn(move || plain_chunk(chunk, m))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut rows: Vec<u16> = Vec::new();
+    let mut done = 0;
+    for (part, lines, complete) in parts {
+        if rows.is_empty() {
+            rows = part;
+        } else {
+            rows.extend_from_slice(&part);
+        }
+        done += lines;
+        if !complete {
+            break;
+        }
+    }
+    (rows, done)
+}
+
+/// [`plain_lines`] on one chunk of whole lines: (rows, lines read, whether all were plain).
+fn plain_chunk(b: &[u8], m: usize) -> (Vec<u16>, usize, bool) {
+    // About 2 + m·2 bytes per line: reserve roughly, no doubling of a large buffer.
+    let mut rows: Vec<u16> = Vec::with_capacity(b.len() / 2 + m);
+    let mut row: Vec<u16> = Vec::with_capacity(m);
+    let mut pos = 0;
+    let mut done = 0;
+    while pos < b.len() {
+        let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
+        let line = &b[pos..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !plain_row(line, m, &mut row) {
+            return (rows, done, false);
+        }
+        rows.extend_from_slice(&row);
+        done += 1;
+        pos = end + 1;
+    }
+    (rows, done, true)
+}
+
 /// Parses Elekto's `ballots.csv` into a profile (candidates in header order, one ballot per
 /// line).
 pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
@@ -196,7 +309,18 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
     let m = head.len();
     let mut raw: Vec<Option<i64>> = Vec::with_capacity(m);
     let mut ranks: Vec<Option<u32>> = Vec::with_capacity(m);
-    for (line_no, line) in lines {
+    let mut row: Vec<u16> = Vec::with_capacity(m);
+    // The plain lines at the start (usually all of them) are read fast, in parallel; the
+    // rest line by line.
+    let unmarked = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let body = memchr::memchr(b'\n', unmarked.as_bytes()).map_or("", |i| &unmarked[i + 1..]);
+    let (rows, done) = plain_lines(body, m);
+    profile.append_stored(rows);
+    for (line_no, line) in lines.skip(done) {
+        if plain_row(line.as_bytes(), m, &mut row) {
+            profile.push_stored(&row);
+            continue;
+        }
         if line.is_empty() {
             return Err(ParseError::new(FORMAT, line_no, 1, "empty line"));
         }

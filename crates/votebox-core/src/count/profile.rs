@@ -244,6 +244,29 @@ impl Profile {
         Ok(())
     }
 
+    /// Adds one ballot given as its stored ranks (one per candidate: `UNRANKED`, or a rank
+    /// below it).
+    pub(crate) fn push_stored(&mut self, row: &[u16]) {
+        debug_assert_eq!(row.len(), self.candidates.len());
+        self.ranks.extend_from_slice(row);
+        self.weights.push(1);
+        self.total += 1;
+    }
+
+    /// Adds ballots given as their stored ranks, one after the other (`rows.len()` a multiple
+    /// of the number of candidates), each of weight 1.
+    pub(crate) fn append_stored(&mut self, rows: Vec<u16>) {
+        let m = self.candidates.len().max(1);
+        let lines = rows.len() / m;
+        if self.ranks.is_empty() {
+            self.ranks = rows;
+        } else {
+            self.ranks.extend_from_slice(&rows);
+        }
+        self.weights.resize(self.weights.len() + lines, 1);
+        self.total += lines as u64;
+    }
+
     /// The candidate IDs, in input order.
     pub fn candidates(&self) -> &[String] {
         &self.candidates
@@ -335,17 +358,143 @@ impl Profile {
     }
 }
 
+/// Builds a [`Profile`] that merges identical ballots as they are added, exactly as
+/// [`Profile::aggregate`] would merge them afterwards (first-appearance order; a weight that
+/// would pass `u32::MAX` starts a new line). Readers of weighted formats use it so that a file
+/// of a million ballots with few distinct rankings takes little memory; the candidate IDs may
+/// come last (as in BLT files).
+pub(crate) struct GroupingProfile {
+    /// Number of candidates.
+    width: usize,
+    ranks: Vec<u16>,
+    weights: Vec<u32>,
+    total: u64,
+    /// Line index of every distinct row, hashed by the row.
+    lines: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl GroupingProfile {
+    /// An empty profile of ballots over `width` candidates.
+    pub(crate) fn new(width: usize) -> Self {
+        Self {
+            width,
+            ranks: Vec::new(),
+            weights: Vec::new(),
+            total: 0,
+            lines: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::FixedState::default(),
+        }
+    }
+
+    /// Adds `weight` ballots with these stored ranks (one per candidate, `UNRANKED` for
+    /// unranked, every other rank below it).
+    pub(crate) fn push_row(&mut self, row: &[u16], weight: u32) {
+        use std::hash::BuildHasher as _;
+        let m = self.width;
+        debug_assert_eq!(row.len(), m);
+        if weight == 0 {
+            return;
+        }
+        self.total += u64::from(weight);
+        if m == 0 || self.weights.len() >= u32::MAX as usize {
+            self.ranks.extend_from_slice(row);
+            self.weights.push(weight);
+            return;
+        }
+        let hash = self.hasher.hash_one(row);
+        let ranks = &self.ranks;
+        let found = self.lines.find_mut(hash, |&i| {
+            &ranks[i as usize * m..(i as usize + 1) * m] == row
+        });
+        let new = self.weights.len() as u32;
+        match found {
+            Some(i) => {
+                let w = &mut self.weights[*i as usize];
+                if u64::from(*w) + u64::from(weight) <= u64::from(u32::MAX) {
+                    *w += weight;
+                    return;
+                }
+                // That line is full: this copy and later ones go to a new line.
+                *i = new;
+            }
+            None => {
+                let hasher = &self.hasher;
+                self.lines.insert_unique(hash, new, |&i| {
+                    hasher.hash_one(&ranks[i as usize * m..(i as usize + 1) * m])
+                });
+            }
+        }
+        self.ranks.extend_from_slice(row);
+        self.weights.push(weight);
+    }
+
+    /// The profile over these candidates (as many as the width).
+    pub(crate) fn finish(self, candidates: Vec<String>) -> Result<Profile, ProfileError> {
+        let mut p = Profile::new(candidates)?;
+        if p.num_candidates() != self.width {
+            return Err(ProfileError::WrongLength {
+                expected: p.num_candidates(),
+                got: self.width,
+            });
+        }
+        p.ranks = self.ranks;
+        p.weights = self.weights;
+        p.total = self.total;
+        Ok(p)
+    }
+}
+
 /// Ballots as ordered tiers of candidates (for IRV and STV), identical ballots merged.
+///
+/// Compact: the candidates of every ballot in order, one `u16` each; tier boundaries are kept
+/// only for the ballots with a tier of several candidates (a million strict 20-candidate
+/// rankings take about 60 MB).
 #[derive(Debug, Clone)]
 pub(crate) struct TierBallots {
-    /// Candidate indices of all tiers of all ballots, concatenated.
+    /// Candidate indices of all ballots, concatenated.
     items: Vec<u16>,
-    /// End offset (into `items`) of each tier.
+    /// End offset (into `items`) of each tier of the ballots with equal ranks.
     tier_ends: Vec<u32>,
-    /// For each ballot: (first tier index, one past last tier index).
-    ballots: Vec<(u32, u32)>,
+    /// For each ballot: its candidates in `items` (start, end), and where its tier ends start
+    /// in `tier_ends` ([`STRICT`] when every tier has one candidate).
+    ballots: Vec<(u32, u32, u32)>,
     /// Weight of each ballot.
     pub(crate) weights: Vec<u64>,
+}
+
+/// A ballot whose every tier has one candidate (no entry in `tier_ends`).
+const STRICT: u32 = u32::MAX;
+
+/// The tiers of one ballot, best first.
+pub(crate) struct Tiers<'a> {
+    items: &'a [u16],
+    /// Tier ends (offsets into `items` plus `base`); None for a strict ballot.
+    ends: Option<&'a [u32]>,
+    base: usize,
+    pos: usize,
+}
+
+impl<'a> Iterator for Tiers<'a> {
+    type Item = &'a [u16];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u16]> {
+        if self.pos >= self.items.len() {
+            return None;
+        }
+        let end = match &mut self.ends {
+            None => self.pos + 1,
+            Some(ends) => {
+                let (&e, rest) = ends.split_first()?;
+                *ends = rest;
+                e as usize - self.base
+            }
+        };
+        let tier = &self.items[self.pos..end];
+        self.pos = end;
+        Some(tier)
+    }
 }
 
 impl TierBallots {
@@ -362,37 +511,57 @@ impl TierBallots {
         if m == 0 {
             return out;
         }
-        // Key: dense ranks (1, 2, … in order; UNRANKED kept), which determine the tiers.
-        let mut index: HashMap<Box<[u16]>, usize> = HashMap::new();
-        let mut order: Vec<u16> = Vec::with_capacity(m);
-        let mut dense: Vec<u16> = vec![UNRANKED; m];
+        // Room for every candidate of every line at once (no doubling of a large buffer).
+        let entries = match unranked {
+            Unranked::Last => profile.ranks.len(),
+            Unranked::NoOpinion => profile.ranks.iter().filter(|&&r| r != UNRANKED).count(),
+        };
+        out.items.reserve_exact(entries);
+        let hasher = foldhash::fast::FixedState::default();
+        // Every distinct ballot kept, hashed by its tiers.
+        let mut index: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+        // (rank, candidate) of the ranked candidates of a line, best first.
+        let mut order: Vec<u32> = Vec::with_capacity(m);
+        // Direct placement by rank, for the common ballot whose ranks are 1, 2, … k.
+        let mut slots: Vec<u32> = vec![u32::MAX; m];
         for (ranks, w) in profile.raw_lines() {
             order.clear();
-            order.extend((0..m as u16).filter(|&c| ranks[c as usize] != UNRANKED));
-            order.sort_by_key(|&c| ranks[c as usize]);
-            dense.fill(UNRANKED);
-            let mut level = 0u16;
-            let mut prev = None;
-            for &c in &order {
-                let r = ranks[c as usize];
-                if prev != Some(r) {
-                    level += 1;
-                    prev = Some(r);
+            let mut dense = true;
+            for (c, &r) in ranks.iter().enumerate() {
+                if r == UNRANKED {
+                    continue;
                 }
-                dense[c as usize] = level;
-            }
-            if let Some(&i) = index.get(&dense[..]) {
-                out.weights[i] += u64::from(w);
-                continue;
-            }
-            let first = out.tier_ends.len() as u32;
-            let mut prev = None;
-            for &c in &order {
-                let r = ranks[c as usize];
-                if prev.is_some() && prev != Some(r) {
-                    out.tier_ends.push(out.items.len() as u32);
+                let key = (u32::from(r) << 16) | c as u32;
+                match slots.get_mut(usize::from(r).wrapping_sub(1)) {
+                    Some(s) if dense && *s == u32::MAX => *s = key,
+                    _ => dense = false,
                 }
-                out.items.push(c);
+                order.push(key);
+            }
+            let count = order.len();
+            if dense && slots[..count].iter().all(|&s| s != u32::MAX) {
+                order.copy_from_slice(&slots[..count]);
+            } else {
+                order.sort_unstable();
+            }
+            if count > 0 {
+                slots.fill(u32::MAX);
+            }
+            // Add the ballot, then take it back if the same tiers are already there.
+            let start = out.items.len();
+            let ends_before = out.tier_ends.len();
+            let mut strict = true;
+            let mut prev = None;
+            for &key in &order {
+                let r = key >> 16;
+                if prev.is_some() {
+                    if prev == Some(r) {
+                        strict = false;
+                    } else {
+                        out.tier_ends.push(out.items.len() as u32);
+                    }
+                }
+                out.items.push(key as u16);
                 prev = Some(r);
             }
             if !order.is_empty() {
@@ -401,13 +570,51 @@ impl TierBallots {
             if unranked == Unranked::Last && order.len() < m {
                 out.items
                     .extend((0..m as u16).filter(|&c| ranks[c as usize] == UNRANKED));
+                strict &= m - order.len() == 1;
                 out.tier_ends.push(out.items.len() as u32);
             }
-            out.ballots.push((first, out.tier_ends.len() as u32));
+            let tiers = if strict {
+                out.tier_ends.truncate(ends_before);
+                STRICT
+            } else {
+                ends_before as u32
+            };
+            out.ballots
+                .push((start as u32, out.items.len() as u32, tiers));
+            let new = out.ballots.len() - 1;
+            let hash = out.hash_tiers(&hasher, new);
+            if let Some(&b) = index.find(hash, |&b| out.same_tiers(b as usize, new)) {
+                out.weights[b as usize] += u64::from(w);
+                out.ballots.pop();
+                out.tier_ends.truncate(ends_before);
+                out.items.truncate(start);
+                continue;
+            }
             out.weights.push(u64::from(w));
-            index.insert(dense.clone().into_boxed_slice(), out.weights.len() - 1);
+            index.insert_unique(hash, new as u32, |&b| out.hash_tiers(&hasher, b as usize));
         }
+        out.tier_ends.shrink_to_fit();
         out
+    }
+
+    /// A hash of ballot `b`'s tiers.
+    fn hash_tiers(&self, hasher: &foldhash::fast::FixedState, b: usize) -> u64 {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut h = hasher.build_hasher();
+        for tier in self.tiers(b) {
+            h.write_usize(tier.len());
+            for &c in tier {
+                h.write_u16(c);
+            }
+        }
+        h.finish()
+    }
+
+    /// Whether ballots `a` and `b` have the same tiers.
+    fn same_tiers(&self, a: usize, b: usize) -> bool {
+        let (sa, ea, _) = self.ballots[a];
+        let (sb, eb, _) = self.ballots[b];
+        ea - sa == eb - sb && self.tiers(a).eq(self.tiers(b))
     }
 
     /// Number of distinct ballots.
@@ -415,17 +622,21 @@ impl TierBallots {
         self.ballots.len()
     }
 
+    /// The candidates of ballot `b` in order, and whether every tier has one candidate.
+    pub(crate) fn items(&self, b: usize) -> (&[u16], bool) {
+        let (start, end, tiers) = self.ballots[b];
+        (&self.items[start as usize..end as usize], tiers == STRICT)
+    }
+
     /// The tiers of ballot `b`, best first.
-    pub(crate) fn tiers(&self, b: usize) -> impl Iterator<Item = &[u16]> + '_ {
-        let (first, end) = self.ballots[b];
-        (first..end).map(move |t| {
-            let start = if t == 0 {
-                0
-            } else {
-                self.tier_ends[t as usize - 1] as usize
-            };
-            &self.items[start..self.tier_ends[t as usize] as usize]
-        })
+    pub(crate) fn tiers(&self, b: usize) -> Tiers<'_> {
+        let (start, end, tiers) = self.ballots[b];
+        Tiers {
+            items: &self.items[start as usize..end as usize],
+            ends: (tiers != STRICT).then(|| &self.tier_ends[tiers as usize..]),
+            base: start as usize,
+            pos: 0,
+        }
     }
 
     /// Size of the largest tier of any ballot (at least 1).

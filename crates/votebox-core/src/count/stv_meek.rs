@@ -74,34 +74,173 @@ fn display(units: u128) -> f64 {
     units as f64 / UNIT as f64
 }
 
-impl Meek<'_> {
-    fn distribute(&self, s: &MeekState) -> (Vec<u128>, u128) {
-        let mut votes = vec![0u128; self.ids.len()];
-        let mut exhausted = 0u128;
-        let mut members: Vec<usize> = Vec::new();
-        for b in 0..self.tb.len() {
-            let weight = u128::from(self.tb.weights[b]);
-            let mut w: u64 = UNIT;
-            for tier in self.tb.tiers(b) {
-                members.clear();
-                members.extend(
-                    tier.iter()
-                        .map(|&c| c as usize)
-                        .filter(|&c| s.status[c] != Status::Excluded),
-                );
-                if members.is_empty() {
+/// Ends a tier in [`Reduced::items`].
+const TIER_END: u16 = u16::MAX;
+
+/// The ballots as one round's statuses see them: excluded candidates dropped, every ballot cut
+/// after its first tier of hopefuls only (a hopeful keeps all it receives, so nothing passes
+/// beyond that tier), identical results merged with their weights added.
+///
+/// Distributing over this set gives exactly the votes of distributing over every ballot: a
+/// ballot's share of each candidate depends only on the tiers kept here, and every share is
+/// an exact integer multiplied by the ballot's weight. Statuses change only between rounds, so
+/// the set is built once a round (one pass over all ballots) and every keep-value iteration of
+/// the round walks a few thousand entries instead of every distinct ballot.
+#[derive(Default)]
+struct Reduced {
+    /// Candidates of every entry, each tier closed by [`TIER_END`].
+    items: Vec<u16>,
+    /// End offset (into `items`) of each entry.
+    ends: Vec<u32>,
+    /// Weight of each entry.
+    weights: Vec<u64>,
+}
+
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
+impl Reduced {
+    /// Ballots at least this many are split between threads.
+    const PARALLEL_FROM: usize = 50_000;
+
+    fn build(tb: &TierBallots, status: &[Status]) -> Reduced {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        if threads < 2 || tb.len() < Self::PARALLEL_FROM {
+            return Self::build_range(tb, status, 0..tb.len());
+        }
+        // Each thread reduces a slice of the ballots; the parts are simply concatenated (an
+        // entry may then appear once per part, which changes no sum).
+        let chunk = tb.len().div_ceil(threads);
+        let parts: Vec<Reduced> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let range = t * chunk..((t + 1) * chunk).min(tb.len());
+                    scope.spawn(move || Self::build_range(tb, status, range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut out = Reduced::default();
+        for part in parts {
+            let base = out.items.len() as u32;
+            out.items.extend_from_slice(&part.items);
+            out.ends.extend(part.ends.iter().map(|&e| base + e));
+            out.weights.extend_from_slice(&part.weights);
+        }
+        out
+    }
+
+    fn build_range(tb: &TierBallots, status: &[Status], range: std::ops::Range<usize>) -> Reduced {
+        let mut out = Reduced::default();
+        // Entries of ballots with one candidate per tier and at most 7 candidates kept, by
+        // their candidates packed 16 bits each (as index + 1); every other entry by its items.
+        let mut short: FastMap<u128, usize> = FastMap::default();
+        let mut long: FastMap<Box<[u16]>, usize> = FastMap::default();
+        let mut key: Vec<u16> = Vec::new();
+        for b in range {
+            let weight = tb.weights[b];
+            let (items, strict) = tb.items(b);
+            key.clear();
+            if strict {
+                let mut packed = 0u128;
+                for &c in items {
+                    match status[c as usize] {
+                        Status::Excluded => continue,
+                        Status::Elected => key.push(c),
+                        Status::Hopeful => {
+                            key.push(c);
+                            break;
+                        }
+                    }
+                }
+                if key.len() <= 7 {
+                    for &c in &key {
+                        packed = (packed << 16) | u128::from(c + 1);
+                    }
+                    let next = out.weights.len();
+                    let i = *short.entry(packed).or_insert(next);
+                    if i == next {
+                        for &c in &key {
+                            out.items.extend_from_slice(&[c, TIER_END]);
+                        }
+                        out.ends.push(out.items.len() as u32);
+                        out.weights.push(weight);
+                    } else {
+                        out.weights[i] += weight;
+                    }
                     continue;
                 }
+                let len = key.len();
+                key.extend_from_within(..);
+                for i in 0..len {
+                    key[2 * i] = key[len + i];
+                    key[2 * i + 1] = TIER_END;
+                }
+            } else {
+                for tier in tb.tiers(b) {
+                    let before = key.len();
+                    let mut hopeful_only = true;
+                    for &c in tier {
+                        match status[c as usize] {
+                            Status::Excluded => {}
+                            Status::Hopeful => key.push(c),
+                            Status::Elected => {
+                                key.push(c);
+                                hopeful_only = false;
+                            }
+                        }
+                    }
+                    if key.len() > before {
+                        key.push(TIER_END);
+                        if hopeful_only {
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some(&i) = long.get(&key[..]) {
+                out.weights[i] += weight;
+                continue;
+            }
+            long.insert(key.clone().into_boxed_slice(), out.weights.len());
+            out.items.extend_from_slice(&key);
+            out.ends.push(out.items.len() as u32);
+            out.weights.push(weight);
+        }
+        out
+    }
+
+    /// The entries as (tiers, weight); each tier's members are followed by [`TIER_END`].
+    fn entries(&self) -> impl Iterator<Item = (&[u16], u64)> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .zip(&self.weights)
+            .map(|((start, &end), &w)| (&self.items[start as usize..end as usize], w))
+    }
+
+    /// Every ballot's value given out by the keep values: (votes per candidate, exhausted).
+    fn distribute(&self, keep: &[u64]) -> (Vec<u128>, u128) {
+        let mut votes = vec![0u128; keep.len()];
+        let mut exhausted = 0u128;
+        for (tiers, weight) in self.entries() {
+            let weight = u128::from(weight);
+            let mut w: u64 = UNIT;
+            for tier in tiers.split(|&c| c == TIER_END).filter(|t| !t.is_empty()) {
                 // Each member keeps floor(w · k_c / m); floor(w · (1 − Σk/m)) passes on; the
                 // rounding remainder (a few units at most) is exhausted.
-                let m = members.len() as u128 * u128::from(UNIT);
+                let m = tier.len() as u128 * u128::from(UNIT);
                 let w128 = u128::from(w);
                 let mut given = 0u128;
                 let mut sum_k = 0u128;
-                for &c in &members {
-                    let k = u128::from(s.keep[c]);
+                for &c in tier {
+                    let k = u128::from(keep[c as usize]);
                     let g = w128 * k / m;
-                    votes[c] += g * weight;
+                    votes[c as usize] += g * weight;
                     given += g;
                     sum_k += k;
                 }
@@ -116,13 +255,16 @@ impl Meek<'_> {
         }
         (votes, exhausted)
     }
+}
 
+impl Meek<'_> {
     /// Iterates keep values to convergence; returns (votes, exhausted, quota).
     fn converge(&self, s: &mut MeekState) -> (Vec<u128>, u128, u128) {
         let mut prev_surplus: Option<u128> = None;
         let mut iterations = 0;
+        let reduced = Reduced::build(self.tb, &s.status);
         loop {
-            let (votes, exhausted) = self.distribute(s);
+            let (votes, exhausted) = reduced.distribute(&s.keep);
             let active = self.total - exhausted;
             let quota = active / (self.seats as u128 + 1) + 1;
             let n = self.ids.len();
@@ -330,7 +472,21 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
         .tie_break
         .as_ref()
         .map(|t| priorities(&t.order(profile.candidates())));
-    let res = runoff::run(&meek, init, order.as_deref());
+    // The pairwise matrix (for the Condorcet winner and the Smith set shown with every count)
+    // is independent of the count: on a large profile it is computed on another thread.
+    let (res, d) = if profile.num_lines() >= Reduced::PARALLEL_FROM {
+        std::thread::scope(|scope| {
+            let pairwise = scope.spawn(|| pairwise_matrix(profile, opts.unranked));
+            let res = runoff::run(&meek, init, order.as_deref());
+            let d = pairwise
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (res, d)
+        })
+    } else {
+        let res = runoff::run(&meek, init, order.as_deref());
+        (res, pairwise_matrix(profile, opts.unranked))
+    };
 
     let st = &res.final_state;
     let mut tiers: Vec<Vec<usize>> = st.elected_batches.clone();
@@ -341,7 +497,6 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
     tiers.extend(Meek::batches(&rest, &st.last));
     tiers.extend(st.excluded_batches.iter().rev().cloned());
 
-    let d = pairwise_matrix(profile, opts.unranked);
     let mut out = super::base_outcome(profile, opts, Method::StvMeek, d);
     out.rounds = res.rounds;
     out.ties = res

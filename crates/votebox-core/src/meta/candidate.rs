@@ -26,6 +26,16 @@ struct RawHeader {
     info: Option<Info>,
 }
 
+/// [`RawHeader`] with `info` skipped: read again this way when `info` alone is malformed.
+#[derive(Deserialize)]
+struct RawHeaderWithoutInfo {
+    name: Option<Text>,
+    #[serde(rename = "ID")]
+    id: Option<Text>,
+    #[allow(dead_code)]
+    info: Option<IgnoredAny>,
+}
+
 /// `info` in either shape, as (field, value) pairs in file order. Null values become `""`.
 struct Info(Vec<(String, String)>);
 
@@ -170,7 +180,26 @@ pub(super) fn parse_candidate(
         message,
     };
     let parts = split(text).map_err(|(line, message)| err(line, message))?;
-    let Some(raw) = yaml::parse::<RawHeader>(&parts.header, path, parts.header_line_offset)? else {
+    let offset = parts.header_line_offset;
+    let (raw, info_note) = match yaml::parse::<RawHeader>(&parts.header, path, offset) {
+        Ok(raw) => (raw, None),
+        // A malformed `info` costs the candidate its fields, with a note; not the election.
+        Err(info_error) => match yaml::parse::<RawHeaderWithoutInfo>(&parts.header, path, offset) {
+            Ok(raw) => (
+                raw.map(|r| RawHeader {
+                    name: r.name,
+                    id: r.id,
+                    info: None,
+                }),
+                Some(format!(
+                    "This candidate's `info` could not be read, so no fields are shown ({}).",
+                    info_error.message
+                )),
+            ),
+            Err(_) => return Err(info_error),
+        },
+    };
+    let Some(raw) = raw else {
         return Err(err(
             Some(parts.header_line_offset),
             "the header is empty: it needs at least `name` and `ID`".to_owned(),
@@ -195,6 +224,7 @@ pub(super) fn parse_candidate(
         name,
         file_name: file_name.to_owned(),
         info: raw.info.map(|i| i.0).unwrap_or_default(),
+        info_note,
         body_html: render_markdown(parts.body),
     })
 }
@@ -202,6 +232,30 @@ pub(super) fn parse_candidate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elekto_85_malformed_info_keeps_the_candidate_with_a_note() {
+        for info in [
+            "info: just a sentence",
+            "info: 42",
+            "info:\n  - a plain string entry",
+            "info:\n  - employer: [a, list]",
+        ] {
+            let text = format!("---\nname: Jane\nID: jdoe\n{info}\n---\nBio\n");
+            let c = parse(&text).unwrap_or_else(|e| panic!("{info}: {e}"));
+            assert_eq!((c.id.as_str(), c.name.as_str()), ("jdoe", "Jane"));
+            assert!(c.info.is_empty(), "{info}");
+            let note = c.info_note.unwrap_or_else(|| panic!("{info}: no note"));
+            assert!(note.contains("`info` could not be read"), "{note}");
+        }
+        // A header broken elsewhere still breaks the file.
+        assert!(parse("---\nname: [Jane\nID: jdoe\ninfo: x\n---\n").is_err());
+        // Empty and mapping-form info are fine and give no note.
+        for info in ["info:", "info: []", "info: {}", "info:\n  employer: Acme"] {
+            let text = format!("---\nname: Jane\nID: jdoe\n{info}\n---\n");
+            assert_eq!(parse(&text).unwrap().info_note, None, "{info}");
+        }
+    }
 
     const PATH: &str = "elections/x/candidate-jdoe.md";
     const DASHES: &str = "-------------------------------------------------------------";
@@ -317,12 +371,12 @@ mod tests {
     }
 
     #[test]
-    fn info_wrong_shape_is_an_error() {
+    fn info_wrong_shape_is_a_note_not_an_error() {
         let text = format!("{DASHES}\nname: J\nID: j\ninfo: just text\n{DASHES}\n");
-        let err = parse(&text).unwrap_err();
-        assert_eq!(err.file, PATH);
-        assert_eq!(err.line, Some(4), "{err}");
-        assert!(err.message.starts_with("`info`:"), "{err}");
+        let c = parse(&text).unwrap();
+        assert!(c.info.is_empty());
+        let note = c.info_note.unwrap();
+        assert!(note.contains("(`info`: "), "{note}");
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub struct Candidate {
     pub file_name: String,
     /// `info` entries as (field, value), in file order; list and mapping forms both accepted.
     pub info: Vec<(String, String)>,
+    /// Why `info` could not be read, when it is malformed (the candidate is kept, without its
+    /// fields: a bad profile never breaks the election, Elekto #85).
+    pub info_note: Option<String>,
     /// Sanitised HTML of the body; empty when no profile was submitted.
     pub body_html: String,
 }
@@ -217,6 +220,33 @@ pub fn display_utc(dt: PrimitiveDateTime) -> String {
     format!("{} UTC", display_datetime(dt))
 }
 
+/// A moment to the minute, as officers read request times: `YYYY-MM-DD HH:MM UTC`.
+pub fn display_minutes_utc(dt: PrimitiveDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute()
+    )
+}
+
+/// The day a deadline ends "Anywhere on Earth" (UTC−12), when `dt` (UTC) is written that way:
+/// Kubernetes and Cloud Foundry elections close "at the end of the day AoE" and write it as
+/// `11:59`/`11:59:59` or `12:00:00` UTC of the next day. Other times give `None`.
+pub fn anywhere_on_earth_day(dt: PrimitiveDateTime) -> Option<time::Date> {
+    let aoe = dt.saturating_sub(time::Duration::hours(12));
+    let (h, m, s) = (aoe.hour(), aoe.minute(), aoe.second());
+    if h == 23 && m == 59 {
+        Some(aoe.date())
+    } else if (h, m, s) == (0, 0, 0) && aoe.nanosecond() == 0 {
+        aoe.date().previous_day()
+    } else {
+        None
+    }
+}
+
 /// Elekto's display form of a naive datetime: `YYYY-MM-DD HH:MM:SS` (plus `.ffffff` when non-zero).
 pub fn display_datetime(dt: PrimitiveDateTime) -> String {
     let base = format!(
@@ -231,5 +261,38 @@ pub fn display_datetime(dt: PrimitiveDateTime) -> String {
     match dt.microsecond() {
         0 => base,
         us => format!("{base}.{us:06}"),
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn request_times_to_the_minute() {
+        assert_eq!(
+            display_minutes_utc(datetime!(2023-08-10 09:05:59.123456)),
+            "2023-08-10 09:05 UTC"
+        );
+    }
+
+    #[test]
+    fn anywhere_on_earth_deadlines() {
+        // Kubernetes 2025: "End of day Anywhere on Earth … Write 2023-09-26 as: 2023-09-27 11:59:59".
+        assert_eq!(
+            anywhere_on_earth_day(datetime!(2025-10-25 11:59:59)),
+            Some(date!(2025 - 10 - 24))
+        );
+        assert_eq!(
+            anywhere_on_earth_day(datetime!(2025-10-25 11:59:00)),
+            Some(date!(2025 - 10 - 24))
+        );
+        assert_eq!(
+            anywhere_on_earth_day(datetime!(2025-10-25 12:00:00)),
+            Some(date!(2025 - 10 - 24))
+        );
+        assert_eq!(anywhere_on_earth_day(datetime!(2025-10-25 12:00:01)), None);
+        assert_eq!(anywhere_on_earth_day(datetime!(2025-10-25 23:59:00)), None);
     }
 }

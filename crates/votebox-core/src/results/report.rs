@@ -70,6 +70,29 @@ pub struct Cell {
     pub title: String,
 }
 
+impl Cell {
+    /// The cell's meaning as a sign, so the matrix reads without colour: `+` the row candidate
+    /// wins the pair, `−` loses, `=` tie (empty on the diagonal).
+    pub fn sign(&self) -> &'static str {
+        match self.class.get(..3) {
+            Some("win") => "+",
+            Some("los") => "−",
+            Some("tie") => "=",
+            _ => "",
+        }
+    }
+
+    /// The cell's meaning in words, for screen readers.
+    pub fn word(&self) -> &'static str {
+        match self.sign() {
+            "+" => "wins",
+            "−" => "loses",
+            "=" => "tie",
+            _ => "",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatrixRow {
     pub candidate: CandidateView,
@@ -106,7 +129,8 @@ pub struct WhatIfRow {
 /// What a successful count shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutcomeReport {
-    /// `condorcet`, `tie`, `winner` or `none`.
+    /// `none` (no ballots were cast), `condorcet` (one seat, a Condorcet winner), `elected`
+    /// (every seat filled) or `tie` (a tie decides a seat: [`OutcomeReport::tied`]).
     pub headline: &'static str,
     /// The first tier.
     pub top: Vec<CandidateView>,
@@ -115,6 +139,8 @@ pub struct OutcomeReport {
     pub tied: Vec<CandidateView>,
     /// Seats left for the candidates tied at the last seat.
     pub open_seats: usize,
+    /// The number of the first seat the tie decides (the seats `first_open_seat ..` are open).
+    pub first_open_seat: usize,
     pub condorcet: Option<CandidateView>,
     pub smith: Vec<CandidateView>,
     pub schwartz: Vec<CandidateView>,
@@ -297,11 +323,17 @@ impl OutcomeReport {
             })
             .collect();
         let top = o.ranking.first().cloned().unwrap_or_default();
-        let headline = match (&o.condorcet_winner, top.len()) {
-            (_, 0) => "none",
-            (Some(cw), 1) if top[0] == *cw => "condorcet",
-            (_, 1) => "winner",
-            _ => "tie",
+        let headline = if o.ballots == 0 {
+            "none"
+        } else if !o.ties_at_last_seat.is_empty() {
+            "tie"
+        } else if o.seats == 1
+            && o.condorcet_winner.is_some()
+            && o.winners.as_slice() == o.condorcet_winner.as_slice()
+        {
+            "condorcet"
+        } else {
+            "elected"
         };
         // Matrices in ranking order (candidates are in sorted-ID order inside a tier).
         let ids = &o.candidates;
@@ -323,6 +355,7 @@ impl OutcomeReport {
             winners: names.views(&o.winners),
             tied: names.views(&o.ties_at_last_seat),
             open_seats: o.seats.saturating_sub(o.winners.len()),
+            first_open_seat: o.winners.len() + 1,
             condorcet: o.condorcet_winner.as_deref().map(|c| names.view(c)),
             smith: names.views(&o.smith_set),
             schwartz: names.views(&o.schwartz_set),

@@ -28,8 +28,9 @@
 //!   re-displayed once with a warning and a checkbox (`confirm_all_equal`) to confirm it;
 //! * an optional `password_confirm` field must match `password` (#86);
 //! * the passphrase length is checked with the ballot, keeping the ranking (#86);
-//! * view and revoke with an empty passphrase fail without running the KDF: an empty passphrase
-//!   can never open a ballot (a ballot cast without one is sealed with a random passcode);
+//! * a ballot cast without a passphrase stores no link (zero salt and link,
+//!   [`ballots::NO_PASSPHRASE_SALT`]) and costs no KDF; view and revoke say it cannot be opened,
+//!   and with an empty passphrase they fail without running the KDF;
 //! * schema-1 ballots (cast with Elekto 0.5, kept by `votebox migrate`) open with their
 //!   passphrase again, through their Werkzeug hash (Elekto 0.6+ said "Incorrect password").
 //! * the KDF is bounded (`kdf.rs`): a global semaphore, one request per user at a time (429), and
@@ -38,7 +39,6 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rand::Rng as _;
 use votebox_core::ballot::{BallotForm, NO_OPINION, Ranking};
 use votebox_core::crypto;
 use votebox_core::meta::{Election, Status, display_utc};
@@ -56,7 +56,9 @@ use votebox_db::{ElectionId, VoterId};
 
 pub(crate) const MSG_NOT_VOTED: &str = "You have not voted yet";
 pub(crate) const MSG_WRONG_PASSPHRASE: &str =
-    "Incorrect password, the password must match with the one used before";
+    "Incorrect passphrase: it must be the passphrase you chose when you voted.";
+pub(crate) const MSG_NO_PASSPHRASE: &str =
+    "This ballot was cast without a passphrase: nobody, you included, can view or revoke it.";
 pub(crate) const MSG_REVOKED: &str =
     "The old ballot is successfully deleted, please re-cast the ballot.";
 
@@ -75,6 +77,30 @@ struct BallotLine {
     options: Vec<RankOption>,
 }
 
+/// A reason the submitted form came back, tied to the field it is about (`aria-describedby`).
+struct FormError {
+    /// `error-<n>`: the message's element id.
+    id: String,
+    message: String,
+    /// The candidate it is about, if any.
+    candidate: Option<String>,
+    /// It is about the passphrase fields.
+    passphrase: bool,
+}
+
+fn form_errors(messages: Vec<(String, Option<String>, bool)>) -> Vec<FormError> {
+    messages
+        .into_iter()
+        .enumerate()
+        .map(|(i, (message, candidate, passphrase))| FormError {
+            id: format!("error-{}", i + 1),
+            message,
+            candidate,
+            passphrase,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "vote.html")]
 struct VotePage {
@@ -84,9 +110,38 @@ struct VotePage {
     allow_no_opinion: bool,
     min_passcode_length: usize,
     csrf_token: String,
-    errors: Vec<String>,
+    errors: Vec<FormError>,
     /// Show the "I mean it" checkbox for a ballot that ranks every candidate equally.
     ask_all_equal: bool,
+}
+
+impl VotePage {
+    /// ` aria-invalid="true" aria-describedby="…"` for the rank of `candidate` (empty if fine).
+    fn candidate_attrs(&self, candidate: &str) -> String {
+        self.attrs(|e| e.candidate.as_deref() == Some(candidate))
+    }
+
+    /// The same for the passphrase fields.
+    fn passphrase_attrs(&self) -> String {
+        self.attrs(|e| e.passphrase)
+    }
+
+    fn attrs(&self, about: impl Fn(&FormError) -> bool) -> String {
+        let ids: Vec<&str> = self
+            .errors
+            .iter()
+            .filter(|e| about(e))
+            .map(|e| e.id.as_str())
+            .collect();
+        if ids.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " aria-invalid=\"true\" aria-describedby=\"{}\"",
+                ids.join(" ")
+            )
+        }
+    }
 }
 
 /// The form's lines, in `order` (candidate ids), each with `selected[id]` (or the default)
@@ -131,7 +186,7 @@ fn ballot_lines(e: &Election, order: &[String], selected: &[(String, String)]) -
 fn vote_page(
     voter: &VoterCtx,
     lines: Vec<BallotLine>,
-    errors: Vec<String>,
+    errors: Vec<FormError>,
     ask_all_equal: bool,
 ) -> VotePage {
     VotePage {
@@ -168,7 +223,8 @@ fn form_fields(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
 /// Why a submitted ballot form is shown again instead of cast.
 struct FormAgain {
     status: StatusCode,
-    messages: Vec<String>,
+    /// (message, candidate it is about, about the passphrase).
+    messages: Vec<(String, Option<String>, bool)>,
     /// Ask to confirm a ballot that ranks every candidate equally.
     ask_all_equal: bool,
 }
@@ -181,13 +237,19 @@ fn checked_ranking(voter: &VoterCtx, form: &BallotForm) -> Result<Ranking, FormA
         .validate(&voter.election, min_length)
         .map_err(|problems| FormAgain {
             status: StatusCode::BAD_REQUEST,
-            messages: problems.iter().map(ToString::to_string).collect(),
+            messages: problems
+                .iter()
+                .map(|p| {
+                    let candidate = p.candidate().map(str::to_owned);
+                    (p.to_string(), candidate, p.is_passphrase())
+                })
+                .collect(),
             ask_all_equal: false,
         })?;
     match ranking.all_equal() {
         Some(warning) if !form.confirm_all_equal => Err(FormAgain {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            messages: vec![warning.to_string()],
+            messages: vec![(warning.to_string(), None, false)],
             ask_all_equal: true,
         }),
         _ => Ok(ranking),
@@ -204,7 +266,12 @@ fn show_again(voter: &VoterCtx, form: &BallotForm, again: FormAgain) -> AppResul
         }
     }
     let lines = ballot_lines(&voter.election, &order, &form.ranks);
-    let page = vote_page(voter, lines, again.messages, again.ask_all_equal);
+    let page = vote_page(
+        voter,
+        lines,
+        form_errors(again.messages),
+        again.ask_all_equal,
+    );
     render(again.status, &page)
 }
 
@@ -273,21 +340,33 @@ async fn cast(
 }
 
 /// Seals a new ballot link with the form's passphrase (one Argon2i, off the async runtime,
-/// bounded); the form, passphrase included, is wiped on the way.
+/// bounded); the form, passphrase included, is wiped on the way. Without a passphrase there is
+/// nothing anyone could open, so no KDF runs and the link is marked as such
+/// ([`ballots::NO_PASSPHRASE_SALT`]).
 async fn seal_link(voter: &VoterCtx, form: BallotForm) -> AppResult<SealedLink> {
-    let kdf = voter.state.kdf();
-    let claim = kdf.claim(voter.user.id).ok_or_else(kdf::busy)?;
-    let passcode = match form.passphrase {
+    let ballot_voter = ballots::new_ballot_voter();
+    let passphrase = match form.passphrase {
         Some(passphrase) if !passphrase.is_empty() => passphrase,
-        _ => hidden_passcode(),
+        _ => {
+            return Ok(SealedLink {
+                ballot_voter,
+                salt: ballots::NO_PASSPHRASE_SALT,
+                sealed: ballots::NO_PASSPHRASE_LINK.to_vec(),
+            });
+        }
     };
+    let state = &voter.state;
+    let kdf = state.kdf();
+    let claim = kdf
+        .claim(state.db(), state.instance_id(), voter.user.id)
+        .await?
+        .ok_or_else(kdf::busy)?;
     let salt = crypto::random_salt();
     let nonce = crypto::random_nonce();
-    let ballot_voter = ballots::new_ballot_voter();
     let target = ballot_voter.clone();
     let sealed = kdf
         .run(claim, move || {
-            crypto::encrypt_link(&passcode, &salt, &nonce, &target)
+            crypto::encrypt_link(&passphrase, &salt, &nonce, &target)
         })
         .await?
         .map_err(AppError::internal)?;
@@ -298,15 +377,6 @@ async fn seal_link(voter: &VoterCtx, form: BallotForm) -> AppResult<SealedLink> 
     })
 }
 
-/// The secret that seals a ballot cast without a passphrase: 256 random bits nobody will ever
-/// see, so that nobody (the database holder included) can open it. Elekto used a 6-digit code,
-/// 10⁶ guesses away.
-fn hidden_passcode() -> Zeroizing<String> {
-    let mut bytes = Zeroizing::new([0u8; 32]);
-    rand::rng().fill(&mut bytes[..]);
-    Zeroizing::new(hex::encode(bytes.as_slice()))
-}
-
 // ----------------------------------------------------------------------------------------------
 // Confirmation
 
@@ -314,8 +384,14 @@ fn hidden_passcode() -> Zeroizing<String> {
 #[template(path = "confirmation.html")]
 struct ConfirmationPage {
     layout: Layout,
-    key: String,
-    name: String,
+    election: ElectionHead,
+    /// The day the ballot was recorded (`YYYY-MM-DD`, UTC), when known.
+    cast_on: Option<String>,
+    /// Cast with a passphrase: it can be viewed (and revoked while voting runs).
+    has_passphrase: bool,
+    /// Cast without one (nothing was ever stored to open it).
+    no_passphrase: bool,
+    running: bool,
     receipt: Option<ReceiptView>,
 }
 
@@ -341,18 +417,30 @@ impl ReceiptView {
     }
 }
 
-/// `GET /app/elections/<eid>/confirmation`: the thank-you page once voted, else 302 to the
-/// election page.
+/// `GET /app/elections/<eid>/confirmation`: once voted, which election, when, and whether the
+/// ballot can be viewed or revoked; else 302 to the election page.
 pub(crate) async fn confirmation(ctx: ElectionCtx) -> AppResult<Response> {
     if !ctx.has_voted().await? {
         return Ok(found(&ctx.url()));
     }
     let code = ctx.session.take_receipt(&ctx.election.key);
+    let link = match ctx.row {
+        Some(id) => ballots::voter_link(ctx.state.db(), ctx.user.id, id).await?,
+        None => None,
+    };
     render_ok(&ConfirmationPage {
-        layout: ctx.layout(format!("Thank you for voting in {}", ctx.election.name)),
-        key: ctx.election.key.clone(),
-        name: ctx.election.name.clone(),
         receipt: Some(ReceiptView::new(&ctx.election, code)),
+        layout: ctx.layout(format!("Thank you for voting in {}", ctx.election.name)),
+        election: ctx.head(),
+        cast_on: link
+            .as_ref()
+            .and_then(|l| l.created_at)
+            .map(|t| t.date().to_string()),
+        has_passphrase: link
+            .as_ref()
+            .is_some_and(|l| !l.cast_without_passphrase() && l.salt.is_some()),
+        no_passphrase: link.is_some_and(|l| l.cast_without_passphrase()),
+        running: ctx.status() == Status::Running,
     })
 }
 
@@ -419,14 +507,22 @@ async fn open_ballot(
     let Some(link) = ballots::voter_link(state.db(), user.id, election_id).await? else {
         return Ok(Opened::Refused(MSG_NOT_VOTED));
     };
+    if link.cast_without_passphrase() {
+        return Ok(Opened::Refused(MSG_NO_PASSPHRASE));
+    }
     let password = password.ok_or_else(error::no_password_field)?;
     // An empty passphrase never sealed a ballot: no KDF needed.
     if password.is_empty() {
         return Ok(Opened::Refused(MSG_WRONG_PASSPHRASE));
     }
     // Every passphrase check, of either kind, counts against the user's attempts.
-    let claim = state.kdf().claim(user.id).ok_or_else(kdf::busy)?;
-    if !state.kdf().passphrase_attempt(user.id) {
+    let claim = state
+        .kdf()
+        .claim(state.db(), state.instance_id(), user.id)
+        .await?
+        .ok_or_else(kdf::busy)?;
+    if !state.kdf().passphrase_attempt(state.db(), user.id).await? {
+        claim.release().await;
         return Err(kdf::too_many_attempts());
     }
     // Legacy (schema 1, Elekto 0.5) rows have no salt: their ballot carries a Werkzeug hash.
@@ -526,7 +622,7 @@ pub(crate) async fn revoke(
             // The revoked ballot's receipt, if not shown yet, is gone with it.
             voter.session.take_receipt(&voter.election.key);
             tracing::info!(election = %voter.election.key, rows = ballots, "ballot revoked");
-            Ok(voter.back_with(MSG_REVOKED))
+            Ok(voter.back_with_notice(MSG_REVOKED))
         }
         RevokeOutcome::NotVoted => Ok(voter.back_with(MSG_NOT_VOTED)),
     }
@@ -549,16 +645,5 @@ mod tests {
             ]
         );
         assert_eq!(form_fields(b"").count(), 0);
-    }
-
-    #[test]
-    fn hidden_passcodes_carry_256_random_bits() {
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..100 {
-            let p = hidden_passcode();
-            assert_eq!(p.len(), 64);
-            assert!(p.bytes().all(|b| b.is_ascii_hexdigit()));
-            assert!(seen.insert(p.to_string()), "a passcode repeated");
-        }
     }
 }

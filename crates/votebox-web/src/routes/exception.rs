@@ -15,7 +15,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
 use votebox_core::audit::Event;
-use votebox_core::meta::display_datetime;
+use votebox_core::meta::display_minutes_utc;
 use votebox_db::requests::{self, CreateOutcome, NewRequest, RequestRow};
 
 use super::auth::EmptyForm;
@@ -73,7 +73,7 @@ struct ExceptionPage {
     layout: Layout,
     election: ElectionHead,
     exception_description: String,
-    errors: Vec<String>,
+    errors: Vec<FieldError>,
     csrf_token: String,
     name: String,
     email: String,
@@ -82,7 +82,29 @@ struct ExceptionPage {
     comments: String,
 }
 
-fn exception_page(ctx: &ElectionCtx, form: &ExceptionForm, errors: Vec<String>) -> ExceptionPage {
+/// A problem with one field of the form (`field` is the input's id, so the message can be tied
+/// to it with `aria-describedby`).
+struct FieldError {
+    field: &'static str,
+    message: String,
+}
+
+impl ExceptionPage {
+    /// The `aria-describedby`/`aria-invalid` attributes of the input `field`: empty when fine.
+    fn error_attrs(&self, field: &str) -> String {
+        if self.errors.iter().any(|e| e.field == field) {
+            format!(" aria-invalid=\"true\" aria-describedby=\"error-{field}\"")
+        } else {
+            String::new()
+        }
+    }
+}
+
+fn exception_page(
+    ctx: &ElectionCtx,
+    form: &ExceptionForm,
+    errors: Vec<FieldError>,
+) -> ExceptionPage {
     let v = |f: &Option<String>| f.clone().unwrap_or_default();
     ExceptionPage {
         layout: ctx.layout(format!("Exception | {}", ctx.election.name)),
@@ -136,26 +158,31 @@ pub(crate) async fn form(ctx: ElectionCtx) -> AppResult<Response> {
     render_ok(&exception_page(&ctx, &ExceptionForm::default(), Vec::new()))
 }
 
-/// What is wrong with a submitted exception form.
-fn form_errors(form: &ExceptionForm) -> Vec<String> {
+/// What is wrong with a submitted exception form, field by field.
+fn form_errors(form: &ExceptionForm) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    for (label, value, required, max) in [
-        ("Name", &form.name, true, MAX_SHORT),
-        ("Email", &form.email, true, MAX_SHORT),
-        ("Chat", &form.chat, true, MAX_SHORT),
-        ("Contributions", &form.description, true, MAX_LONG),
-        ("Comments", &form.comments, false, MAX_LONG),
+    for (field, label, value, required, max) in [
+        ("name", "Name", &form.name, true, MAX_SHORT),
+        ("email", "Email", &form.email, true, MAX_SHORT),
+        ("chat", "Chat", &form.chat, true, MAX_SHORT),
+        (
+            "description",
+            "Contributions",
+            &form.description,
+            true,
+            MAX_LONG,
+        ),
+        ("comments", "Comments", &form.comments, false, MAX_LONG),
     ] {
-        match value {
-            None => errors.push(format!("The field {label} is missing.")),
-            Some(v) if required && v.trim().is_empty() => {
-                errors.push(format!("Please fill in {label}."));
-            }
+        let message = match value {
+            None => format!("The field {label} is missing."),
+            Some(v) if required && v.trim().is_empty() => format!("Please fill in {label}."),
             Some(v) if v.chars().count() > max => {
-                errors.push(format!("{label} is too long: at most {max} characters."));
+                format!("{label} is too long: at most {max} characters.")
             }
-            Some(_) => {}
-        }
+            Some(_) => continue,
+        };
+        errors.push(FieldError { field, message });
     }
     errors
 }
@@ -195,7 +222,7 @@ pub(crate) async fn submit(
             tracing::info!(election = %ctx.election.key, request = %id, "exception request filed");
             let event = Event::exception_filed(id.0.into());
             crate::audit::record(db, election_id, &ctx.election.key, ctx.now(), event).await;
-            Ok(ctx.back_with(MSG_SUBMITTED))
+            Ok(ctx.back_with_notice(MSG_SUBMITTED))
         }
         CreateOutcome::AlreadyRequested => Err(error::already_requested(StatusCode::CONFLICT)),
     }
@@ -238,7 +265,7 @@ fn review_page(officer: &OfficerCtx, r: RequestRow) -> AppResult<Response> {
         election: officer.head(),
         id: r.id,
         requester: r.username.clone().unwrap_or_default(),
-        created_at: r.created_at.map(display_datetime).unwrap_or_default(),
+        created_at: r.created_at.map(display_minutes_utc).unwrap_or_default(),
         reviewed: r.is_reviewed(),
         name,
         email: r.email.unwrap_or_default(),

@@ -6,69 +6,65 @@
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use votebox_core::meta::{Status, display_utc};
+use votebox_core::meta::Status;
 use votebox_core::verify::BoardAccess;
 use votebox_db::{requests, voters};
 
-use super::public::{ListQuery, list_page};
-use crate::app::{AppState, Resolved, resolve};
+use super::public::{ListQuery, Viewer, list_page};
+use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ElectionCtx, OfficerCtx, PathParams, QueryParams, snapshot};
 use crate::response::{render_ok, to_slash_form};
 use crate::session::{CurrentUser, Session};
 use crate::views::{
-    AdminPage, CandidatePage, DashboardPage, ElectionItem, ElectionPage, FieldItem, Layout,
-    RequestItem, ResultsPage, shuffled_candidates,
+    AdminPage, CandidatePage, DashboardPage, ElectionPage, FieldItem, Layout, RequestItem,
+    ResultsPage, VoterStatus, When, shuffled_candidates,
 };
 
-/// `GET /app`: "Welcome!", running elections, "Previously Voted".
+/// `GET /app`: "Welcome!", then the running, upcoming and ended elections, each with the
+/// user's status in it (Not eligible / Eligible / Voted).
 pub(crate) async fn dashboard(
     user: CurrentUser,
     State(state): State<AppState>,
     session: Session,
 ) -> AppResult<Response> {
     let snap = snapshot(&state)?;
-    let now = state.now();
-    let running = snap
-        .catalog
-        .elections_newest_first()
-        .into_iter()
-        .filter(|e| e.status(now) == Status::Running)
-        .map(|e| ElectionItem::new(e, now))
-        .collect();
     let voted_keys = voters::voted_election_keys(state.db(), user.id).await?;
-    // Elections that vanished from the meta (or are broken) are skipped, never a 404.
-    let voted = voted_keys
-        .iter()
-        .filter_map(|k| match resolve(&snap.catalog, k) {
-            Some(Resolved::Ok(e)) => Some(ElectionItem::new(e, now)),
-            _ => None,
-        })
-        .collect();
+    let elections = snap.catalog.elections_newest_first();
+    let [running, upcoming, ended] =
+        DashboardPage::sections(&elections, state.now(), &user.login, &voted_keys);
     render_ok(&DashboardPage {
         layout: Layout::new(&state, &session, "Dashboard"),
         welcome_name: user.display_name().to_owned(),
         running,
-        voted,
+        upcoming,
+        ended,
     })
 }
 
 /// `GET /app/elections[?status=s]`.
 pub(crate) async fn elections_list(
-    _user: CurrentUser,
+    user: CurrentUser,
     State(state): State<AppState>,
     session: Session,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> AppResult<Response> {
+    let voted_keys = voters::voted_election_keys(state.db(), user.id).await?;
+    let viewer = Viewer {
+        login: &user.login,
+        voted_keys: &voted_keys,
+    };
     list_page(
         &state,
         &session,
         "/app/elections",
         q.status.unwrap_or_default(),
+        Some(viewer),
     )
 }
 
-/// `GET /app/elections/<eid>`: the election page (§4.5).
+/// `GET /app/elections/<eid>`: the election page (§4.5): status, dates, the user's status and
+/// the main action first, then the description and the candidates.
 pub(crate) async fn election(ctx: ElectionCtx) -> AppResult<Response> {
     let (e, login) = (&ctx.election, &ctx.user.login);
     let status = ctx.status();
@@ -78,17 +74,20 @@ pub(crate) async fn election(ctx: ElectionCtx) -> AppResult<Response> {
         BoardAccess::Officers => e.is_eligible(login) || e.is_officer(login),
         BoardAccess::Off => false,
     };
+    let no_passphrase = voted && ctx.voted_without_passphrase().await?;
     render_ok(&ElectionPage {
         layout: ctx.layout(e.name.clone()),
         election: ctx.head(),
         candidates: shuffled_candidates(e),
-        eligible: e.is_eligible(login),
-        voted,
+        voter: VoterStatus::of(e.is_eligible(login), voted),
+        no_passphrase,
         running: status == Status::Running,
         completed: status == Status::Completed,
         results_published: e.results_published(ctx.now()),
         officer: e.is_officer(login),
-        exception_due: display_utc(e.exception_due),
+        exception_due: When::new(e.exception_due),
+        exceptions_open: ctx.now() <= e.exception_due,
+        request: ctx.request_state().await?,
         csrf_token: ctx.session.csrf_token(),
         receipt_check_href: (status == Status::Completed && checks_receipts)
             .then(|| crate::routes::board::receipt_url(&e.key)),
@@ -125,6 +124,7 @@ pub(crate) async fn candidate(
         id: c.id.clone(),
         name: c.name.clone(),
         fields,
+        info_note: c.info_note.clone(),
         body_html: c.body_html.clone(),
     })
 }
@@ -144,7 +144,8 @@ pub(crate) async fn results(ctx: ElectionCtx) -> AppResult<Response> {
     })
 }
 
-/// `GET /app/elections/<eid>/admin/`: officer dashboard (basics).
+/// `GET /app/elections/<eid>/admin/`: officer dashboard: turnout (live while voting runs),
+/// exception requests, and once completed the results and the two exports, with one seed.
 pub(crate) async fn admin(officer: OfficerCtx) -> AppResult<Response> {
     let db = officer.state.db();
     let (voter_count, requests) = match officer.row {
@@ -160,6 +161,8 @@ pub(crate) async fn admin(officer: OfficerCtx) -> AppResult<Response> {
         election: officer.head(),
         no_winners: e.no_winners.map(|n| n.to_string()).unwrap_or_default(),
         voter_count,
+        eligible: e.voters.as_ref().map(Vec::len),
+        seed: super::results::random_seed(),
         synced: officer.row.is_some(),
         completed: officer.status() == Status::Completed,
         requests: requests.into_iter().map(RequestItem::from).collect(),

@@ -33,16 +33,30 @@ pub(crate) async fn elections(
     session: Session,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> AppResult<Response> {
-    list_page(&state, &session, "/elections", q.status.unwrap_or_default())
+    list_page(
+        &state,
+        &session,
+        "/elections",
+        q.status.unwrap_or_default(),
+        None,
+    )
+}
+
+/// The signed-in user looking at a list: their login and the elections they voted in (sorted).
+pub(crate) struct Viewer<'a> {
+    pub login: &'a str,
+    pub voted_keys: &'a [String],
 }
 
 /// The election list shared by `/elections` and `/app/elections`: sorted by start, newest first
-/// (stable), filtered by exact status. Broken elections are listed apart, without details.
+/// (stable), filtered by exact status, each with the `viewer`'s status in it when signed in.
+/// Broken elections are listed apart, without details.
 pub(crate) fn list_page(
     state: &AppState,
     session: &Session,
     base: &'static str,
     status_filter: String,
+    viewer: Option<Viewer<'_>>,
 ) -> AppResult<Response> {
     let snap = snapshot(state)?;
     let now = state.now();
@@ -51,7 +65,10 @@ pub(crate) fn list_page(
         .elections_newest_first()
         .into_iter()
         .filter(|e| status_matches(&status_filter, e.status(now)))
-        .map(|e| ElectionItem::new(e, now))
+        .map(|e| match &viewer {
+            Some(v) => ElectionItem::for_user(e, now, v.login, v.voted_keys),
+            None => ElectionItem::new(e, now),
+        })
         .collect();
     let broken = if status_filter.is_empty() {
         snap.catalog

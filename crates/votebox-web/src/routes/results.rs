@@ -34,7 +34,7 @@ use crate::audit::{AuditCheck, Current};
 
 use crate::error::{self, AppError, AppResult};
 use crate::extract::{OfficerCtx, QueryParams};
-use crate::response::{attachment, render_ok, url_part};
+use crate::response::{attachment, download_name, render_ok, url_part};
 use crate::views::{ElectionHead, Layout};
 
 /// Query of the three endpoints. Empty values count as absent (the what-if form's "as
@@ -77,7 +77,7 @@ impl ResultsQuery {
     }
 }
 
-fn random_seed() -> String {
+pub(crate) fn random_seed() -> String {
     let bytes: [u8; 8] = rand::random();
     hex::encode(bytes)
 }
@@ -281,7 +281,7 @@ pub(crate) async fn download(
     .await;
     Ok(attachment(
         "text/csv; charset=utf-8",
-        "ballots.csv",
+        &download_name("ballots", &officer.election.key, "csv"),
         csv,
         &seed,
     ))
@@ -307,14 +307,32 @@ pub(crate) async fn results_md(
     })
     .await?;
     let outcome = outcome.map_err(error::cannot_count)?;
+    let csv_name = download_name("ballots", &officer.election.key, "csv");
     let export = Export {
+        file_name: &csv_name,
         csv_sha256: sha256_hex(csv.as_bytes()),
         board_sha256,
         seed: &seed,
         stored: &stored,
         voters,
     };
+    let what_if = (!counting.is(method, unranked)).then(|| {
+        format!(
+            "{} (what-if recount: {method}, unranked {unranked}; not the configured count)",
+            officer.election.name
+        )
+    });
     let mut info = draft_info(&officer, &counting, export);
+    if let Some(title) = &what_if {
+        info.title = title;
+        info.notes.insert(
+            0,
+            format!(
+                "WHAT-IF RECOUNT: counted with {method} and unranked {unranked}; the election is configured for {} and {}. Do not publish this draft as the election's result.",
+                counting.method, counting.unranked
+            ),
+        );
+    }
     // The draft certifies the board as it was at the close (when the chain has it), so that a
     // board changed since no longer verifies against it.
     if let Some(at_close) = audit.as_ref().and_then(AuditCheck::board_at_close) {
@@ -330,9 +348,14 @@ pub(crate) async fn results_md(
         Event::export_made("results.md", &sha, login, Some(seed.as_str())),
     )
     .await;
+    let name = if what_if.is_some() {
+        format!("results-what-if-{method}-{unranked}")
+    } else {
+        "results".to_owned()
+    };
     Ok(attachment(
         "text/markdown; charset=utf-8",
-        "results.md",
+        &download_name(&name, &officer.election.key, "md"),
         md,
         &seed,
     ))
@@ -367,6 +390,8 @@ fn audit_notes(check: &AuditCheck) -> Vec<String> {
 
 /// The ballots export a draft is counted from and quotes.
 struct Export<'a> {
+    /// The CSV's download name.
+    file_name: &'a str,
     csv_sha256: String,
     /// The SHA-256 of the election's ballot board, which `votebox verify --results` checks.
     board_sha256: String,
@@ -396,7 +421,7 @@ fn draft_info<'a>(
             u64::try_from(export.voters).unwrap_or(0),
             e.voters.as_ref().map(|v| v.len() as u64),
         )),
-        ballots_file: Some(("ballots.csv", export.csv_sha256, Some(export.seed))),
+        ballots_file: Some((export.file_name, export.csv_sha256, Some(export.seed))),
         stale: &export.stored.stale,
         board_sha256: Some(export.board_sha256),
         notes,

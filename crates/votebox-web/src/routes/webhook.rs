@@ -82,6 +82,10 @@ pub(crate) async fn sync(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Sync refused: the new meta commit has no valid election; the previous version is still served. See the server log.\n",
         ),
+        Err(SyncError::Busy { .. }) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sync postponed: another instance has been fetching the meta repository for too long; the previous version is still served. See the server log.\n",
+        ),
         Err(SyncError::Db(_)) => text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Sync failed: the database could not be updated; the previous version is still served. See the server log.\n",

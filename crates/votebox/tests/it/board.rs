@@ -32,6 +32,10 @@ fn election_yaml(name: &str, start: &str, end: &str, board: Option<&str>) -> Str
 }
 
 /// The fixture meta plus the three elections of this module.
+/// While the `public` election runs, and well after it ended (past the audit chain's settling time).
+const DURING_PUBLIC: time::PrimitiveDateTime = time::macros::datetime!(2022-01-15 00:00:00);
+const AFTER_PUBLIC: time::PrimitiveDateTime = time::macros::datetime!(2022-02-01 00:05:00);
+
 pub(crate) fn options() -> Options {
     let mut o = Options::default();
     for (dir, name, start, end, board) in [
@@ -402,9 +406,15 @@ db_test!(board_access_follows_ballot_board, options(), |app| {
 
 db_test!(
     verify_accepts_the_downloads_and_catches_a_changed_ballot,
-    options(),
+    Options {
+        now: DURING_PUBLIC,
+        ..options()
+    },
     |app| {
+        // Cast while voting is open, then the election ends: the audit chain records these
+        // three ballots at the close, and the draft certifies that board.
         let uuids = seed_three(&app, PUBLIC_KEY).await;
+        app.set_now(AFTER_PUBLIC);
         app.login_as(OFFICER).await;
         let dir = tempfile::tempdir().unwrap();
         let csv = app.ok_page(&board_url(PUBLIC_KEY, ".csv")).await;

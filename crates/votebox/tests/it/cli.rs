@@ -919,6 +919,16 @@ fn demo_runs_without_network_or_account() {
     }
     assert!(data.join("votebox.db").exists());
     assert!(data.join("meta-source/.git").exists());
+    // Issue 13 item 1: the completed elections have their sample ballots (one voter row and one
+    // ballot row per candidate each), the multi-seat one included; the others have none.
+    let cast = demo_ballots(&data.join("votebox.db"));
+    assert_eq!(
+        cast,
+        [
+            ("archive---infra-team".to_owned(), 3, 12),
+            ("archive---mascot".to_owned(), 4, 16),
+        ],
+    );
     assert!(data.join("app_key").exists());
     let out = server.stdout_so_far();
     assert!(out.contains("alice"), "{out}");
@@ -938,4 +948,34 @@ fn demo_runs_without_network_or_account() {
     let (code, _) = server.stop();
     assert_eq!(code, Some(0));
     assert_eq!(std::fs::read_to_string(data.join("app_key")).unwrap(), key);
+    assert_eq!(
+        demo_ballots(&data.join("votebox.db")),
+        cast,
+        "cast once only"
+    );
+}
+
+/// (election key, voter rows, ballot rows) of every election with ballots in a demo database.
+fn demo_ballots(path: &Path) -> Vec<(String, i64, i64)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = votebox_db::Db::connect_sqlite(path).await.unwrap();
+        let mut out = Vec::new();
+        for e in votebox_db::elections::list(&db).await.unwrap() {
+            let voters = votebox_db::voters::count(&db, e.id).await.unwrap();
+            let rows = votebox_db::ballots::all_for_election(&db, e.id)
+                .await
+                .unwrap()
+                .len() as i64;
+            if voters > 0 || rows > 0 {
+                out.push((e.key, voters, rows));
+            }
+        }
+        db.close().await;
+        out.sort();
+        out
+    })
 }

@@ -34,7 +34,7 @@ async fn e2e_officer_results_journey() {
         .await;
     let html = browser.source().await;
     assert!(
-        html.contains("Tie for first place between 2 candidates"),
+        html.contains("<strong>A tie decides seat 1</strong> (the only seat)"),
         "{html}"
     );
     assert!(!html.contains("is the Condorcet winner"));
@@ -103,7 +103,7 @@ async fn e2e_officer_results_journey() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         resp.headers()["content-disposition"].to_str().unwrap(),
-        "attachment; filename=ballots.csv"
+        "attachment; filename=ballots-results---worked.csv"
     );
     let csv = resp.text().await.unwrap();
     assert!(csv.starts_with("A,B,C,D\n"), "{csv}");
@@ -504,4 +504,143 @@ async fn e2e_receipt_board_verify_journey() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("match the recount"), "{}", run.stdout);
     browser.close().await;
+}
+
+/// Issue 13 item 6: every page type (public, voter dashboard, ballot with its errors,
+/// confirmation, exception, officer dashboard, results) passes axe-core's WCAG 2.2 A/AA rules
+/// with no serious or critical violation, and is saved as a screenshot at 1280 and 390 px wide
+/// (`<target>/tmp/e2e-output/a11y-<page>-<width>.png`). One journey, on SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_every_page_type_accessible() {
+    let axe = crate::e2e_support::axe_source();
+    let app =
+        TestApp::spawn_with(Engine::Sqlite, results_options(crate::harness::DEFAULT_NOW)).await;
+    seed_worked_example(&app).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let mut failures = Vec::new();
+    let mut check = async |name: &str| {
+        for width in [1280, 390] {
+            browser
+                .resize(width, if width == 390 { 844 } else { 1000 })
+                .await;
+            browser.screenshot(&format!("a11y-{name}-{width}")).await;
+        }
+        browser.resize(1280, 1000).await;
+        let (violations, passes) = browser.axe(&axe).await;
+        eprintln!(
+            "axe {name}: {passes} rules passed, {} violated",
+            violations.len()
+        );
+        assert!(passes > 10, "axe-core checked {name}");
+        for v in violations {
+            let impact = v.impact.clone().unwrap_or_default();
+            eprintln!(
+                "axe {name}: {impact} {} ({}): {} node(s)",
+                v.id,
+                v.help,
+                v.nodes.len()
+            );
+            if impact == "serious" || impact == "critical" {
+                let targets: Vec<String> =
+                    v.nodes.iter().map(|n| n["target"].to_string()).collect();
+                failures.push(format!(
+                    "{name}: {impact} {}: {} at {}",
+                    v.id,
+                    v.help,
+                    targets.join(" ")
+                ));
+            }
+        }
+    };
+
+    // Public election page.
+    c.goto(&app.url("/elections/2021---GB")).await.unwrap();
+    check("public").await;
+
+    // A voter: dashboard, the ballot (sent back once with errors tied to the fields), the
+    // confirmation.
+    browser.demo_login(&app.base, "dims").await;
+    check("dashboard").await;
+    c.goto(&app.url(&format!("{GB}/vote"))).await.unwrap();
+    check("ballot").await;
+    browser.select("select[name='candidate@aaron']", "1").await;
+    browser.fill("#password", "one passphrase").await;
+    browser.fill("#password_confirm", "another one").await;
+    browser
+        .click(Locator::Css("form.ballot button[type='submit']"))
+        .await;
+    browser.find(Locator::Css("#form-errors")).await;
+    assert_eq!(
+        browser
+            .find(Locator::Css("#password"))
+            .await
+            .attr("aria-describedby")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("error-1")
+    );
+    check("ballot-errors").await;
+    c.goto(&app.url(&format!("{GB}/vote"))).await.unwrap();
+    browser.select("select[name='candidate@paris']", "1").await;
+    browser
+        .click(Locator::Css("form.ballot button[type='submit']"))
+        .await;
+    browser.wait_for_path(&format!("{GB}/confirmation")).await;
+    check("confirmation").await;
+    c.goto(&app.url(GB)).await.unwrap();
+    // The local-time script ran under the CSP: the reader's time next to the UTC one.
+    let local = browser.find(Locator::Css("dl.dates span.local-time")).await;
+    let text = local.text().await.unwrap();
+    assert!(
+        text.starts_with("(your time: ") && text.contains("2023"),
+        "{text}"
+    );
+    check("election-voted").await;
+
+    // Not eligible: the election page and the exception form, with errors.
+    browser
+        .click(Locator::Css("form.logout button[type='submit']"))
+        .await;
+    browser.wait_for_path("/login").await;
+    browser.demo_login(&app.base, "mallory").await;
+    c.goto(&app.url(GB)).await.unwrap();
+    check("election-not-eligible").await;
+    c.goto(&app.url(&format!("{GB}/exception"))).await.unwrap();
+    check("exception").await;
+    browser.fill("#email", "mallory@example.org").await;
+    c.execute(
+        "document.querySelector('form.exception').noValidate = true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    browser
+        .click(Locator::Css("form.exception button[type='submit']"))
+        .await;
+    browser.find(Locator::Css("#form-errors")).await;
+    check("exception-errors").await;
+
+    // The officer: dashboard and results of a completed election.
+    browser
+        .click(Locator::Css("form.logout button[type='submit']"))
+        .await;
+    browser.wait_for_path("/login").await;
+    browser.demo_login(&app.base, OFFICER).await;
+    c.goto(&app.url(&format!("/app/elections/{WORKED}/admin/")))
+        .await
+        .unwrap();
+    check("officer-dashboard").await;
+    c.goto(&app.url(&format!("/app/elections/{WORKED}/admin/results")))
+        .await
+        .unwrap();
+    check("results").await;
+
+    browser.close().await;
+    assert!(
+        failures.is_empty(),
+        "axe-core violations:\n{}",
+        failures.join("\n")
+    );
 }

@@ -55,6 +55,38 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The axe-core release the accessibility checks run (`.ci/run` installs exactly this one).
+pub const AXE_VERSION: &str = "4.10.2";
+
+/// `axe.min.js` of the npm package `axe-core`: `VOTEBOX_AXE_JS`, else
+/// `~/.cache/votebox-e2e/node_modules/axe-core/axe.min.js`, where `.ci/run` installs it
+/// (`npm install --prefix ~/.cache/votebox-e2e axe-core@<AXE_VERSION>`). Missing: the test fails.
+pub fn axe_source() -> String {
+    let path = std::env::var_os("VOTEBOX_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            PathBuf::from(home).join(".cache/votebox-e2e/node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "\n\n*** the accessibility tests need axe-core {AXE_VERSION} at {} ({e}).\n\
+             Install it: npm install --prefix ~/.cache/votebox-e2e axe-core@{AXE_VERSION}\n\
+             (.ci/run does), or point VOTEBOX_AXE_JS at axe.min.js. Browser tests never skip.\n",
+            path.display()
+        )
+    })
+}
+
+/// One axe-core finding.
+#[derive(Debug, serde::Deserialize)]
+pub struct AxeViolation {
+    pub id: String,
+    pub impact: Option<String>,
+    pub help: String,
+    pub nodes: Vec<serde_json::Value>,
+}
+
 /// A running chromedriver and one browser session; dropped → both stopped.
 pub struct Browser {
     pub client: Client,
@@ -81,6 +113,8 @@ impl Browser {
         // test panics before the session is closed.
         let mut driver = Command::new(&driver_bin)
             .process_group(0)
+            // A reader outside UTC, so pages show their local-time enhancement.
+            .env("TZ", "Europe/Berlin")
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
@@ -143,6 +177,53 @@ impl Browser {
         std::fs::write(&path, png).expect("write screenshot");
         eprintln!("screenshot: {}", path.display());
         path
+    }
+
+    /// Runs axe-core (`source`: [`axe_source`]) on the current page against WCAG 2.0–2.2 A and
+    /// AA; returns its violations (every impact) and the number of rules the page passed.
+    pub async fn axe(&self, source: &str) -> (Vec<AxeViolation>, usize) {
+        self.client
+            .execute(source, vec![])
+            .await
+            .expect("inject axe-core");
+        let version = self
+            .client
+            .execute("return axe.version;", vec![])
+            .await
+            .expect("axe.version");
+        assert_eq!(
+            version,
+            serde_json::json!(AXE_VERSION),
+            "the pinned axe-core"
+        );
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 axe.run(document, {runOnly: {type: 'tag', values: \
+                   ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})\
+                   .then(r => done({violations: r.violations, passes: r.passes.length}),\
+                         e => done({error: String(e)}));",
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            violations: Vec<AxeViolation>,
+            passes: usize,
+        }
+        let answer: Answer = serde_json::from_value(found.clone())
+            .unwrap_or_else(|e| panic!("axe-core answered {found} ({e})"));
+        (answer.violations, answer.passes)
+    }
+
+    /// Sets the browser window to `width` × `height` CSS pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize the window");
     }
 
     /// The browser's cookies as a `Cookie:` header value (to fetch a link as the browser would).

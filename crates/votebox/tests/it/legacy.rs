@@ -516,7 +516,7 @@ async fn view_and_revoke(f: Fixture, revoke: bool) {
     assert!(dashboard.contains("2021---GB"), "{}: {dashboard}", f.name);
     let page = app.ok_page("/app/elections/2021---GB").await;
     assert!(
-        page.contains("You have cast your vote."),
+        page.contains("id=\"voter-status\">Voted<"),
         "{}: {page}",
         f.name
     );

@@ -78,7 +78,7 @@ fn transport(rec: &Shared, e: &reqwest::Error) {
     }
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(values: &[f64], p: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
@@ -88,7 +88,7 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
-fn env_usize(name: &str, default: usize) -> usize {
+pub(crate) fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -114,7 +114,7 @@ impl Target {
     }
 }
 
-fn voter_logins(n: usize) -> Vec<String> {
+pub(crate) fn voter_logins(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("lv{i:04}")).collect()
 }
 
@@ -359,7 +359,7 @@ fn spawn_rss_sampler(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
     })
 }
 
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find(|l| l.starts_with(field))?
@@ -372,7 +372,7 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
 // ------------------------------------------------------------------------------------------------
 // Checking what was stored
 
-async fn scalar(db: &Db, sql: String) -> i64 {
+pub(crate) async fn scalar(db: &Db, sql: String) -> i64 {
     let q = sqlx::AssertSqlSafe(sql.clone());
     let r = match db {
         Db::Pg(p) => sqlx::query_scalar::<_, i64>(q).fetch_one(p).await,
@@ -383,7 +383,7 @@ async fn scalar(db: &Db, sql: String) -> i64 {
 }
 
 /// (voter rows, users with more than one voter row, ballot rows, distinct ballot voters).
-async fn stored(url: &str) -> (i64, i64, i64, i64) {
+pub(crate) async fn stored(url: &str) -> (i64, i64, i64, i64) {
     let db = Db::connect(url).await.expect("connect to check");
     let id = votebox_db::elections::find_by_key(&db, ELECTION)
         .await
@@ -417,7 +417,7 @@ async fn stored(url: &str) -> (i64, i64, i64, i64) {
     (voters, doubled, ballots, distinct)
 }
 
-fn metric(text: &str, name: &str) -> Option<f64> {
+pub(crate) fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
         .and_then(|l| l.split_whitespace().nth(1))
@@ -427,7 +427,7 @@ fn metric(text: &str, name: &str) -> Option<f64> {
 // ------------------------------------------------------------------------------------------------
 // The votebox process
 
-fn server_env(github: &FakeGithub) -> Vec<(&'static str, String)> {
+pub(crate) fn server_env(github: &FakeGithub) -> Vec<(&'static str, String)> {
     vec![
         ("GITHUB_CLIENT_ID", CLIENT_ID.into()),
         ("GITHUB_CLIENT_SECRET", CLIENT_SECRET.into()),
@@ -609,7 +609,7 @@ struct PrivateDb {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -2,15 +2,18 @@
 
 mod audit;
 mod auth;
+mod balancer;
 mod board;
 mod cli;
 mod dockerfile;
 mod e2e;
 mod e2e_support;
+mod experience;
 mod fake_github;
 mod faults;
 mod hardening;
 mod harness;
+mod instances;
 mod legacy;
 mod load;
 mod ops;

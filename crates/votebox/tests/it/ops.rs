@@ -106,7 +106,7 @@ pub(crate) fn ops_election(voters: &[&str]) -> Vec<(String, String)> {
 }
 
 const APP_KEY: &str = "ops-test-app-key-0123456789abcdef-SECRET";
-const META_SECRET: &str = "ops-test-meta-secret-SECRET";
+pub(crate) const META_SECRET: &str = "ops-test-meta-secret-SECRET";
 
 /// A running `votebox serve`, its stderr collected line by line.
 pub(crate) struct Proc {
@@ -114,7 +114,7 @@ pub(crate) struct Proc {
     pub(crate) addr: String,
     log: Arc<Mutex<Vec<String>>>,
     dir: tempfile::TempDir,
-    _meta: MetaFixture,
+    _meta: Option<MetaFixture>,
 }
 
 impl Proc {
@@ -128,6 +128,26 @@ impl Proc {
         database_url: Option<&str>,
         extra_env: &[(&str, String)],
         meta: MetaFixture,
+    ) -> Proc {
+        let remote = meta.remote_url();
+        Proc::spawn(database_url, extra_env, &remote, Some(meta))
+    }
+
+    /// One of several instances on `database_url` fetching the meta from `remote` (a fixture the
+    /// caller keeps), each with a mirror of its own.
+    pub(crate) fn start_instance(
+        database_url: &str,
+        extra_env: &[(&str, String)],
+        remote: &str,
+    ) -> Proc {
+        Proc::spawn(Some(database_url), extra_env, remote, None)
+    }
+
+    fn spawn(
+        database_url: Option<&str>,
+        extra_env: &[(&str, String)],
+        remote: &str,
+        meta: Option<MetaFixture>,
     ) -> Proc {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(BIN);
@@ -143,7 +163,7 @@ impl Proc {
                     .env("DB_PATH", dir.path().join("votebox.db"));
             }
         }
-        cmd.env("META_REPO", meta.remote_url())
+        cmd.env("META_REPO", remote)
             .env("META_PATH", dir.path().join("mirror"))
             .env("ELECTION_DIR", "elections")
             .env("VOTEBOX_DATA_DIR", dir.path().join("data"))
@@ -219,6 +239,17 @@ impl Proc {
 
     pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.path().join("votebox.db")
+    }
+
+    /// The instance's meta mirror (`META_PATH`).
+    pub(crate) fn mirror_path(&self) -> PathBuf {
+        self.dir.path().join("mirror")
+    }
+
+    /// SIGKILL: no grace, requests in flight are cut.
+    pub(crate) fn sigkill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub(crate) fn sigterm(&self) {

@@ -132,7 +132,7 @@ db_test!(checklist_32_list_sorted_and_filtered, |app| {
     assert_contains(&body, "Kubernetes");
     assert_contains(
         &body,
-        "Running from 2023-08-01 00:00:01 UTC to 2023-08-22 23:59:00 UTC |",
+        "From <time datetime=\"2023-08-01T00:00:01Z\" data-local>2023-08-01 00:00:01 UTC</time> to <time datetime=\"2023-08-22T23:59:00Z\" data-local>2023-08-22 23:59:00 UTC</time>",
     );
     assert_contains(&body, "href=\"/elections?status=running\"");
     assert_contains(&body, "href=\"/elections?status=upcoming\"");
@@ -208,18 +208,21 @@ db_test!(checklist_31_dashboard, |app| {
     app.login_as("jberkus").await;
     let body = app.ok_page("/app").await;
     assert_contains(&body, "Welcome! jberkus");
-    assert_contains(&body, "Elections in progress");
+    assert_contains(&body, "Voting now");
     for name in [GB, NAME_APP, XSS_ESCAPED] {
         assert_contains(&body, name);
     }
-    assert_lacks(&body, TOC);
-    assert_lacks(&body, "Previously Voted");
+    // TOC has ended; jberkus could vote in it, so it is listed as ended, not voted.
+    assert_contains(&body, "<h2>Ended</h2>");
+    assert_contains(&body, "Did not vote");
 
     app.mark_voted("jberkus", "2021---TOC").await;
     let body = app.ok_page("/app").await;
-    assert_contains(&body, "Previously Voted");
     assert_contains(&body, TOC);
-    assert_contains(&body, "Voting ended on 2023-08-04 23:59:00 UTC.");
+    assert_contains(
+        &body,
+        "<span class=\"badge voted\">Voted</span> Voting ended on <time datetime=\"2023-08-04T23:59:00Z\" data-local>2023-08-04 23:59:00 UTC</time>.",
+    );
     assert_contains(&body, "href=\"/app/elections/2021---TOC\"");
 });
 
@@ -230,7 +233,7 @@ db_test!(
         app.login_as("mallory").await;
         let body = app.ok_page("/app").await;
         assert_contains(&body, "Welcome! mallory");
-        assert_contains(&body, "Sit back and Relax, there is not to do yet.");
+        assert_contains(&body, "Sit back and relax: there is nothing to do yet.");
     }
 );
 
@@ -241,7 +244,7 @@ db_test!(
         app.login_as("dims").await;
         app.mark_voted("dims", "2021---GB").await;
         let body = app.ok_page("/app").await;
-        assert_contains(&body, "Previously Voted");
+        assert_contains(&body, "<h2>Ended</h2>");
         assert_contains(&body, "href=\"/app/elections/2021---GB/results/\"");
     }
 );
@@ -261,16 +264,16 @@ db_test!(public_election_page, |app| {
         );
         assert_contains(&body, &format!("{id} | "));
     }
-    assert_contains(&body, "Login to check eligibility");
+    assert_contains(&body, "Sign in to check whether you can vote");
     assert_contains(&body, "href=\"/app/elections/2021---GB\"");
     let body = app.ok_page("/elections/2021---TOC").await;
-    assert_contains(&body, "Login to see the results");
+    assert_contains(&body, "Sign in to see the results");
     // No voter data on the public page.
     assert_lacks(&body, "derekwaynecarr");
 
     app.login_as("dims").await;
     let body = app.ok_page("/elections/2021---TOC").await;
-    assert_contains(&body, "Goto the election's page to see the results");
+    assert_contains(&body, "Go to the election's page to see the results");
 });
 
 db_test!(checklist_12_nested_key_and_dotdot_404, |app| {
@@ -303,16 +306,16 @@ db_test!(checklist_33_election_page_buttons, |app| {
     // jberkus: eligible voter and officer of 2021---GB (running), has not voted.
     app.login_as("jberkus").await;
     let body = app.ok_page("/app/elections/2021---GB").await;
-    assert_contains(&body, "badge eligible\">eligible<");
-    assert_contains(&body, "You have not yet voted in this election.");
+    assert_contains(&body, "id=\"voter-status\">Eligible<");
+    assert_contains(&body, "You are on the voter list and have not voted yet.");
     assert_contains(
         &body,
-        "Voting starts at 2023-08-01 00:00:01 UTC and ends at 2023-08-22 23:59:00 UTC.",
+        "<dt>Voting opens</dt><dd><time datetime=\"2023-08-01T00:00:01Z\" data-local>2023-08-01 00:00:01 UTC</time></dd>",
     );
     assert_contains(&body, "href=\"/app/elections/2021---GB/vote\"");
     assert_lacks(&body, "View Ballot");
     assert_contains(&body, "href=\"/app/elections/2021---GB/admin/\"");
-    assert_lacks(&body, "Results (not published)");
+    assert_lacks(&body, "Results (not published yet)");
     assert_lacks(&body, "exception form");
     for id in ["aaron", "dims", "paris"] {
         assert_contains(
@@ -324,7 +327,7 @@ db_test!(checklist_33_election_page_buttons, |app| {
     // After voting: the View Ballot form (POST …/vote/view, password, csrf), no Vote button.
     app.mark_voted("jberkus", "2021---GB").await;
     let body = app.ok_page("/app/elections/2021---GB").await;
-    assert_contains(&body, "You have cast your vote.");
+    assert_contains(&body, "id=\"voter-status\">Voted<");
     assert_lacks(&body, "href=\"/app/elections/2021---GB/vote\"");
     assert_contains(&body, "action=\"/app/elections/2021---GB/vote/view\"");
     assert_contains(&body, "name=\"password\"");
@@ -332,17 +335,17 @@ db_test!(checklist_33_election_page_buttons, |app| {
     let view_form = &body[body.find("/vote/view").unwrap()..];
     assert!(extract_csrf(view_form).is_some_and(|t| !t.is_empty()));
 
-    // Completed, results.md absent: disabled "Results (not published)", no Vote/View.
+    // Completed, results.md absent: disabled "Results (not published yet)", no Vote/View.
     let body = app.ok_page("/app/elections/2021---TOC").await;
-    assert_contains(&body, "Results (not published)");
+    assert_contains(&body, "Results (not published yet)");
     assert_lacks(&body, "/vote\"");
     assert_lacks(&body, "View Ballot");
-    assert_lacks(&body, "You have not yet voted");
+    assert_lacks(&body, "have not voted yet");
     assert_contains(&body, "href=\"/app/elections/2021---TOC/admin/\"");
 
     // Eligibility is case-insensitive (#84): voters.yaml says "JBerkus".
     let body = app.ok_page("/app/elections/xss").await;
-    assert_contains(&body, "badge eligible\">eligible<");
+    assert_contains(&body, "id=\"voter-status\">Eligible<");
     assert_lacks(&body, "/admin/");
 
     // mallory: not eligible anywhere, no officer.
@@ -351,13 +354,19 @@ db_test!(checklist_33_election_page_buttons, |app| {
     let body = app.ok_page("/app/elections/2021---GB").await;
     assert_contains(&body, "Not eligible");
     assert_contains(&body, "href=\"/app/elections/2021---GB/exception\"");
-    assert_contains(&body, "before 2023-08-13 10:00:00 UTC.");
+    assert_contains(
+        &body,
+        "before <time datetime=\"2023-08-13T10:00:00Z\" data-local>2023-08-13 10:00:00 UTC</time>.",
+    );
     assert_lacks(&body, "/vote\"");
     assert_lacks(&body, "/admin/");
-    assert_lacks(&body, "You have not yet voted");
+    assert_lacks(&body, "have not voted yet");
     // No exception_due: the deadline is the start.
     let body = app.ok_page("/app/elections/2024---future").await;
-    assert_contains(&body, "before 2024-01-01 00:00:00 UTC.");
+    assert_contains(
+        &body,
+        "before <time datetime=\"2024-01-01T00:00:00Z\" data-local>2024-01-01 00:00:00 UTC</time>.",
+    );
 });
 
 db_test!(
@@ -367,7 +376,7 @@ db_test!(
         app.login_as("mallory").await;
         let body = app.ok_page("/app/elections/2021---GB").await;
         assert_contains(&body, "href=\"/app/elections/2021---GB/results/\"");
-        assert_lacks(&body, "Results (not published)");
+        assert_lacks(&body, "Results (not published yet)");
         let body = app.ok_page("/app/elections/2021---GB/results/").await;
         assert_contains(&body, "Winner: Paris Pittman");
         assert_contains(&body, GB);
@@ -452,7 +461,7 @@ db_test!(officer_dashboard, |app| {
     assert_contains(&body, GB);
     assert_contains(
         &body,
-        "<span class=\"number\">2</span> <span class=\"label\">voter's count</span>",
+        "<span class=\"number\" id=\"turnout\">2 / 8</span> <span class=\"label\">voted / eligible (live)</span>",
     );
     assert_lacks(&body, "No one has voted.");
     let body = app.ok_page("/app/elections/name_the_app/admin/").await;
@@ -476,9 +485,12 @@ db_test!(
         let pos = positions(&body, &["<strong>employer</strong> | Elekto", "<strong>slack</strong> | jberkus"]);
         assert!(pos[0] < pos[1], "fields in show_candidate_fields order");
 
-        // A field the candidate lacks is shown empty; an empty body is "No profile submitted.".
+        // A field the candidate lacks says so; an empty body is "No profile submitted.".
         let body = app.ok_page("/app/elections/xss/candidates/plain").await;
-        assert_contains(&body, "<strong>employer</strong> | </li>");
+        assert_contains(
+            &body,
+            "<strong>employer</strong> | <span class=\"muted\">not given</span></li>",
+        );
         assert_contains(&body, "<strong>slack</strong> | plain-slack");
         assert_contains(&body, "No profile submitted.");
 
@@ -549,7 +561,9 @@ db_test!(xss_sanitised, |app| {
         "/app/elections/xss/candidates/evil",
         "/app/elections/xss/candidates/plain",
     ] {
-        let body = app.ok_page(path).await;
+        // votebox's own static script is the only one a page may carry.
+        let own = "<script src=\"/static/js/local-time.js\" defer></script>";
+        let body = app.ok_page(path).await.replacen(own, "", 1);
         assert_lacks(&body, "<script");
         assert_lacks(&body, "onerror");
         assert_lacks(&body, "javascript:");
@@ -575,7 +589,7 @@ db_test!(
     |app| {
         app.login_as("dims").await;
         let body = app.ok_page("/app/elections/ecstatic-2024").await;
-        assert_contains(&body, "badge eligible\">eligible<");
+        assert_contains(&body, "id=\"voter-status\">Eligible<");
         let resp = app.get("/static/css/main.css").await;
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
@@ -971,7 +985,7 @@ db_test!(checklist_22_orphan_kept, |app| {
     // The dashboard skips the vanished election instead of failing.
     let body = app.ok_page("/app").await;
     assert_lacks(&body, TOC);
-    assert_lacks(&body, "Previously Voted");
+    assert_lacks(&body, "2021---TOC");
 });
 
 db_test!(

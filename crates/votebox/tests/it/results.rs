@@ -246,8 +246,8 @@ db_test!(
         let dash = app.ok_page(&admin(WORKED, "")).await;
         for (text, href) in [
             ("Generate Results", "admin/results\""),
-            ("Export and download ballots to CSV", "admin/download\""),
-            ("results.md draft", "admin/results.md\""),
+            ("Export and download ballots to CSV", "admin/download?seed="),
+            ("results.md draft", "admin/results.md?seed="),
         ] {
             assert_contains(&dash, text);
             assert_contains(&dash, href);
@@ -277,7 +277,10 @@ db_test!(
         assert_contains(&body, "(<code>no-opinion</code>)");
         assert_contains(&body, "This is the election's configured count.");
         // {A, B} tied first (label 1), C labelled 3, D labelled 4.
-        assert_contains(&body, "Tie for first place between 2 candidates");
+        assert_contains(
+            &body,
+            "<strong>A tie decides seat 1</strong> (the only seat): 2 candidates are tied for 1 seat",
+        );
         assert_lacks(&body, "is the Condorcet winner");
         let ranking = section(&body, "id=\"ranking\"");
         let rows: Vec<&str> = ranking.split("<tr class=\"tier").skip(1).collect();
@@ -357,10 +360,10 @@ db_test!(
     results_options(AFTER_ALL),
     |app| {
         app.login_as(OFFICER).await;
-        // No ballots: one group of every candidate, shown as a tie (Elekto: "the Condorcet
-        // winner").
+        // No ballots: said so, not shown as a tie (Elekto: "the Condorcet winner").
         let body = app.ok_page(&admin(SEATS, "results")).await;
-        assert_contains(&body, "Tie for first place between 4 candidates");
+        assert_contains(&body, "No ballots were cast");
+        assert_lacks(&body, "tie decides");
         assert_lacks(&body, "is the Condorcet winner");
         assert_contains(&body, "<span class=\"number\" id=\"ballot-count\">0</span>");
 
@@ -373,10 +376,10 @@ db_test!(
             seed_ballot(&app, SEATS, Some(login), &ranks).await;
         }
         let body = app.ok_page(&admin(SEATS, "results")).await;
-        // A single Condorcet winner, with name and ID.
+        // Alice elected; the tie for the second seat announced with the seat it decides.
         assert_contains(
             &body,
-            "🎉 Alice (<code>a</code>) <strong>is the Condorcet winner</strong>",
+            "Elected: <strong>Alice</strong> (<code>a</code>). <strong>A tie decides seat 2</strong>: 2 candidates are tied for 1 seat: Bob (<code>b</code>), Carol (<code>c</code>).",
         );
         // Two seats: a elected, b and c tied across the cut, flagged.
         let winners = section(&body, "id=\"winners\"");
@@ -438,7 +441,7 @@ db_test!(checklist_53_csv_format, results_options(AFTER_ALL), |app| {
     );
     assert_eq!(
         resp.headers()["content-disposition"].to_str().unwrap(),
-        "attachment; filename=ballots.csv"
+        "attachment; filename=ballots-results---worked.csv"
     );
     let body = resp.text().await.unwrap();
     assert!(body.ends_with('\n'), "{body:?}");

@@ -31,7 +31,9 @@ const VIEW: &str = "/app/elections/2021---GB/vote/view";
 const EDIT: &str = "/app/elections/2021---GB/vote/edit";
 const ELECTION: &str = "/app/elections/2021---GB";
 const MSG_NOT_VOTED: &str = "You have not voted yet";
-const MSG_WRONG: &str = "Incorrect password, the password must match with the one used before";
+const MSG_WRONG: &str = "Incorrect passphrase: it must be the passphrase you chose when you voted.";
+const MSG_NO_PASSPHRASE: &str =
+    "This ballot was cast without a passphrase: nobody, you included, can view or revoke it.";
 const MSG_REVOKED: &str = "The old ballot is successfully deleted, please re-cast the ballot.";
 
 /// An election where "No opinion" is not allowed.
@@ -121,9 +123,12 @@ async fn vote(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
 /// The flash messages shown on the next page of `path`.
 async fn flashes_on(app: &TestApp, path: &str) -> String {
     let body = app.ok_page(path).await;
-    body.split("<div class=\"flash\">")
+    body.split("<div class=\"flash ")
         .skip(1)
-        .map(|s| s.split("</div>").next().unwrap_or_default())
+        .map(|s| {
+            let s = s.split("</div>").next().unwrap_or_default();
+            s.split_once("</span> ").map_or(s, |(_, message)| message)
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -538,92 +543,99 @@ db_test!(checklist_37_39_form_encoding_and_storage_format, |app| {
 
     // The election page now offers "View Ballot".
     let body = app.ok_page(ELECTION).await;
-    assert_contains(&body, "You have cast your vote.");
+    assert_contains(&body, "id=\"voter-status\">Voted<");
     assert_contains(&body, "action=\"/app/elections/2021---GB/vote/view\"");
 });
 
 // ------------------------------------------------------------------------------------------------
 // 40, 44–46: the journey
 
-db_test!(checklist_40_44_45_46_cast_view_revoke_recast, |app| {
-    app.login_as("liggitt").await;
-    // 44: nothing to view yet.
-    let resp = post_with_token(&app, VIEW, &[("password", "whatever")], ELECTION).await;
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    assert_eq!(location(&resp), ELECTION);
-    assert_contains(&flashes_on(&app, ELECTION).await, MSG_NOT_VOTED);
+db_test!(
+    checklist_40_44_45_46_elekto_97_cast_view_revoke_recast,
+    |app| {
+        app.login_as("liggitt").await;
+        // 44: nothing to view yet.
+        let resp = post_with_token(&app, VIEW, &[("password", "whatever")], ELECTION).await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_eq!(location(&resp), ELECTION);
+        assert_contains(&flashes_on(&app, ELECTION).await, MSG_NOT_VOTED);
 
-    // Cast with a tie (aaron = paris = 1) and a No opinion (dims).
-    let pass = "journey passphrase";
-    let resp = vote(
-        &app,
-        &[
-            ("candidate@paris", "1"),
-            ("candidate@aaron", "1"),
-            ("candidate@dims", "100000000"),
-            ("password", pass),
-            ("password_confirm", pass),
-        ],
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::FOUND);
+        // Cast with a tie (aaron = paris = 1) and a No opinion (dims).
+        let pass = "journey passphrase";
+        let resp = vote(
+            &app,
+            &[
+                ("candidate@paris", "1"),
+                ("candidate@aaron", "1"),
+                ("candidate@dims", "100000000"),
+                ("password", pass),
+                ("password_confirm", pass),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
 
-    // 44/45: view with the passphrase: names, IDs, "No opinion" (#97).
-    let resp = post_with_token(&app, VIEW, &[("password", pass)], ELECTION).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body = resp.text().await.unwrap();
-    assert_contains(&body, "<h1>Your Ballot</h1>");
-    for (name, id, rank) in [
-        ("Aaron Crickenberker", "aaron", "1"),
-        ("Paris Pittman", "paris", "1"),
-        ("Davanum Srinivas", "dims", "No opinion"),
-    ] {
-        assert_contains(
-            &body,
-            &format!(
-                "<tr><td>{name}</td><td><code>{id}</code></td><td class=\"rank\">{rank}</td></tr>"
-            ),
-        );
+        // 44/45: view with the passphrase: names, IDs, "No opinion" (#97).
+        let resp = post_with_token(&app, VIEW, &[("password", pass)], ELECTION).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body = resp.text().await.unwrap();
+        assert_contains(&body, "<h1>Your Ballot</h1>");
+        for (name, id, rank) in [
+            ("Aaron Crickenberker", "aaron", "1"),
+            ("Paris Pittman", "paris", "1"),
+            ("Davanum Srinivas", "dims", "No opinion"),
+        ] {
+            assert_contains(
+                &body,
+                &format!(
+                    "<tr><td>{name}</td><td><code>{id}</code></td><td class=\"rank\">{rank}</td></tr>"
+                ),
+            );
+        }
+        assert_lacks(&body, "100000000");
+        assert_contains(&body, "action=\"/app/elections/2021---GB/vote/edit\"");
+        assert_contains(&body, "Revoke Ballot");
+
+        // 46: revoke with the passphrase; the rows are gone and voting is possible again.
+        let resp = post_with_token(&app, EDIT, &[("password", pass)], ELECTION).await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_eq!(location(&resp), ELECTION);
+        let body = app.ok_page(ELECTION).await;
+        assert_contains(&body, MSG_REVOKED);
+        assert_contains(&body, &format!("href=\"{VOTE}\""));
+        assert_eq!(count(app.db(), "ballot").await, 0);
+        assert_eq!(count(app.db(), "voter").await, 0);
+
+        // 40: recast without a passphrase: stored with a link nobody can open, marked as such.
+        let resp = vote(
+            &app,
+            &[
+                ("candidate@paris", "2"),
+                ("candidate@aaron", "1"),
+                ("candidate@dims", "3"),
+                ("password", ""),
+                ("password_confirm", ""),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_eq!(count(app.db(), "ballot").await, 3);
+        let voters = voter_rows(app.db()).await;
+        assert_eq!(voters.len(), 1);
+        assert_eq!(voters[0].ballot_id.as_ref().map(Vec::len), Some(76));
+        assert_eq!(voters[0].salt.as_deref(), Some(&[0u8; 16][..]));
+        // Nothing opens it, and the voter is told why (no KDF runs).
+        let resp = post_with_token(&app, VIEW, &[("password", "")], ELECTION).await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_contains(&flashes_on(&app, ELECTION).await, MSG_NO_PASSPHRASE);
+        let resp = post_with_token(&app, VIEW, &[("password", "a guess")], ELECTION).await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_contains(&flashes_on(&app, ELECTION).await, MSG_NO_PASSPHRASE);
+        let resp = post_with_token(&app, EDIT, &[("password", "")], ELECTION).await;
+        assert_eq!(resp.status(), StatusCode::FOUND);
+        assert_eq!(count(app.db(), "ballot").await, 3);
     }
-    assert_lacks(&body, "100000000");
-    assert_contains(&body, "action=\"/app/elections/2021---GB/vote/edit\"");
-    assert_contains(&body, "Revoke Ballot");
-
-    // 46: revoke with the passphrase; the rows are gone and voting is possible again.
-    let resp = post_with_token(&app, EDIT, &[("password", pass)], ELECTION).await;
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    assert_eq!(location(&resp), ELECTION);
-    let body = app.ok_page(ELECTION).await;
-    assert_contains(&body, MSG_REVOKED);
-    assert_contains(&body, &format!("href=\"{VOTE}\""));
-    assert_eq!(count(app.db(), "ballot").await, 0);
-    assert_eq!(count(app.db(), "voter").await, 0);
-
-    // 40: recast without a passphrase: stored with a link nobody can open.
-    let resp = vote(
-        &app,
-        &[
-            ("candidate@paris", "2"),
-            ("candidate@aaron", "1"),
-            ("candidate@dims", "3"),
-            ("password", ""),
-            ("password_confirm", ""),
-        ],
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    assert_eq!(count(app.db(), "ballot").await, 3);
-    let voters = voter_rows(app.db()).await;
-    assert_eq!(voters.len(), 1);
-    assert_eq!(voters[0].ballot_id.as_ref().map(Vec::len), Some(76));
-    // An empty passphrase never opens it (and costs no KDF).
-    let resp = post_with_token(&app, VIEW, &[("password", "")], ELECTION).await;
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    assert_contains(&flashes_on(&app, ELECTION).await, MSG_WRONG);
-    let resp = post_with_token(&app, EDIT, &[("password", "")], ELECTION).await;
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    assert_eq!(count(app.db(), "ballot").await, 3);
-});
+);
 
 // ------------------------------------------------------------------------------------------------
 // 44: a wrong passphrase, on a ballot sealed by Elekto itself
@@ -903,15 +915,15 @@ db_test!(checklist_49_review_scoped_to_election, |app| {
     assert_contains(&body, "someone@example.org");
     assert_contains(&body, "@someone");
     assert_contains(&body, "Not Reviewed");
-    assert_contains(&body, "Created at ");
+    assert_contains(&body, "Filed on ");
     assert_lacks(&body, "Mallory App");
 
     let body = app.ok_page(&gb_review).await;
     assert_contains(&body, "Exception Request for Mallory GB");
-    assert_contains(&body, "created by mallory on ");
+    assert_contains(&body, "Filed by <strong>mallory</strong> on ");
     assert_contains(&body, "contributions &#60;b&#62;bold&#60;/b&#62;");
     assert_contains(&body, "a comment");
-    assert_contains(&body, "Change the review status");
+    assert_contains(&body, "Mark as reviewed");
 
     // A request of another election, through this election's URL: 404.
     let (status, _) = app

@@ -12,41 +12,53 @@
 //! Candidate IDs are the keys, in order of declaration, then of first appearance on a ballot.
 //! Candidates a ballot does not name are unranked.
 
-use super::{Format, ParseError, ParsedBallots, build_profile};
+use std::collections::HashMap;
+
+use super::{Format, ParseError, ParsedBallots};
 use crate::count::elekto_csv::numbered_lines;
+use crate::count::profile::{GroupingProfile, UNRANKED};
 
 const FORMAT: &str = "abif";
 
-struct Scanner {
-    chars: Vec<char>,
+/// Reads one line; `pos` is a byte offset (columns are counted in characters for errors).
+struct Scanner<'a> {
+    text: &'a str,
     pos: usize,
     line: usize,
 }
 
-impl Scanner {
-    fn new(line: usize, text: &str) -> Self {
-        Self {
-            chars: text.chars().collect(),
-            pos: 0,
-            line,
-        }
+impl<'a> Scanner<'a> {
+    fn new(line: usize, text: &'a str) -> Self {
+        Self { text, pos: 0, line }
     }
 
     fn err(&self, msg: impl Into<String>) -> ParseError {
-        ParseError::new(FORMAT, self.line, self.pos + 1, msg)
+        self.err_at(self.pos, msg)
     }
 
     fn err_at(&self, pos: usize, msg: impl Into<String>) -> ParseError {
-        ParseError::new(FORMAT, self.line, pos + 1, msg)
+        let column = self.text[..pos].chars().count() + 1;
+        ParseError::new(FORMAT, self.line, column, msg)
     }
 
+    #[inline]
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+        match self.text.as_bytes().get(self.pos) {
+            Some(&b) if b < 0x80 => Some(char::from(b)),
+            Some(_) => self.text[self.pos..].chars().next(),
+            None => None,
+        }
+    }
+
+    /// Moves past `c` (the character just peeked).
+    #[inline]
+    fn bump(&mut self, c: char) {
+        self.pos += c.len_utf8();
     }
 
     fn skip_ws(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.pos += 1;
+        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
+            self.bump(c);
         }
     }
 
@@ -58,7 +70,7 @@ impl Scanner {
     fn expect(&mut self, c: char) -> Result<(), ParseError> {
         self.skip_ws();
         if self.peek() == Some(c) {
-            self.pos += 1;
+            self.bump(c);
             Ok(())
         } else {
             Err(self.err(format!("expected `{c}`")))
@@ -71,41 +83,39 @@ impl Scanner {
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.pos += 1;
         }
-        let s: String = self.chars[start..self.pos].iter().collect();
-        s.parse()
+        self.text[start..self.pos]
+            .parse()
             .map_err(|_| self.err_at(start, format!("expected {what}")))
     }
 
     /// A key: bare word, `"quoted"` or `[bracketed]`. Returns (text, bracketed?).
-    fn key(&mut self) -> Result<(String, bool), ParseError> {
+    fn key(&mut self) -> Result<(&'a str, bool), ParseError> {
         self.skip_ws();
         let start = self.pos;
         match self.peek() {
             Some(open @ ('[' | '"')) => {
                 let close = if open == '[' { ']' } else { '"' };
-                self.pos += 1;
+                self.bump(open);
                 let s = self.pos;
-                while self.peek().is_some_and(|c| c != close) {
-                    self.pos += 1;
-                }
-                if self.peek().is_none() {
+                let Some(len) = self.text[s..].find(close) else {
+                    self.pos = self.text.len();
                     return Err(self.err_at(start, format!("missing closing `{close}`")));
-                }
-                let text: String = self.chars[s..self.pos].iter().collect();
-                self.pos += 1;
+                };
+                self.pos = s + len + 1;
+                let text = &self.text[s..s + len];
                 if text.trim().is_empty() {
                     return Err(self.err_at(start, "empty candidate name"));
                 }
                 Ok((text, open == '['))
             }
             Some(c) if c.is_alphanumeric() || c == '_' => {
-                while self
+                while let Some(c) = self
                     .peek()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+                    .filter(|&c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
                 {
-                    self.pos += 1;
+                    self.bump(c);
                 }
-                Ok((self.chars[start..self.pos].iter().collect(), false))
+                Ok((&self.text[start..self.pos], false))
             }
             _ => Err(self.err("expected a candidate")),
         }
@@ -116,36 +126,55 @@ impl Scanner {
 struct Candidates {
     keys: Vec<String>,
     names: Vec<String>,
+    by_key: HashMap<String, usize>,
+    /// First candidate with each display name.
+    by_name: HashMap<String, usize>,
 }
 
 impl Candidates {
-    fn declare(&mut self, key: String, name: String) -> Option<usize> {
-        if self.keys.contains(&key) {
+    fn add(&mut self, key: &str, name: &str) -> usize {
+        let i = self.keys.len();
+        self.keys.push(key.to_owned());
+        self.names.push(name.to_owned());
+        self.by_key.insert(key.to_owned(), i);
+        self.by_name.entry(name.to_owned()).or_insert(i);
+        i
+    }
+
+    fn declare(&mut self, key: &str, name: &str) -> Option<usize> {
+        if self.by_key.contains_key(key) {
             return None;
         }
-        self.keys.push(key);
-        self.names.push(name);
-        Some(self.keys.len() - 1)
+        Some(self.add(key, name))
     }
 
     fn resolve(&mut self, text: &str, bracketed: bool) -> usize {
-        if let Some(i) = self.keys.iter().position(|k| k == text) {
+        if let Some(&i) = self.by_key.get(text) {
             return i;
         }
-        if bracketed && let Some(i) = self.names.iter().position(|n| n == text) {
+        if bracketed && let Some(&i) = self.by_name.get(text) {
             return i;
         }
-        self.keys.push(text.to_owned());
-        self.names.push(text.to_owned());
-        self.keys.len() - 1
+        self.add(text, text)
     }
+}
+
+/// Every ballot read, compactly: candidates of each tier, tiers and ballots by end offsets.
+#[derive(Default)]
+struct Ballots {
+    items: Vec<u32>,
+    /// End (into `items`) of every tier.
+    tier_ends: Vec<usize>,
+    /// End (into `tier_ends`) and weight of every ballot.
+    ballots: Vec<(usize, u32)>,
 }
 
 /// Parses an ABIF file.
 pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
     let mut cands = Candidates::default();
     let mut title = None;
-    let mut ballots: Vec<(Vec<Vec<usize>>, u32, usize)> = Vec::new();
+    let mut ballots = Ballots::default();
+    let mut scratch = Scratch::default();
     for (line_no, line) in numbered_lines(text) {
         let mut s = Scanner::new(line_no, line);
         if s.at_end() {
@@ -166,7 +195,7 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                 let value = if s.peek().is_some_and(|c| c.is_ascii_digit()) {
                     s.integer("a value")?.to_string()
                 } else {
-                    s.key()?.0
+                    s.key()?.0.to_owned()
                 };
                 s.expect('}')?;
                 if !s.at_end() {
@@ -181,7 +210,8 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                 let count =
                     u32::try_from(count).map_err(|_| s.err_at(0, "ballot count too large"))?;
                 s.expect(':')?;
-                ballots.push((vote(&mut s, &mut cands)?, count, line_no));
+                vote(&mut s, &mut cands, &mut scratch, &mut ballots)?;
+                ballots.ballots.push((ballots.tier_ends.len(), count));
             }
             _ => {
                 if s.peek() == Some('=') {
@@ -194,13 +224,36 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                 if !s.at_end() {
                     return Err(s.err("unexpected text after the candidate name"));
                 }
-                if cands.declare(key.clone(), name).is_none() {
+                if cands.declare(key, name).is_none() {
                     return Err(s.err_at(start, format!("candidate `{key}` declared twice")));
                 }
             }
         }
     }
-    let profile = build_profile(FORMAT, cands.keys, ballots)?;
+    let m = cands.keys.len();
+    if m > crate::count::MAX_CANDIDATES {
+        let e = crate::count::ProfileError::TooManyCandidates(m);
+        return Err(ParseError::new(FORMAT, 1, 1, e.to_string()));
+    }
+    let mut profile = GroupingProfile::new(m);
+    let mut row = vec![UNRANKED; m];
+    let (mut tier, mut item) = (0, 0);
+    for &(tiers_end, weight) in &ballots.ballots {
+        row.fill(UNRANKED);
+        let mut rank = 0u16;
+        for &end in &ballots.tier_ends[tier..tiers_end] {
+            rank += 1;
+            for &c in &ballots.items[item..end] {
+                row[c as usize] = rank;
+            }
+            item = end;
+        }
+        tier = tiers_end;
+        profile.push_row(&row, weight);
+    }
+    let profile = profile
+        .finish(cands.keys)
+        .map_err(|e| ParseError::new(FORMAT, 1, 1, e.to_string()))?;
     Ok(ParsedBallots {
         format: Format::Abif,
         profile,
@@ -210,19 +263,33 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
     })
 }
 
-/// The candidates of one vote line, as tiers.
-fn vote(s: &mut Scanner, cands: &mut Candidates) -> Result<Vec<Vec<usize>>, ParseError> {
-    // (candidate, rating, column) and the separators between them.
-    let mut items: Vec<(usize, Option<u64>, usize)> = Vec::new();
-    let mut seps: Vec<char> = Vec::new();
+/// Buffers reused from one vote line to the next.
+#[derive(Default)]
+struct Scratch {
+    /// (candidate, rating, byte offset) of each candidate named.
+    items: Vec<(usize, Option<u64>, usize)>,
+    /// The separators between them.
+    seps: Vec<char>,
+}
+
+/// Reads the candidates of one vote line and adds its tiers to `out`.
+fn vote(
+    s: &mut Scanner<'_>,
+    cands: &mut Candidates,
+    scratch: &mut Scratch,
+    out: &mut Ballots,
+) -> Result<(), ParseError> {
+    let Scratch { items, seps } = scratch;
+    items.clear();
+    seps.clear();
     if s.at_end() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     loop {
         s.skip_ws();
         let at = s.pos;
         let (text, bracketed) = s.key()?;
-        let c = cands.resolve(&text, bracketed);
+        let c = cands.resolve(text, bracketed);
         if items.iter().any(|i| i.0 == c) {
             return Err(s.err_at(at, format!("candidate `{text}` appears twice")));
         }
@@ -252,31 +319,26 @@ fn vote(s: &mut Scanner, cands: &mut Candidates) -> Result<Vec<Vec<usize>>, Pars
             let missing = items.iter().find(|i| i.1.is_none()).map_or(0, |i| i.2);
             return Err(s.err_at(missing, "a rated ballot needs a rating for every candidate"));
         }
-        let mut by_rating = items.clone();
-        by_rating.sort_by_key(|i| std::cmp::Reverse(i.1));
-        let mut tiers: Vec<Vec<usize>> = Vec::new();
-        let mut prev = None;
-        for (c, r, _) in by_rating {
-            if prev == Some(r) {
-                if let Some(t) = tiers.last_mut() {
-                    t.push(c);
-                }
-            } else {
-                tiers.push(vec![c]);
-                prev = Some(r);
+        // Higher ratings first; equal ratings tie (stable: in the order named).
+        items.sort_by_key(|i| std::cmp::Reverse(i.1));
+        for (k, &(c, r, _)) in items.iter().enumerate() {
+            if k > 0 && items[k - 1].1 != r {
+                out.tier_ends.push(out.items.len());
             }
+            out.items.push(c as u32);
         }
-        return Ok(tiers);
+        out.tier_ends.push(out.items.len());
+        return Ok(());
     }
-    let mut tiers = vec![vec![items[0].0]];
+    out.items.push(items[0].0 as u32);
     for (sep, item) in seps.iter().zip(&items[1..]) {
         if *sep == '>' {
-            tiers.push(vec![item.0]);
-        } else if let Some(t) = tiers.last_mut() {
-            t.push(item.0);
+            out.tier_ends.push(out.items.len());
         }
+        out.items.push(item.0 as u32);
     }
-    Ok(tiers)
+    out.tier_ends.push(out.items.len());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,12 +14,16 @@
 mod abif;
 mod blt;
 mod preflib;
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod tests_reference;
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::elekto_csv::{ParseError, parse_elekto_csv};
-use super::profile::{Ballot, Profile};
+use super::profile::Profile;
 
 pub use abif::parse_abif;
 pub use blt::parse_blt;
@@ -98,11 +102,10 @@ pub fn detect_format(text: &str) -> Option<Format> {
     // Lazily (a ballots file may have millions of lines).
     let lines = || text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines().next()?;
-    if lines().any(|l| {
-        l.starts_with("# DATA TYPE:")
-            || l.starts_with("# NUMBER ALTERNATIVES:")
-            || l.starts_with("# FILE NAME:")
-    }) {
+    if ["# DATA TYPE:", "# NUMBER ALTERNATIVES:", "# FILE NAME:"]
+        .iter()
+        .any(|header| starts_some_line(text, header))
+    {
         return Some(Format::PrefLib);
     }
     let is_int = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
@@ -132,13 +135,24 @@ pub fn detect_format(text: &str) -> Option<Format> {
             None => false,
         }
     };
-    if lines().filter(|l| !l.starts_with('#')).any(abif_line) {
+    // Every ABIF line has a `:` or a `{`: without either, no need to look at every line.
+    let may_be_abif = memchr::memchr2(b':', b'{', text.as_bytes()).is_some();
+    if may_be_abif && lines().filter(|l| !l.starts_with('#')).any(abif_line) {
         return Some(Format::Abif);
     }
     if !first.starts_with('#') && !first.contains(':') {
         return Some(Format::ElektoCsv);
     }
     None
+}
+
+/// Whether some line of `text`, less its leading whitespace, starts with `prefix` (found with
+/// a fast substring search rather than line by line).
+fn starts_some_line(text: &str, prefix: &str) -> bool {
+    memchr::memmem::find_iter(text.as_bytes(), prefix.as_bytes()).any(|at| {
+        let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |i| i + 1);
+        text[line_start..at].trim().is_empty()
+    })
 }
 
 /// Parses `text` in the given format.
@@ -171,31 +185,6 @@ pub fn parse_auto(text: &str) -> Result<ParsedBallots, ParseError> {
             "cannot tell the ballot format (expected Elekto CSV, BLT, PrefLib or ABIF)",
         )),
     }
-}
-
-/// Builds a profile from ballots given as weighted tiers of candidate indices.
-pub(crate) fn build_profile(
-    format: &'static str,
-    ids: Vec<String>,
-    ballots: Vec<(Vec<Vec<usize>>, u32, usize)>,
-) -> Result<Profile, ParseError> {
-    let n = ids.len();
-    let mut p = Profile::new(ids).map_err(|e| ParseError::new(format, 1, 1, e.to_string()))?;
-    for (tiers, weight, line) in ballots {
-        let b = Ballot::from_tiers(n, &tiers)
-            .map_err(|e| ParseError::new(format, line, 1, e.to_string()))?;
-        p.push_weighted(&b, weight)
-            .map_err(|e| ParseError::new(format, line, 1, e.to_string()))?;
-    }
-    Ok(p)
-}
-
-/// A token with its 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Token<'a> {
-    pub(crate) text: &'a str,
-    pub(crate) line: usize,
-    pub(crate) column: usize,
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@
 //! Candidate IDs are the alternative names (the number when a name is missing). The data
 //! type is enforced: `soc`/`soi` allow no ties, `soc`/`toc` must rank everyone.
 
-use super::{ParseError, ParsedBallots, build_profile};
+use super::{ParseError, ParsedBallots};
 use crate::count::MAX_CANDIDATES;
 use crate::count::elekto_csv::numbered_lines;
+use crate::count::profile::{GroupingProfile, UNRANKED};
 
 const FORMAT: &str = "preflib";
 
@@ -96,23 +97,22 @@ fn parse_current(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
         }
         ids[i - 1] = name;
     }
-    let ballots = data
-        .into_iter()
-        .map(|(line_no, line)| {
-            let Some(colon) = line.find(':') else {
-                return Err(ParseError::new(
-                    FORMAT,
-                    line_no,
-                    1,
-                    "expected `count: order`",
-                ));
-            };
-            let count = parse_count(line_no, line, 0, &line[..colon])?;
-            let tiers = parse_order(line_no, line, colon + 1, n, data_type.as_deref())?;
-            Ok((tiers, count, line_no))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    parsed(ids, ballots, title)
+    let mut profile = GroupingProfile::new(n);
+    let mut row = vec![UNRANKED; n];
+    for (line_no, line) in data {
+        let Some(colon) = line.find(':') else {
+            return Err(ParseError::new(
+                FORMAT,
+                line_no,
+                1,
+                "expected `count: order`",
+            ));
+        };
+        let count = parse_count(line_no, line, 0, &line[..colon])?;
+        parse_order(line_no, line, colon + 1, data_type.as_deref(), &mut row)?;
+        profile.push_row(&row, count);
+    }
+    parsed(ids, profile, title)
 }
 
 /// Refuses a declared number of alternatives above [`MAX_CANDIDATES`] before allocating for it
@@ -172,16 +172,15 @@ fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
         }
         ids.push(name.trim().to_owned());
     }
-    let ballots = lines[n + 2..]
-        .iter()
-        .map(|&(line_no, line)| {
-            let comma = line.find(',').unwrap_or(line.len());
-            let count = parse_count(line_no, line, 0, &line[..comma])?;
-            let tiers = parse_order(line_no, line, (comma + 1).min(line.len()), n, None)?;
-            Ok((tiers, count, line_no))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    parsed(ids, ballots, None)
+    let mut profile = GroupingProfile::new(n);
+    let mut row = vec![UNRANKED; n];
+    for &(line_no, line) in &lines[n + 2..] {
+        let comma = line.find(',').unwrap_or(line.len());
+        let count = parse_count(line_no, line, 0, &line[..comma])?;
+        parse_order(line_no, line, (comma + 1).min(line.len()), None, &mut row)?;
+        profile.push_row(&row, count);
+    }
+    parsed(ids, profile, None)
 }
 
 fn parse_count(line_no: usize, line: &str, at: usize, s: &str) -> Result<u32, ParseError> {
@@ -196,19 +195,24 @@ fn parse_count(line_no: usize, line: &str, at: usize, s: &str) -> Result<u32, Pa
     })
 }
 
-/// Parses `1,{2,3},4` starting at byte `start` of `line`.
+/// Parses `1,{2,3},4` starting at byte `start` of `line` into `row` (one stored rank per
+/// alternative: tier `i` gets rank `i + 1`, `UNRANKED` for the others).
 fn parse_order(
     line_no: usize,
     line: &str,
     start: usize,
-    n: usize,
     data_type: Option<&str>,
-) -> Result<Vec<Vec<usize>>, ParseError> {
+    row: &mut [u16],
+) -> Result<(), ParseError> {
     let err = |at: usize, msg: String| ParseError::new(FORMAT, line_no, col(line, at), msg);
-    let mut tiers: Vec<Vec<usize>> = Vec::new();
-    let mut seen = vec![false; n];
+    let n = row.len();
+    row.fill(UNRANKED);
+    // Tiers so far; members of the open `{…}` (they get rank `tiers + 1`).
+    let mut tiers: u16 = 0;
     let mut in_tie = false;
-    let mut current: Vec<usize> = Vec::new();
+    let mut tie_members = 0usize;
+    let mut ties = false;
+    let mut ranked = 0usize;
     let bytes = line.as_bytes();
     let mut i = start;
     while i < line.len() {
@@ -220,6 +224,7 @@ fn parse_order(
                     return Err(err(i, "nested `{`".into()));
                 }
                 in_tie = true;
+                tie_members = 0;
                 i += 1;
             }
             b'}' => {
@@ -227,9 +232,10 @@ fn parse_order(
                     return Err(err(i, "`}` without `{`".into()));
                 }
                 in_tie = false;
-                if !current.is_empty() {
-                    tiers.push(std::mem::take(&mut current));
+                if tie_members > 0 {
+                    tiers += 1;
                 }
+                ties |= tie_members > 1;
                 i += 1;
             }
             b'0'..=b'9' => {
@@ -243,14 +249,16 @@ fn parse_order(
                 if a == 0 || a > n {
                     return Err(err(s, format!("alternative {a} is not in 1..={n}")));
                 }
-                if seen[a - 1] {
+                if row[a - 1] != UNRANKED {
                     return Err(err(s, format!("alternative {a} appears twice")));
                 }
-                seen[a - 1] = true;
+                ranked += 1;
                 if in_tie {
-                    current.push(a - 1);
+                    tie_members += 1;
+                    row[a - 1] = tiers + 1;
                 } else {
-                    tiers.push(vec![a - 1]);
+                    tiers += 1;
+                    row[a - 1] = tiers;
                 }
             }
             _ => {
@@ -263,8 +271,7 @@ fn parse_order(
         return Err(err(line.len(), "missing `}`".into()));
     }
     if let Some(t) = data_type {
-        let ties = tiers.iter().any(|t| t.len() > 1);
-        let complete = seen.iter().all(|&s| s);
+        let complete = ranked == n;
         if (t == "soc" || t == "soi") && ties {
             return Err(err(start, format!("`{t}` data may not contain ties")));
         }
@@ -275,16 +282,18 @@ fn parse_order(
             ));
         }
     }
-    Ok(tiers)
+    Ok(())
 }
 
-/// The parsed file: candidates named by `ids`, ballots as `(tiers, count, line)`.
+/// The parsed file: candidates named by `ids`.
 fn parsed(
     ids: Vec<String>,
-    ballots: Vec<(Vec<Vec<usize>>, u32, usize)>,
+    profile: GroupingProfile,
     title: Option<String>,
 ) -> Result<ParsedBallots, ParseError> {
-    let profile = build_profile(FORMAT, ids, ballots)?;
+    let profile = profile
+        .finish(ids)
+        .map_err(|e| ParseError::new(FORMAT, 1, 1, e.to_string()))?;
     Ok(ParsedBallots {
         format: super::Format::PrefLib,
         names: profile.candidates().to_vec(),
