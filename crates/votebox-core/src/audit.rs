@@ -53,8 +53,8 @@ pub enum EventKind {
     ExceptionReviewed,
     /// An officer downloaded an export: `file`, `sha256`, `officer` (and `seed` for the CSV).
     ExportMade,
-    /// The ballot board was served: `file` (`board.csv`, `board.json`, `board page`) and its
-    /// `sha256`. No login: voters and the public may look at the board.
+    /// A ballot board was served (page, CSV or JSON) that differs from the last one recorded:
+    /// its `sha256`. No login and no time of a single view: voters and the public look at it.
     BoardMade,
     /// `delete_after` was carried out: `links_erased` (voter→ballot links set to NULL).
     DeleteAfterDone,
@@ -185,12 +185,9 @@ impl Event {
         Event::new(EventKind::ExportMade, &fields)
     }
 
-    /// The board served as `file`, with its SHA-256.
-    pub fn board_made(file: &str, sha256: &str) -> Event {
-        Event::new(
-            EventKind::BoardMade,
-            &[("file", file.into()), ("sha256", sha256.into())],
-        )
+    /// A board served, by its SHA-256.
+    pub fn board_made(sha256: &str) -> Event {
+        Event::new(EventKind::BoardMade, &[("sha256", sha256.into())])
     }
 
     pub fn delete_after_done(links_erased: u64) -> Event {

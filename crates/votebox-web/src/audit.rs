@@ -47,6 +47,21 @@ pub(crate) async fn record(
     }
 }
 
+/// Records a board served, unless it is the one recorded last (so a public board viewed by
+/// anyone adds an entry only when its ballots or settings changed). Failures are logged.
+pub(crate) async fn record_board(
+    db: &Db,
+    election_id: ElectionId,
+    key: &str,
+    now: PrimitiveDateTime,
+    board_sha256: &str,
+) {
+    let event = Event::board_made(board_sha256);
+    if let Err(e) = store::append(db, election_id, key, now, &event, AppendRule::IfChanged).await {
+        tracing::error!(election = key, error = %e, "cannot record the board in the audit chain");
+    }
+}
+
 /// Records the meta commit for every election whose files differ from the last recorded ones,
 /// then observes every election. Failures are logged.
 pub(crate) async fn record_sync(db: &Db, catalog: &Catalog, commit: &str, now: PrimitiveDateTime) {

@@ -34,11 +34,22 @@ pub(crate) fn receipt_url(key: &str) -> String {
 
 type Reply = Result<Response, BoardRefusal>;
 
-/// The board, for a handler that may show it.
+/// The board, for a handler that may show it; recorded in the audit chain when it differs from
+/// the last board recorded.
 async fn open_board(ctx: &BoardCtx) -> Result<Board, BoardRefusal> {
     ctx.require_board()?;
     ctx.require_completed()?;
-    Ok(ctx.board().await?)
+    let board = ctx.board().await?;
+    let db = ctx.state.db();
+    let key = &ctx.election.key;
+    if let Some(row) = votebox_db::elections::find_by_key(db, key)
+        .await
+        .map_err(crate::error::AppError::from)?
+    {
+        let now = ctx.state.now();
+        crate::audit::record_board(db, row.id, key, now, &board.sha256()).await;
+    }
+    Ok(board)
 }
 
 #[derive(Template)]

@@ -297,7 +297,6 @@ pub(crate) async fn results_md(
     let counting = Counting::of(&officer.election);
     let (method, unranked) = (q.method(&counting)?, q.unranked(&counting)?);
     let (stored, current, voters) = load_ballots(&officer).await?;
-    let board_now = current.board_sha256.clone();
     let audit = audit_check(&officer, current).await?;
     let options = counting.options(method, unranked, officer.election.seats() as usize);
     let (s2, election) = (seed.clone(), officer.election.clone());
@@ -336,10 +335,9 @@ pub(crate) async fn results_md(
     }
     // The draft certifies the board as it was at the close (when the chain has it), so that a
     // board changed since no longer verifies against it.
-    info.board_sha256 = Some(match audit.as_ref().and_then(AuditCheck::board_at_close) {
-        Some(at_close) => at_close,
-        None => board_now,
-    });
+    if let Some(at_close) = audit.as_ref().and_then(AuditCheck::board_at_close) {
+        info.board_sha256 = Some(at_close);
+    }
     info.notes
         .extend(audit.as_ref().map(audit_notes).unwrap_or_default());
     let md = results_markdown(&outcome, &info);

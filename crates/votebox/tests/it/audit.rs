@@ -272,6 +272,16 @@ db_test!(tampering_shows, audited_election(), |app| {
         log[4].field("board_sha256"),
         Some(board_at_close.sha256().into())
     );
+    // The board served (twice, page and CSV) is recorded once, by its SHA-256 alone.
+    for path in ["/elections/audited/board", "/elections/audited/board.csv"] {
+        app.ok_page(path).await;
+    }
+    let log = entries(&app).await;
+    assert_eq!(kinds(&log)[5..], ["board_made"]);
+    assert_eq!(
+        log[5].detail,
+        format!("{{\"sha256\":\"{}\"}}", board_at_close.sha256())
+    );
 
     // Untouched: the page says so, audit verify passes; both were recorded.
     assert_ballots_intact(&app, true, "untouched").await;
@@ -325,6 +335,14 @@ db_test!(tampering_shows, audited_election(), |app| {
 
     let board_later = board_now(&app).await;
     assert_ne!(board_later.sha256(), board_at_close.sha256());
+    let resp = app.get("/elections/audited/board.csv").await;
+    assert_eq!(
+        resp.headers()["x-votebox-board-sha256"],
+        board_later.sha256().as_str()
+    );
+    let last = entries(&app).await.pop().unwrap();
+    assert_eq!(last.kind, "board_made");
+    assert!(last.detail.contains(&board_later.sha256()), "{last:?}");
 
     // The draft quotes the head; the exported log verifies against it.
     let draft = app.ok_page(&format!("{ADMIN}/results.md?seed=s1")).await;
