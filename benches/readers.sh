@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Ballot readers: speed and memory (issue 15 item 4). Not a test: it prints figures.
 #
-# The Elekto CSV of benches/count.sh (1,000,000 ballots x 20 candidates, ~58 MB) and the same
-# ballots written as BLT, PrefLib (toi) and ABIF, one line per ballot. For each file,
-# `bench_stv read` parses it ($RUNS times, default 5): parse throughput in MB/s (min and median
+# The Elekto CSV of benches/count.sh (1,000,000 ballots x 20 candidates, ~58 MB; the same
+# file, shared in $BENCH_DIR) and the same ballots written as BLT, PrefLib (toi) and ABIF, one
+# line per ballot. For each file, `bench_stv read` parses it ($RUNS times, default 5): parse throughput in MB/s (min and median
 # time) and the peak RSS of the whole process (file text + profile), against the targets
 # >= 200 MB/s and peak < 3x the input. Then `votebox tally FILE.csv --method schulze`, end
 # to end (read, SHA-256, parse, count, JSON; target < 0.25 s), min and median of $RUNS runs.
@@ -19,12 +19,12 @@ dir=${BENCH_DIR:-${TMPDIR:-/tmp}}
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-cargo build --release -q -p votebox --bin votebox --example bench_count
+cargo build --release -q -p votebox --bin votebox
 cargo build --release -q -p votebox-core --example bench_stv
 bin=$CARGO_TARGET_DIR/release/votebox
 helper=$CARGO_TARGET_DIR/release/examples/bench_stv
 csv=$dir/votebox-bench-${ballots}x${candidates}.csv
-[ -s "$csv" ] || "$CARGO_TARGET_DIR/release/examples/bench_count" gen "$csv" "$ballots" "$candidates"
+[ -s "$csv" ] || "$helper" gen-csv "$csv" "$ballots" "$candidates" 2>/dev/null
 for f in blt preflib abif; do
   [ -s "${csv%.csv}.$f" ] || "$helper" convert "$csv" "$f" "${csv%.csv}.$f" 2>/dev/null
 done

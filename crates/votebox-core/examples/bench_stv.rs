@@ -6,7 +6,11 @@
 //! cargo run --release -p votebox-core --example bench_stv -- read FILE
 //! cargo run --release -p votebox-core --example bench_stv -- meek FILE SEATS
 //! cargo run --release -p votebox-core --example bench_stv -- convert FILE blt|preflib|abif OUT
+//! cargo run --release -p votebox-core --example bench_stv -- gen-csv FILE BALLOTS CANDIDATES
 //! ```
+//!
+//! `gen-csv` writes the Elekto CSV of `benches/count.sh` (the same bytes as
+//! `crates/votebox/examples/bench_count.rs gen`: same rules, same seed).
 //!
 //! `gen` writes a BLT file in the dialect both votebox and stv-rs read (Droop's `[nick …]`
 //! line, ballots by nickname, `=` between equally ranked candidates), one line per voter:
@@ -45,6 +49,11 @@ fn main() {
         }
         ["meek", file, seats] => meek(file, seats.parse().expect("SEATS is a number")),
         ["convert", file, format, out] => convert(file, format, out),
+        ["gen-csv", file, n, m] => generate_csv(
+            file,
+            n.parse().expect("BALLOTS is a number"),
+            m.parse().expect("CANDIDATES is a number"),
+        ),
         _ => {
             eprintln!(
                 "usage: bench_stv gen uniform|realistic FILE BALLOTS CANDIDATES SEATS | read FILE | meek FILE SEATS | convert FILE blt|preflib|abif OUT"
@@ -236,4 +245,55 @@ fn convert(file: &str, format: &str, out_file: &str) {
         "wrote {} lines of {file} as {format} to {out_file}",
         p.num_lines()
     );
+}
+
+/// Every voter scores each candidate as the candidate's popularity plus personal noise and
+/// ranks by score; about 10% leave their last few candidates at "No opinion" and about 5%
+/// give two candidates the same rank. Kept identical to `bench_count gen`.
+fn generate_csv(file: &str, n: usize, m: usize) {
+    let mut rng = StdRng::seed_from_u64(20_251_004);
+    let popularity: Vec<f64> = (0..m).map(|i| 1.0 - i as f64 / m as f64).collect();
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(file).expect("create"));
+    let header: Vec<String> = (1..=m).map(|i| format!("candidate-{i:02}")).collect();
+    writeln!(out, "{}", header.join(",")).expect("write");
+    let mut order: Vec<(f64, usize)> = Vec::with_capacity(m);
+    let mut ranks = vec![0usize; m];
+    let mut line = String::with_capacity(8 * m);
+    for _ in 0..n {
+        order.clear();
+        order.extend((0..m).map(|c| (popularity[c] + rng.random::<f64>() * 1.5, c)));
+        order.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut rank = 0;
+        let tie_at = if rng.random_ratio(1, 20) {
+            rng.random_range(1..m)
+        } else {
+            usize::MAX
+        };
+        for (pos, &(_, c)) in order.iter().enumerate() {
+            if pos != tie_at {
+                rank += 1;
+            }
+            ranks[c] = rank;
+        }
+        let ranked = if rng.random_ratio(1, 10) {
+            rng.random_range(1..=m)
+        } else {
+            m
+        };
+        line.clear();
+        for (c, r) in ranks.iter().enumerate() {
+            if c > 0 {
+                line.push(',');
+            }
+            if *r > ranked {
+                line.push_str("No opinion");
+            } else {
+                line.push_str(&r.to_string());
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes()).expect("write");
+    }
+    out.flush().expect("flush");
+    eprintln!("wrote {n} ballots x {m} candidates to {file}");
 }

@@ -597,14 +597,16 @@ impl TierBallots {
         out
     }
 
-    /// A hash of ballot `b`'s tiers.
+    /// A hash of ballot `b`'s tiers: its candidates in one go, and the tier sizes only for a
+    /// ballot with equal ranks.
     fn hash_tiers(&self, hasher: &foldhash::fast::FixedState, b: usize) -> u64 {
-        use std::hash::{BuildHasher as _, Hasher as _};
+        use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
         let mut h = hasher.build_hasher();
-        for tier in self.tiers(b) {
-            h.write_usize(tier.len());
-            for &c in tier {
-                h.write_u16(c);
+        let (items, strict) = self.items(b);
+        items.hash(&mut h);
+        if !strict {
+            for tier in self.tiers(b) {
+                h.write_usize(tier.len());
             }
         }
         h.finish()
@@ -612,9 +614,9 @@ impl TierBallots {
 
     /// Whether ballots `a` and `b` have the same tiers.
     fn same_tiers(&self, a: usize, b: usize) -> bool {
-        let (sa, ea, _) = self.ballots[a];
-        let (sb, eb, _) = self.ballots[b];
-        ea - sa == eb - sb && self.tiers(a).eq(self.tiers(b))
+        let (items_a, strict_a) = self.items(a);
+        let (items_b, strict_b) = self.items(b);
+        items_a == items_b && strict_a == strict_b && (strict_a || self.tiers(a).eq(self.tiers(b)))
     }
 
     /// Number of distinct ballots.

@@ -28,6 +28,13 @@
 //! are no more than the seats left, they are all elected. Ties for exclusion (exactly equal
 //! vote totals in units) are broken by the tie-break order when given, else explored (see
 //! [`super::runoff`]) and reported when they matter.
+//!
+//! **Speed.** Statuses change only between rounds, so each round first reduces the ballots to
+//! what the round can see (excluded candidates dropped, each ballot cut after its first tier of
+//! hopefuls, identical results merged; one pass over the ballots, split between threads) and
+//! every keep-value iteration then walks that small set. The result is exactly the same as
+//! walking every ballot: each share is an exact integer times the ballot's weight. The
+//! pairwise matrix shown with the count is computed on another thread meanwhile.
 
 use super::bitset::BitSet;
 use super::outcome::{KeepValue, Outcome, Round, Tally};

@@ -159,15 +159,17 @@ impl Candidates {
     }
 }
 
-/// Every ballot read, compactly: candidates of each tier, tiers and ballots by end offsets.
+/// Every ballot read, compactly: the candidates of all ballots in order, each marked when it
+/// starts a new tier ([`NEW_TIER`]), and where each ballot ends.
 #[derive(Default)]
 struct Ballots {
     items: Vec<u32>,
-    /// End (into `items`) of every tier.
-    tier_ends: Vec<usize>,
-    /// End (into `tier_ends`) and weight of every ballot.
+    /// End (into `items`) and weight of every ballot.
     ballots: Vec<(usize, u32)>,
 }
+
+/// Marks a candidate in [`Ballots::items`] that starts a tier.
+const NEW_TIER: u32 = 1 << 31;
 
 /// Parses an ABIF file.
 pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
@@ -211,7 +213,7 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                     u32::try_from(count).map_err(|_| s.err_at(0, "ballot count too large"))?;
                 s.expect(':')?;
                 vote(&mut s, &mut cands, &mut scratch, &mut ballots)?;
-                ballots.ballots.push((ballots.tier_ends.len(), count));
+                ballots.ballots.push((ballots.items.len(), count));
             }
             _ => {
                 if s.peek() == Some('=') {
@@ -237,18 +239,17 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
     }
     let mut profile = GroupingProfile::new(m);
     let mut row = vec![UNRANKED; m];
-    let (mut tier, mut item) = (0, 0);
-    for &(tiers_end, weight) in &ballots.ballots {
+    let mut start = 0;
+    for &(end, weight) in &ballots.ballots {
         row.fill(UNRANKED);
         let mut rank = 0u16;
-        for &end in &ballots.tier_ends[tier..tiers_end] {
-            rank += 1;
-            for &c in &ballots.items[item..end] {
-                row[c as usize] = rank;
+        for &item in &ballots.items[start..end] {
+            if item & NEW_TIER != 0 {
+                rank += 1;
             }
-            item = end;
+            row[(item & !NEW_TIER) as usize] = rank;
         }
-        tier = tiers_end;
+        start = end;
         profile.push_row(&row, weight);
     }
     let profile = profile
@@ -322,22 +323,18 @@ fn vote(
         // Higher ratings first; equal ratings tie (stable: in the order named).
         items.sort_by_key(|i| std::cmp::Reverse(i.1));
         for (k, &(c, r, _)) in items.iter().enumerate() {
-            if k > 0 && items[k - 1].1 != r {
-                out.tier_ends.push(out.items.len());
-            }
-            out.items.push(c as u32);
+            let new_tier = k == 0 || items[k - 1].1 != r;
+            out.items
+                .push(c as u32 | if new_tier { NEW_TIER } else { 0 });
         }
-        out.tier_ends.push(out.items.len());
         return Ok(());
     }
-    out.items.push(items[0].0 as u32);
+    out.items.push(items[0].0 as u32 | NEW_TIER);
     for (sep, item) in seps.iter().zip(&items[1..]) {
-        if *sep == '>' {
-            out.tier_ends.push(out.items.len());
-        }
-        out.items.push(item.0 as u32);
+        let new_tier = *sep == '>';
+        out.items
+            .push(item.0 as u32 | if new_tier { NEW_TIER } else { 0 });
     }
-    out.tier_ends.push(out.items.len());
     Ok(())
 }
 

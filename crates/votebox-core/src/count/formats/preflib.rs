@@ -18,16 +18,15 @@ const FORMAT: &str = "preflib";
 
 /// Parses a PrefLib file (either generation of the format).
 pub fn parse_preflib(text: &str) -> Result<ParsedBallots, ParseError> {
-    let lines: Vec<(usize, &str)> = numbered_lines(text)
-        .filter(|(_, l)| !l.trim().is_empty())
-        .collect();
-    let Some(&(_, first)) = lines.first() else {
+    // The non-blank lines, read as often as needed rather than kept (a file may have millions).
+    let lines = || numbered_lines(text).filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, first)) = lines().next() else {
         return Err(ParseError::new(FORMAT, 1, 1, "empty file"));
     };
     if first.trim_start().starts_with('#') {
-        parse_current(&lines)
+        parse_current(lines)
     } else {
-        parse_old(&lines)
+        parse_old(lines)
     }
 }
 
@@ -36,15 +35,16 @@ fn col(line: &str, at: usize) -> usize {
     line[..at].chars().count() + 1
 }
 
-fn parse_current(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
+fn parse_current<'a, L>(lines: impl Fn() -> L) -> Result<ParsedBallots, ParseError>
+where
+    L: Iterator<Item = (usize, &'a str)>,
+{
     let mut n: Option<usize> = None;
     let mut names: Vec<(usize, String)> = Vec::new();
     let mut data_type: Option<String> = None;
     let mut title = None;
-    let mut data = Vec::new();
-    for &(line_no, line) in lines {
+    for (line_no, line) in lines() {
         let Some(h) = line.trim_start().strip_prefix('#') else {
-            data.push((line_no, line));
             continue;
         };
         let Some((key, value)) = h.split_once(':') else {
@@ -99,6 +99,7 @@ fn parse_current(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
     }
     let mut profile = GroupingProfile::new(n);
     let mut row = vec![UNRANKED; n];
+    let data = lines().filter(|(_, l)| !l.trim_start().starts_with('#'));
     for (line_no, line) in data {
         let Some(colon) = line.find(':') else {
             return Err(ParseError::new(
@@ -129,8 +130,13 @@ fn check_alternatives(n: usize, line_no: usize) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
-    let (line_no, first) = lines[0];
+fn parse_old<'a, L>(all_lines: impl Fn() -> L) -> Result<ParsedBallots, ParseError>
+where
+    L: Iterator<Item = (usize, &'a str)>,
+{
+    let Some((line_no, first)) = all_lines().next() else {
+        return Err(ParseError::new(FORMAT, 1, 1, "empty file"));
+    };
     let n: usize = first.trim().parse().map_err(|_| {
         ParseError::new(
             FORMAT,
@@ -143,6 +149,8 @@ fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
         )
     })?;
     check_alternatives(n, line_no)?;
+    // The header lines only; the ballots are read straight from the text.
+    let lines: Vec<(usize, &str)> = all_lines().take(n + 2).collect();
     if lines.len() < n + 2 {
         let (l, _) = lines[lines.len() - 1];
         return Err(ParseError::new(
@@ -174,7 +182,7 @@ fn parse_old(lines: &[(usize, &str)]) -> Result<ParsedBallots, ParseError> {
     }
     let mut profile = GroupingProfile::new(n);
     let mut row = vec![UNRANKED; n];
-    for &(line_no, line) in &lines[n + 2..] {
+    for (line_no, line) in all_lines().skip(n + 2) {
         let comma = line.find(',').unwrap_or(line.len());
         let count = parse_count(line_no, line, 0, &line[..comma])?;
         parse_order(line_no, line, (comma + 1).min(line.len()), None, &mut row)?;

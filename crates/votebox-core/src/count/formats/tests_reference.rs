@@ -11,7 +11,9 @@ use crate::count::Profile;
 
 /// A random election: number of candidates and ballots as (tiers of candidate indices,
 /// weight).
-fn election() -> impl Strategy<Value = (usize, Vec<(Vec<Vec<usize>>, u32)>)> {
+type Election = (usize, Vec<(Vec<Vec<usize>>, u32)>);
+
+fn election() -> impl Strategy<Value = Election> {
     (1usize..7).prop_flat_map(|m| {
         let ballot = (
             Just(m).prop_perturb(|m, mut rng| {
@@ -35,7 +37,7 @@ fn election() -> impl Strategy<Value = (usize, Vec<(Vec<Vec<usize>>, u32)>)> {
     })
 }
 
-fn blt((m, ballots): &(usize, Vec<(Vec<Vec<usize>>, u32)>)) -> String {
+fn blt((m, ballots): &Election) -> String {
     let mut s = format!("{m} 2\n");
     for (tiers, w) in ballots {
         s.push_str(&w.to_string());
@@ -54,7 +56,7 @@ fn blt((m, ballots): &(usize, Vec<(Vec<Vec<usize>>, u32)>)) -> String {
     s
 }
 
-fn csv((m, ballots): &(usize, Vec<(Vec<Vec<usize>>, u32)>)) -> String {
+fn csv((m, ballots): &Election) -> String {
     let ids: Vec<String> = (0..*m).map(|c| format!("c{c}")).collect();
     let mut s = ids.join(",") + "\n";
     for (tiers, w) in ballots {
@@ -72,7 +74,7 @@ fn csv((m, ballots): &(usize, Vec<(Vec<Vec<usize>>, u32)>)) -> String {
     s
 }
 
-fn preflib((m, ballots): &(usize, Vec<(Vec<Vec<usize>>, u32)>)) -> String {
+fn preflib((m, ballots): &Election) -> String {
     let mut s =
         format!("# FILE NAME: x.toi\n# TITLE: T\n# DATA TYPE: toi\n# NUMBER ALTERNATIVES: {m}\n");
     for c in 0..*m {
@@ -95,7 +97,7 @@ fn preflib((m, ballots): &(usize, Vec<(Vec<Vec<usize>>, u32)>)) -> String {
     s
 }
 
-fn abif((m, ballots): &(usize, Vec<(Vec<Vec<usize>>, u32)>)) -> String {
+fn abif((m, ballots): &Election) -> String {
     let mut s = String::from("{\"title\": \"T\"}\n");
     for c in 0..*m {
         s.push_str(&format!("=k{c}:[Name {c}]\n"));
