@@ -48,14 +48,16 @@ fi
 venv=$elekto_cache/venv
 if [ ! -f "$venv/.installed" ]; then
   "$python" -m venv "$venv"
-  # requirements.txt at that commit, without the test, pandas and non-SQLite driver packages;
+  # requirements.txt at that commit, without the test and non-SQLite driver packages (pandas is
+  # imported by the app);
   # gunicorn as the server.
   "$venv/bin/pip" install -q authlib==1.4.0 blinker==1.9.0 certifi==2024.12.14 cffi==1.17.1 \
     charset-normalizer==3.4.1 click==8.1.8 cryptography==44.0.0 flask==3.1.0 flask-wtf==1.2.2 \
     greenlet==3.1.1 idna==3.10 itsdangerous==2.2.0 jinja2==3.1.5 markdown2==2.5.2 \
     markupsafe==3.0.2 pycparser==2.22 pynacl==1.5.0 python-dateutil==2.9.0.post0 \
     python-dotenv==1.0.1 pytz==2024.2 pyyaml==6.0.2 requests==2.32.3 six==1.17.0 \
-    sqlalchemy==1.4.49 urllib3==2.3.0 werkzeug==3.1.3 wtforms==3.2.1 gunicorn==23.0.0
+    sqlalchemy==1.4.49 urllib3==2.3.0 werkzeug==3.1.3 wtforms==3.2.1 numpy==2.2.2 pandas==2.2.3 \
+    tzdata==2025.1 gunicorn==23.0.0
   touch "$venv/.installed"
 fi
 
@@ -89,8 +91,8 @@ wait_up() {
 (
   cd "$src"
   export "${common[@]}" DB_PATH="$work/elekto.db" META_PATH="$work/elekto-meta" APP_PORT=$el_port
-  "$venv/bin/python" console --migrate >"$work/elekto.log" 2>&1
-  "$venv/bin/python" console --sync >>"$work/elekto.log" 2>&1
+  "$venv/bin/python" console --migrate >"$work/elekto.log" 2>&1 || { cat "$work/elekto.log"; exit 1; }
+  "$venv/bin/python" console --sync >>"$work/elekto.log" 2>&1 || { cat "$work/elekto.log"; exit 1; }
 )
 (
   cd "$src"
