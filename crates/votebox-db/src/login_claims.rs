@@ -14,7 +14,7 @@
 //!
 //! Logins compare case-insensitively (GitHub's rule): claims store them lowercase.
 
-use sea_query::{Expr, ExprTrait, Func, IntoColumnRef, IntoIden, Query};
+use sea_query::{Expr, ExprTrait, Func, IntoColumnRef, IntoIden, Query, SelectStatement};
 
 use crate::query::{Conn, is_unique_violation};
 use crate::schema::{Request, User, VoteboxLoginClaim, Voter};
@@ -52,17 +52,31 @@ pub(crate) async fn is_used(
     kind: ClaimKind,
     login: &str,
 ) -> Result<bool> {
-    let login = normalize(login);
-    let claim = Query::select()
-        .column(VoteboxLoginClaim::UserId)
-        .from(VoteboxLoginClaim::Table)
-        .and_where(Expr::col(VoteboxLoginClaim::ElectionId).eq(election_id))
-        .and_where(Expr::col(VoteboxLoginClaim::Kind).eq(kind.as_str()))
-        .and_where(Expr::col(VoteboxLoginClaim::Login).eq(login.as_str()))
-        .to_owned();
+    let [mut claim, mut by_username] = used_by(Expr::val(election_id), kind, login);
+    claim.column(VoteboxLoginClaim::UserId);
     if conn.fetch_optional::<(i32,)>(&claim).await?.is_some() {
         return Ok(true);
     }
+    by_username.column((User::Table, User::Id)).limit(1);
+    Ok(conn.fetch_optional::<(i32,)>(&by_username).await?.is_some())
+}
+
+/// The two selections (without columns) whose rows say that `login` was used for `kind` in the
+/// election `election_id` (a value, or a column of an enclosing query): its claims, and the
+/// `voter` / `request` rows of user rows whose `username` is that login.
+pub(crate) fn used_by(election_id: Expr, kind: ClaimKind, login: &str) -> [SelectStatement; 2] {
+    let login = normalize(login);
+    let claim = Query::select()
+        .from(VoteboxLoginClaim::Table)
+        .and_where(
+            Expr::col((VoteboxLoginClaim::Table, VoteboxLoginClaim::ElectionId))
+                .eq(election_id.clone()),
+        )
+        .and_where(Expr::col((VoteboxLoginClaim::Table, VoteboxLoginClaim::Kind)).eq(kind.as_str()))
+        .and_where(
+            Expr::col((VoteboxLoginClaim::Table, VoteboxLoginClaim::Login)).eq(login.as_str()),
+        )
+        .to_owned();
     let (table, user_id, row_election) = match kind {
         ClaimKind::Ballot => (
             Voter::Table.into_iden(),
@@ -76,7 +90,6 @@ pub(crate) async fn is_used(
         ),
     };
     let by_username = Query::select()
-        .column((User::Table, User::Id))
         .from(table)
         .inner_join(
             User::Table,
@@ -84,9 +97,8 @@ pub(crate) async fn is_used(
         )
         .and_where(Expr::col(row_election).eq(election_id))
         .and_where(Expr::expr(Func::lower(Expr::col((User::Table, User::Username)))).eq(login))
-        .limit(1)
         .to_owned();
-    Ok(conn.fetch_optional::<(i32,)>(&by_username).await?.is_some())
+    [claim, by_username]
 }
 
 /// Claims `login` for `kind` in this election on behalf of `user_id`. `Ok(false)`: it was

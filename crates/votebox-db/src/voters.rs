@@ -3,7 +3,7 @@
 //! There is no UNIQUE (user_id, election_id) in Elekto's schema; "has voted" means "at least one
 //! row".
 
-use sea_query::{Asterisk, Expr, ExprTrait, Query};
+use sea_query::{Asterisk, Expr, ExprTrait, Query, SelectStatement};
 
 use crate::login_claims::{self, ClaimKind};
 use crate::query::Conn;
@@ -26,6 +26,43 @@ pub async fn has_voted(
         return Ok(true);
     }
     login_claims::is_used(&mut conn, election_id, ClaimKind::Ballot, login).await
+}
+
+/// The row id of the election `key` and whether the user, signed in as `login`, counts as
+/// having voted in it (as [`has_voted`]), read in one statement: the election page asks this on
+/// every request, so it costs one indexed round trip and nothing is cached (a ballot cast or
+/// revoked through any instance shows at once). `None`: no row has exactly this key.
+pub async fn election_and_voted(
+    db: &Db,
+    key: &str,
+    user_id: UserId,
+    login: &str,
+) -> Result<Option<(ElectionId, bool)>> {
+    let election = Expr::col((Election::Table, Election::Id));
+    let count = |mut select: SelectStatement| -> Expr {
+        select.expr(Expr::col(Asterisk).count());
+        select.into()
+    };
+    let voter_rows = Query::select()
+        .from(Voter::Table)
+        .and_where(Expr::col((Voter::Table, Voter::UserId)).eq(user_id))
+        .and_where(Expr::col((Voter::Table, Voter::ElectionId)).eq(election.clone()))
+        .to_owned();
+    let [claims, by_username] = login_claims::used_by(election, ClaimKind::Ballot, login);
+    let stmt = Query::select()
+        .columns([Election::Id, Election::Key])
+        .expr(count(voter_rows))
+        .expr(count(claims))
+        .expr(count(by_username))
+        .from(Election::Table)
+        .and_where(Expr::col((Election::Table, Election::Key)).eq(key))
+        .to_owned();
+    let rows: Vec<(ElectionId, String, i64, i64, i64)> = db.fetch_all(&stmt).await?;
+    // Exactly this key: MySQL's collation compares case-insensitively.
+    Ok(rows
+        .into_iter()
+        .find(|r| r.1 == key)
+        .map(|(id, _, voters, claims, by_username)| (id, voters + claims + by_username > 0)))
 }
 
 /// Keys of the elections in which this user has a voter row ("Previously Voted").

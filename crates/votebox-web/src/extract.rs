@@ -108,24 +108,80 @@ impl FromRequestParts<AppState> for ElectionCtx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let (ctx, _) = ElectionCtx::open(parts, state, RowLookup::Row).await?;
+        Ok(ctx)
+    }
+}
+
+/// What [`ElectionCtx::open`] reads from the database besides the snapshot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RowLookup {
+    /// The election's row id.
+    Row,
+    /// The row id and whether the user has voted, in one query.
+    RowAndVoted,
+}
+
+impl ElectionCtx {
+    /// Opens the election of the request path for the logged-in user; with
+    /// [`RowLookup::RowAndVoted`], also whether they voted (`Some`).
+    async fn open(
+        parts: &mut Parts,
+        state: &AppState,
+        lookup: RowLookup,
+    ) -> Result<(ElectionCtx, Option<bool>), Response> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
         let opened = async {
             let session = Session::from_request_parts(parts, state).await?;
             let PathParams(ElectionPath { eid }) =
                 PathParams::from_request_parts(parts, state).await?;
             let election = find_election(&*snapshot(state)?, &eid, true)?;
-            let row = votebox_db::elections::find_by_key(state.db(), &election.key)
-                .await?
-                .map(|r| r.id);
-            Ok::<_, AppError>(ElectionCtx {
+            let (db, key) = (state.db(), &election.key);
+            let (row, voted) = match lookup {
+                RowLookup::Row => {
+                    let row = votebox_db::elections::find_by_key(db, key).await?;
+                    (row.map(|r| r.id), None)
+                }
+                RowLookup::RowAndVoted => {
+                    let found =
+                        votebox_db::voters::election_and_voted(db, key, user.id, &user.login)
+                            .await?;
+                    // Not synced yet: not voted.
+                    (found.map(|(id, _)| id), Some(found.is_some_and(|(_, v)| v)))
+                }
+            };
+            let ctx = ElectionCtx {
                 state: state.clone(),
                 session,
                 user,
                 election,
                 row,
-            })
+            };
+            Ok::<_, AppError>((ctx, voted))
         };
         opened.await.map_err(IntoResponse::into_response)
+    }
+}
+
+/// An [`ElectionCtx`] and whether its user has voted there (as [`ElectionCtx::has_voted`]),
+/// read with the election's row in one query: for pages that only show the voted state.
+pub(crate) struct ElectionVotedCtx {
+    pub ctx: ElectionCtx,
+    pub voted: bool,
+}
+
+impl FromRequestParts<AppState> for ElectionVotedCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (ctx, voted) = ElectionCtx::open(parts, state, RowLookup::RowAndVoted).await?;
+        Ok(ElectionVotedCtx {
+            ctx,
+            voted: voted.unwrap_or(false),
+        })
     }
 }
 

@@ -13,7 +13,9 @@ use votebox_db::{requests, voters};
 use super::public::{ListQuery, Viewer, list_page};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ElectionCtx, OfficerCtx, PathParams, QueryParams, snapshot};
+use crate::extract::{
+    ElectionCtx, ElectionVotedCtx, OfficerCtx, PathParams, QueryParams, snapshot,
+};
 use crate::response::{render_ok, to_slash_form};
 use crate::session::{CurrentUser, Session};
 use crate::views::{
@@ -65,10 +67,11 @@ pub(crate) async fn elections_list(
 
 /// `GET /app/elections/<eid>`: the election page (§4.5): status, dates, the user's status and
 /// the main action first, then the description and the candidates.
-pub(crate) async fn election(ctx: ElectionCtx) -> AppResult<Response> {
+pub(crate) async fn election(
+    ElectionVotedCtx { ctx, voted }: ElectionVotedCtx,
+) -> AppResult<Response> {
     let (e, login) = (&ctx.election, &ctx.user.login);
     let status = ctx.status();
-    let voted = ctx.has_voted().await?;
     let checks_receipts = match BoardAccess::of(e).0 {
         BoardAccess::Public => true,
         BoardAccess::Officers => e.is_eligible(login) || e.is_officer(login),
