@@ -351,7 +351,7 @@ async fn checklist_56_migrate_creates_elekto_schema_once(backend: Backend) {
 
     // Second run: nothing to do, nothing changed.
     assert_eq!(migrate::run(&db).await.unwrap(), []);
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 7);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 8);
     assert_eq!(count_rows(&db, "schema_version").await, 1);
     assert_eq!(count_rows(&db, "election").await, 1);
 }
@@ -461,7 +461,7 @@ async fn concurrent_migrations_apply_each_once(backend: Backend) {
     assert_eq!(non_empty, 1, "one process did all the work");
 
     let db = &pools[0];
-    assert_eq!(count_rows(db, "_sqlx_migrations").await, 7);
+    assert_eq!(count_rows(db, "_sqlx_migrations").await, 8);
     assert_eq!(count_rows(db, "schema_version").await, 1);
     assert!(migrate::status(db).await.unwrap().iter().all(|m| m.applied));
     for db in &pools {
@@ -576,7 +576,7 @@ async fn dirty_rerunnable_migration_runs_again(backend: Backend) {
             .iter()
             .all(|m| m.applied)
     );
-    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 7);
+    assert_eq!(count_rows(&db, "_sqlx_migrations").await, 8);
     assert_eq!(migrate::run(&db).await.unwrap(), []);
 }
 
