@@ -90,6 +90,27 @@ impl DbError {
             _ => false,
         }
     }
+
+    /// The transaction lost to a concurrent one (MariaDB lock wait timeout or deadlock,
+    /// PostgreSQL serialization failure, deadlock or lock not available, SQLite busy): it was
+    /// rolled back whole, so the request can simply be sent again.
+    pub fn is_contended(&self) -> bool {
+        let DbError::Sqlx(e) = self else {
+            return false;
+        };
+        if crate::pool::is_sqlite_busy(e) {
+            return true;
+        }
+        let sqlx::Error::Database(d) = e else {
+            return false;
+        };
+        if let Some(mysql) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+            // ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
+            return matches!(mysql.number(), 1205 | 1213);
+        }
+        d.code()
+            .is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "55P03"))
+    }
 }
 
 /// The current time as a naive UTC [`Timestamp`] with microsecond precision (what PostgreSQL and

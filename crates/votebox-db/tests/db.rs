@@ -22,6 +22,7 @@ votebox_db::on_every_engine!(
     upsert_login_is_case_insensitive,
     timestamps_round_trip,
     voter_queries,
+    a_lost_lock_is_contended,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1022,4 +1023,54 @@ fn api_futures_are_send(db: &Db) {
     send(voters::has_voted(db, UserId(1), "x", ElectionId(1)));
     send(voters::voted_election_keys(db, UserId(1)));
     send(voters::count(db, ElectionId(1)));
+}
+
+/// A transaction that loses a lock to another one is told apart from a bug (`is_contended`):
+/// the web layer answers it with a "send it again" page, not a 500.
+async fn a_lost_lock_is_contended(backend: Backend) {
+    use sqlx::{Connection, Executor};
+    let (_db, url, _guard) = testing::migrated_database(backend).await;
+    let setup = "CREATE TABLE contention_probe (id INTEGER PRIMARY KEY, v INTEGER)";
+    let fill = "INSERT INTO contention_probe (id, v) VALUES (1, 1)";
+    let update = "UPDATE contention_probe SET v = v + 1 WHERE id = 1";
+    let lost: sqlx::Error = match backend {
+        Backend::Sqlite => {
+            let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            holder.execute(setup).await.unwrap();
+            holder.execute(fill).await.unwrap();
+            holder.execute("BEGIN IMMEDIATE").await.unwrap();
+            holder.execute(update).await.unwrap();
+            other.execute("PRAGMA busy_timeout = 0").await.unwrap();
+            other.execute(update).await.unwrap_err()
+        }
+        Backend::Postgres => {
+            let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+            holder.execute(setup).await.unwrap();
+            holder.execute(fill).await.unwrap();
+            holder.execute("BEGIN").await.unwrap();
+            holder.execute(update).await.unwrap();
+            other.execute("SET lock_timeout = '200ms'").await.unwrap();
+            other.execute(update).await.unwrap_err()
+        }
+        Backend::MySql => {
+            let mut holder = sqlx::MySqlConnection::connect(&url).await.unwrap();
+            let mut other = sqlx::MySqlConnection::connect(&url).await.unwrap();
+            holder.execute(setup).await.unwrap();
+            holder.execute(fill).await.unwrap();
+            holder.execute("BEGIN").await.unwrap();
+            holder.execute(update).await.unwrap();
+            other
+                .execute("SET SESSION innodb_lock_wait_timeout = 1")
+                .await
+                .unwrap();
+            other.execute(update).await.unwrap_err()
+        }
+    };
+    let lost = DbError::from(lost);
+    assert!(lost.is_contended(), "{lost}");
+    assert!(!lost.is_unavailable(), "{lost}");
+    let bug = DbError::from(sqlx::Error::Protocol("not a lock".into()));
+    assert!(!bug.is_contended());
 }

@@ -120,6 +120,16 @@ impl From<votebox_db::DbError> for AppError {
                 "The database cannot be reached at the moment. Please try again in a minute.",
             );
         }
+        if e.is_contended() {
+            // Lost a lock to a concurrent transaction, which rolled back whole: nothing was
+            // written, so sending the form again is safe.
+            tracing::warn!(error = %e, "database contention; the request was rolled back");
+            return AppError::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503 Service Unavailable",
+                "The server was too busy to finish this request and nothing was saved. Please go back and send it again.",
+            );
+        }
         AppError::Internal(e.to_string())
     }
 }

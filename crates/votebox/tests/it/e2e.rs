@@ -59,7 +59,7 @@ async fn e2e_officer_results_journey() {
         .click()
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while c.current_url().await.unwrap().query() != Some("method=ranked-pairs&unranked=last") {
         assert!(
             std::time::Instant::now() < deadline,

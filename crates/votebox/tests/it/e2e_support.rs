@@ -307,9 +307,18 @@ impl Browser {
         self.find(locator).await.click().await.expect("click");
     }
 
-    /// Finds an element; fails the test with the page's HTML when it is missing.
+    /// Finds an element, waiting up to 30 s for it: a click that submits a form returns before
+    /// the browser has loaded the next page when the machine is busy. Fails the test with the
+    /// page's HTML when it never appears.
     pub async fn find(&self, locator: Locator<'_>) -> fantoccini::elements::Element {
-        match self.client.find(locator).await {
+        let found = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .every(Duration::from_millis(50))
+            .for_element(locator)
+            .await;
+        match found {
             Ok(element) => element,
             Err(e) => {
                 let html = self.source().await;

@@ -334,6 +334,23 @@ async fn stored(db_path: &Path, login: &str) -> (i64, i64) {
     (voters, ballots)
 }
 
+/// The address of the process's metrics listener, from its log (`VOTEBOX_METRICS_ADDR` set).
+fn metrics_url(p: &mut Proc) -> String {
+    let line = p.wait_for_log("metrics on http://", Duration::from_secs(30));
+    let url = format!(
+        "http://{}",
+        line.split("metrics on http://").nth(1).unwrap().trim_end()
+    );
+    let url = url
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    assert!(url.ends_with("/metrics"), "{url}");
+    url
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_on_their_own_listener_labelled_by_route() {
     let meta = MetaFixture::create(&ops_election(&["voter1"]));
@@ -344,18 +361,7 @@ async fn metrics_are_on_their_own_listener_labelled_by_route() {
         ],
         meta,
     );
-    let line = p.wait_for_log("metrics on http://", Duration::from_secs(30));
-    let metrics_url = format!(
-        "http://{}",
-        line.split("metrics on http://").nth(1).unwrap().trim_end()
-    );
-    let metrics_url = metrics_url
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches('"')
-        .to_owned();
-    assert!(metrics_url.ends_with("/metrics"), "{metrics_url}");
+    let metrics_url = metrics_url(&mut p);
     let c = client();
     for path in [
         "/elections",
@@ -592,7 +598,14 @@ async fn logs_carry_no_secrets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_an_in_flight_ballot_cast() {
     let meta = MetaFixture::create(&ops_election(&["voter1"]));
-    let mut p = Proc::start(&[("VOTEBOX_DEMO_LOGIN", "1".into())], meta);
+    let mut p = Proc::start(
+        &[
+            ("VOTEBOX_DEMO_LOGIN", "1".into()),
+            ("VOTEBOX_METRICS_ADDR", "127.0.0.1:0".into()),
+        ],
+        meta,
+    );
+    let metrics = metrics_url(&mut p);
     let c = client();
     demo_login(&p, &c, "voter1").await;
     let form = c
@@ -621,10 +634,22 @@ async fn sigterm_finishes_an_in_flight_ballot_cast() {
             (resp.status(), location(&resp), started.elapsed())
         })
     };
-    // The handler checks the form in milliseconds, then runs Argon2i (seconds).
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // SIGTERM once the cast holds its KDF slot (Argon2i runs for seconds): a fixed sleep would
+    // race the request on a busy machine.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = c.get(&metrics).send().await.unwrap().text().await.unwrap();
+        if text.contains("kdf_wait_seconds_count 1") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cast never reached the KDF:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     p.sigterm();
-    p.wait_for_log("shutting down", Duration::from_secs(10));
+    p.wait_for_log("shutting down", Duration::from_secs(30));
     // No new connections once shutdown began.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let refused = reqwest::Client::new()
