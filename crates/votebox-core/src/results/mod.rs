@@ -264,12 +264,16 @@ pub fn method_label(m: Method) -> &'static str {
         Method::Irv => "Instant-runoff voting",
         Method::StvMeek => "Single transferable vote (Meek, Droop quota)",
         Method::StvScottish => "Single transferable vote (Scottish rules, SSI 2007/42)",
+        Method::Star => "STAR voting (score then automatic runoff; Bloc STAR for several seats)",
     }
 }
 
 /// Whether a method ranks from the pairwise matrix (so its pairwise data is meaningful).
 pub fn is_condorcet_method(m: Method) -> bool {
-    !matches!(m, Method::Irv | Method::StvMeek | Method::StvScottish)
+    !matches!(
+        m,
+        Method::Irv | Method::StvMeek | Method::StvScottish | Method::Star
+    )
 }
 
 /// A human description of an unranked rule.

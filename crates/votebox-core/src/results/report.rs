@@ -385,6 +385,7 @@ impl OutcomeReport {
 fn tie_note(t: &crate::count::TieRecord) -> String {
     let how = match t.resolution {
         TieResolution::Irrelevant => "irrelevant (every choice gives the same result)",
+        TieResolution::Rule => "decided by the method's published tie-breaking steps",
         TieResolution::TieBreak => "decided by the tie-break",
         TieResolution::Unresolved => "NOT decided: reported as a tie",
     };
