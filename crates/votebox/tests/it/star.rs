@@ -222,7 +222,7 @@ db_test!(star_results_csv_and_tally, star_options(), |app| {
     let admin = format!("{ELECTION}/admin");
     let body = app.ok_page(&format!("{admin}/results")).await;
     assert_contains(&body, "STAR voting (score then automatic runoff");
-    assert_contains(&body, "Elected: <strong>Purple Space Fabric</strong>");
+    assert_contains(&body, "<li>Purple Space Fabric (<code>space</code>)</li>");
     assert_contains(&body, "<section id=\"star\">");
     assert_contains(&body, "Seat 1: Purple Space Fabric (<code>space</code>) elected");
     for (id, total) in [("space", 38), ("plain", 21), ("white", 20)] {
