@@ -87,7 +87,9 @@ db_test!(star_cast_view_revoke_recast, star_options(), |app| {
     assert_contains(&form, "Give each candidate <strong>0 to 5 stars</strong>");
     assert_contains(&form, "two candidates with the most stars");
     for id in ["space", "plain", "white"] {
-        let radios = form.matches(&format!("type=\"radio\" name=\"candidate@{id}\"")).count();
+        let radios = form
+            .matches(&format!("type=\"radio\" name=\"candidate@{id}\""))
+            .count();
         assert_eq!(radios, 6, "{id}");
     }
     assert_eq!(form.matches("value=\"0\" checked").count(), 3);
@@ -224,7 +226,10 @@ db_test!(star_results_csv_and_tally, star_options(), |app| {
     assert_contains(&body, "STAR voting (score then automatic runoff");
     assert_contains(&body, "<li>Purple Space Fabric (<code>space</code>)</li>");
     assert_contains(&body, "<section id=\"star\">");
-    assert_contains(&body, "Seat 1: Purple Space Fabric (<code>space</code>) elected");
+    assert_contains(
+        &body,
+        "Seat 1: Purple Space Fabric (<code>space</code>) elected",
+    );
     for (id, total) in [("space", 38), ("plain", 21), ("white", 20)] {
         assert_contains(&body, &format!("<code>{id}</code></th><td>{total}</td>"));
     }
@@ -239,11 +244,12 @@ db_test!(star_results_csv_and_tally, star_options(), |app| {
     assert_contains(&body, "score ballots");
 
     // The draft shows the scoring round and the runoff matrix.
-    let md = app
-        .ok_page(&format!("{admin}/results.md?seed=star"))
-        .await;
+    let md = app.ok_page(&format!("{admin}/results.md?seed=star")).await;
     assert_contains(&md, "## STAR count");
-    assert_contains(&md, "| Purple Space Fabric (`space`) over Plain Purple Fabric (`plain`) | 6 |");
+    assert_contains(
+        &md,
+        "| Purple Space Fabric (`space`) over Plain Purple Fabric (`plain`) | 6 |",
+    );
 
     // The CSV holds the stars in Elekto's layout, and `votebox tally --method star` on it
     // elects the same candidate.
@@ -273,7 +279,14 @@ db_test!(star_results_csv_and_tally, star_options(), |app| {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_contains(&stdout, "Winners:    space");
-    assert_contains(&stdout, "Runoff: space preferred on 6, plain preferred on 3, no preference 0");
+    assert_contains(
+        &stdout,
+        "Runoff: space preferred on 6, plain preferred on 3, no preference 0",
+    );
 });
