@@ -255,7 +255,11 @@ fn text_report(o: &Outcome, p: &ParsedBallots, file: &Path) -> String {
         }
     }
     for seat in &o.star {
-        let _ = writeln!(s, "\nSTAR seat {}: scoring round (total stars, five-star ratings):", seat.seat);
+        let _ = writeln!(
+            s,
+            "\nSTAR seat {}: scoring round (total stars, five-star ratings):",
+            seat.seat
+        );
         for t in &seat.totals {
             let mark = if seat.finalists.contains(&t.candidate) {
                 "  finalist"
@@ -287,7 +291,9 @@ fn text_report(o: &Outcome, p: &ParsedBallots, file: &Path) -> String {
         let _ = writeln!(
             s,
             "  Elected: {}",
-            seat.winner.as_deref().map_or("undecided (tie)".to_owned(), name_of)
+            seat.winner
+                .as_deref()
+                .map_or("undecided (tie)".to_owned(), name_of)
         );
     }
     for t in &o.ties {

@@ -340,7 +340,8 @@ impl ValidBallot {
             ValidBallot::Ranked(r) => r.all_equal(),
             ValidBallot::Scored(s) => {
                 let (_, first) = s.0.first()?;
-                (s.0.len() >= 2 && s.0.iter().all(|(_, v)| v == first)).then_some(AllEqual::SameScore)
+                (s.0.len() >= 2 && s.0.iter().all(|(_, v)| v == first))
+                    .then_some(AllEqual::SameScore)
             }
         }
     }

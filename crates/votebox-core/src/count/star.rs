@@ -429,10 +429,7 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
     let ids = profile.candidates();
     let counter = Counter {
         sums: s,
-        lot: opts
-            .tie_break
-            .as_ref()
-            .map(|tb| priorities(&tb.order(ids))),
+        lot: opts.tie_break.as_ref().map(|tb| priorities(&tb.order(ids))),
     };
     let mut out = Outcome {
         method: Method::Star,
@@ -550,7 +547,8 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
                             "runoff tie between {} and {} ({pa} each) broken by {why}: {} wins",
                             ids[a], ids[b], ids[w]
                         ));
-                        out.ties.push(runoff_tie(ids, seat, a, b, w, TieResolution::Rule));
+                        out.ties
+                            .push(runoff_tie(ids, seat, a, b, w, TieResolution::Rule));
                         w
                     }
                     None => match &counter.lot {
@@ -766,7 +764,10 @@ mod tests {
         assert_eq!(runoff(&o, 2), ("condorcet-loser", "second", 5, 11, 0));
         assert_eq!(runoff(&o, 3), ("condorcet-loser", "third", 5, 11, 0));
         assert_eq!(runoff(&o, 4), ("condorcet-loser", "fourth", 5, 9, 2));
-        assert_eq!(o.ranking.last().unwrap(), &vec!["condorcet-loser".to_owned()]);
+        assert_eq!(
+            o.ranking.last().unwrap(),
+            &vec!["condorcet-loser".to_owned()]
+        );
         assert!(o.tie_break.as_ref().unwrap().used);
         // Without a tie-break order the first seat is reported as a tie, never drawn.
         let o = star(&p, 4);

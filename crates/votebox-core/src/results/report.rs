@@ -10,8 +10,7 @@ use super::{
 };
 use crate::count::{
     BallotKind, CountError, Matrix, Method, Outcome, Profile, StarSeat, TieKind, TieResolution,
-    Unranked,
-    count,
+    Unranked, count,
 };
 use crate::meta::Election;
 

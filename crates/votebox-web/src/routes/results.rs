@@ -63,9 +63,9 @@ impl ResultsQuery {
                 BallotKind::Score => format!(
                     "this election has score ballots: {method} counts ranked ballots; use star"
                 ),
-                BallotKind::Ranked => format!(
-                    "this election has ranked ballots: {method} counts score ballots"
-                ),
+                BallotKind::Ranked => {
+                    format!("this election has ranked ballots: {method} counts score ballots")
+                }
             }));
         }
         Ok(method)
