@@ -491,6 +491,77 @@ mod tests {
         assert!(ranking(&[("a", 1)]).all_equal().is_none());
     }
 
+    /// A STAR election (`voting_method: star`) over alice, bob, carol and d-ve.
+    fn star_election() -> Election {
+        let mut e = election(true);
+        e.counting.method = Some("STAR".to_owned());
+        e
+    }
+
+    fn scores(e: &Election, pairs: &[(&str, &str)]) -> Result<ValidBallot, Vec<Problem>> {
+        BallotForm::parse(e, fields(pairs))
+            .expect("within the cap")
+            .validate(e, 0)
+    }
+
+    #[test]
+    fn star_elections_take_scores() {
+        let e = star_election();
+        assert_eq!(kind_of(&e), BallotKind::Score);
+        assert_eq!(kind_of(&election(true)), BallotKind::Ranked);
+        // Left out or empty: 0 stars (a STAR blank); rows in meta order.
+        let b = scores(
+            &e,
+            &[
+                ("candidate@carol", "5"),
+                ("candidate@alice", ""),
+                ("candidate@bob", "3"),
+            ],
+        )
+        .expect("valid");
+        assert!(matches!(b, ValidBallot::Scored(_)));
+        let rows: Vec<(&str, i32)> = b.rows().iter().map(|(c, s)| (c.as_str(), *s)).collect();
+        assert_eq!(
+            rows,
+            vec![("alice", 0), ("bob", 3), ("carol", 5), ("d-ve", 0)]
+        );
+        assert!(b.all_equal().is_none());
+        // "No opinion" does not exist on a score ballot.
+        let all_zero = scores(&e, &[("candidate@alice", "0")]).expect("valid");
+        assert_eq!(all_zero.all_equal(), Some(AllEqual::SameScore));
+    }
+
+    #[test]
+    fn bad_scores_are_problems_naming_the_candidate() {
+        let e = star_election();
+        for bad in ["6", "x", "-1", "05", " 5", "100000000", "2.5"] {
+            let problems = scores(&e, &[("candidate@bob", bad), ("candidate@alice", "4")])
+                .expect_err(bad);
+            assert_eq!(problems, vec![Problem::InvalidScore("bob".to_owned())], "{bad}");
+            assert_eq!(problems[0].candidate(), Some("bob"));
+            assert_eq!(
+                problems[0].to_string(),
+                "Invalid score for bob: choose from 0 to 5 stars."
+            );
+        }
+        let problems = scores(
+            &e,
+            &[
+                ("candidate@bob", "1"),
+                ("candidate@bob", "2"),
+                ("candidate@zed", "3"),
+            ],
+        )
+        .expect_err("duplicate and unknown");
+        assert_eq!(
+            problems,
+            vec![
+                Problem::ScoredTwice("bob".to_owned()),
+                Problem::UnknownCandidate("zed".to_owned())
+            ]
+        );
+    }
+
     #[test]
     fn problems_read_as_the_form_shows_them() {
         let invalid = |no_opinion_allowed| Problem::InvalidRank {
