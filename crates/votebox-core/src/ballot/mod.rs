@@ -535,9 +535,13 @@ mod tests {
     fn bad_scores_are_problems_naming_the_candidate() {
         let e = star_election();
         for bad in ["6", "x", "-1", "05", " 5", "100000000", "2.5"] {
-            let problems = scores(&e, &[("candidate@bob", bad), ("candidate@alice", "4")])
-                .expect_err(bad);
-            assert_eq!(problems, vec![Problem::InvalidScore("bob".to_owned())], "{bad}");
+            let problems =
+                scores(&e, &[("candidate@bob", bad), ("candidate@alice", "4")]).expect_err(bad);
+            assert_eq!(
+                problems,
+                vec![Problem::InvalidScore("bob".to_owned())],
+                "{bad}"
+            );
             assert_eq!(problems[0].candidate(), Some("bob"));
             assert_eq!(
                 problems[0].to_string(),
