@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use votebox_core::count::formats::{ParsedBallots, parse_auto};
-use votebox_core::count::{CountOptions, Outcome, TieBreak, count};
+use votebox_core::count::{CountOptions, Method, Outcome, TieBreak, count};
 use votebox_core::results::{
     MarkdownInfo, is_condorcet_method, method_label, results_markdown, sha256_hex, tier_labels,
     unranked_label,
@@ -189,7 +189,11 @@ fn text_report(o: &Outcome, p: &ParsedBallots, file: &Path) -> String {
         let _ = writeln!(s, "Title:      {t}");
     }
     let _ = writeln!(s, "Method:     {} ({})", method_label(o.method), o.method);
-    let _ = writeln!(s, "Unranked:   {}", unranked_label(o.unranked));
+    if o.method == Method::Star {
+        let _ = writeln!(s, "Ballots:    scores 0 to 5 stars (a blank is 0 stars)");
+    } else {
+        let _ = writeln!(s, "Unranked:   {}", unranked_label(o.unranked));
+    }
     let _ = writeln!(s, "Ballots:    {}", o.ballots);
     let _ = writeln!(s, "Candidates: {}", ids.len());
     let _ = writeln!(s, "Seats:      {}", o.seats);
@@ -249,6 +253,48 @@ fn text_report(o: &Outcome, p: &ParsedBallots, file: &Path) -> String {
                 let _ = writeln!(s, "   #{}", x + 1);
             }
         }
+    }
+    for seat in &o.star {
+        let _ = writeln!(
+            s,
+            "\nSTAR seat {}: scoring round (total stars, five-star ratings):",
+            seat.seat
+        );
+        for t in &seat.totals {
+            let mark = if seat.finalists.contains(&t.candidate) {
+                "  finalist"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "  {:>8}  {:>6}  {}{mark}",
+                t.stars,
+                t.five_stars,
+                name_of(&t.candidate)
+            );
+        }
+        if let Some(r) = &seat.runoff {
+            let _ = writeln!(
+                s,
+                "  Runoff: {} preferred on {}, {} preferred on {}, no preference {}",
+                name_of(&r.first),
+                r.prefer_first,
+                name_of(&r.second),
+                r.prefer_second,
+                r.no_preference
+            );
+        }
+        for step in &seat.steps {
+            let _ = writeln!(s, "  {step}");
+        }
+        let _ = writeln!(
+            s,
+            "  Elected: {}",
+            seat.winner
+                .as_deref()
+                .map_or("undecided (tie)".to_owned(), name_of)
+        );
     }
     for t in &o.ties {
         let _ = writeln!(

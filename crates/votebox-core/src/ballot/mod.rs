@@ -7,6 +7,12 @@
 //! the ranking and reports every [`Problem`] at once; [`Ranking::all_equal`] spots a ballot that
 //! expresses no preference.
 //!
+//! A STAR election (`voting_method: star`, see [`kind_of`]) has a **score ballot** instead: the
+//! same `candidate@<ID>` fields carry 0 to 5 stars, checked by [`Scores::parse`]; a candidate
+//! left out gets 0 stars. [`BallotForm::validate`] picks the check by the election's
+//! [`BallotKind`] and returns a [`ValidBallot`] whose rows go into Elekto's `ballot` table
+//! unchanged (the `rank` column then holds the stars).
+//!
 //! Stricter than Elekto (see docs/compatibility.md): unknown candidates, ranks outside
 //! {1…N, [`NO_OPINION`]}, a candidate ranked twice, or "No opinion" where `allow_no_opinion:
 //! false` are problems; a candidate missing from the form is "No opinion" where allowed and a
@@ -16,7 +22,17 @@ use std::collections::HashSet;
 
 use zeroize::Zeroizing;
 
+pub use crate::count::BallotKind;
 use crate::meta::Election;
+
+/// The ballot voters of `e` fill in: score ballots for a STAR election (`voting_method:
+/// star`), ranked ballots otherwise (an unknown method counts as Elekto's Schulze, so ranked).
+pub fn kind_of(e: &Election) -> BallotKind {
+    crate::results::Counting::of(e).method.ballot_kind()
+}
+
+/// The most stars a score ballot gives a candidate.
+pub const MAX_STARS: i32 = crate::count::MAX_STARS as i32;
 
 /// The rank Elekto stores (and its form sends) for "No opinion". The one definition: the
 /// database layer re-exports it, the counting reads it as "unranked".
@@ -55,6 +71,10 @@ pub enum Problem {
     /// Left out or sent empty where every candidate must be ranked.
     #[error("Please choose a rank for {0}.")]
     RankMissing(String),
+    #[error("The candidate {0} was given stars more than once.")]
+    ScoredTwice(String),
+    #[error("Invalid score for {0}: choose from 0 to 5 stars.")]
+    InvalidScore(String),
     #[error(
         "Invalid rank for {candidate}: choose a number from 1 to {candidates}{}.",
         if *.no_opinion_allowed { " or \"No opinion\"" } else { "" }
@@ -74,6 +94,8 @@ impl Problem {
             | Problem::UnknownCandidate(c)
             | Problem::NoOpinionNotAllowed(c)
             | Problem::RankMissing(c)
+            | Problem::ScoredTwice(c)
+            | Problem::InvalidScore(c)
             | Problem::InvalidRank { candidate: c, .. } => Some(c),
             Problem::PassphraseTooShort { .. } | Problem::PassphrasesDiffer => None,
         }
@@ -141,13 +163,14 @@ impl BallotForm {
     }
 
     /// Checks the passphrase (at least `min_passphrase_len` characters unless empty, equal to
-    /// its confirmation when one was sent) and the ranking; every problem is reported, the
-    /// passphrase's first. A missing `password` field is the caller's to refuse.
+    /// its confirmation when one was sent) and the ranking or, in a STAR election, the scores;
+    /// every problem is reported, the passphrase's first. A missing `password` field is the
+    /// caller's to refuse.
     pub fn validate(
         &self,
         e: &Election,
         min_passphrase_len: usize,
-    ) -> Result<Ranking, Vec<Problem>> {
+    ) -> Result<ValidBallot, Vec<Problem>> {
         let mut problems = Vec::new();
         if let Some(passphrase) = &self.passphrase {
             let length = passphrase.chars().count();
@@ -164,8 +187,12 @@ impl BallotForm {
                 problems.push(Problem::PassphrasesDiffer);
             }
         }
-        match Ranking::parse(e, self) {
-            Ok(ranking) if problems.is_empty() => Ok(ranking),
+        let ballot = match kind_of(e) {
+            BallotKind::Ranked => Ranking::parse(e, self).map(ValidBallot::Ranked),
+            BallotKind::Score => Scores::parse(e, self).map(ValidBallot::Scored),
+        };
+        match ballot {
+            Ok(ballot) if problems.is_empty() => Ok(ballot),
             Ok(_) => Err(problems),
             Err(more) => {
                 problems.extend(more);
@@ -239,6 +266,87 @@ impl Ranking {
     }
 }
 
+/// Valid stars: one `(candidate ID, stars 0…5)` per candidate of the election, in meta order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scores(Vec<(String, i32)>);
+
+impl Scores {
+    /// Checks the form's scores against `e`: digits only, 0 to 5; a candidate left out (or
+    /// sent empty) gets 0 stars, as a blank score in STAR.
+    pub fn parse(e: &Election, form: &BallotForm) -> Result<Scores, Vec<Problem>> {
+        let mut problems: Vec<Problem> = form
+            .duplicates
+            .iter()
+            .map(|id| Problem::ScoredTwice(id.clone()))
+            .collect();
+        let mut scored = Vec::with_capacity(form.ranks.len());
+        for (id, raw) in &form.ranks {
+            if e.candidate(id).is_none() {
+                problems.push(Problem::UnknownCandidate(id.clone()));
+                continue;
+            }
+            let stars = if raw.is_empty() {
+                Some(0)
+            } else if raw.len() == 1 && raw.bytes().all(|b| b.is_ascii_digit()) {
+                raw.parse::<i32>().ok().filter(|s| *s <= MAX_STARS)
+            } else {
+                None
+            };
+            match stars {
+                Some(s) => scored.push((id.as_str(), s)),
+                None => problems.push(Problem::InvalidScore(id.clone())),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let rows = e
+            .candidates
+            .iter()
+            .map(|c| {
+                let stars = scored.iter().find(|(id, _)| *id == c.id).map_or(0, |s| s.1);
+                (c.id.clone(), stars)
+            })
+            .collect();
+        Ok(Scores(rows))
+    }
+
+    /// `(candidate ID, stars)` rows, one per candidate, in meta order.
+    pub fn rows(&self) -> &[(String, i32)] {
+        &self.0
+    }
+}
+
+/// A checked ballot of either kind, as stored: one `(candidate ID, value)` row per candidate,
+/// the value a rank (or [`NO_OPINION`]) for a ranked ballot, stars for a score ballot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidBallot {
+    Ranked(Ranking),
+    Scored(Scores),
+}
+
+impl ValidBallot {
+    /// The rows to store.
+    pub fn rows(&self) -> &[(String, i32)] {
+        match self {
+            ValidBallot::Ranked(r) => r.rows(),
+            ValidBallot::Scored(s) => s.rows(),
+        }
+    }
+
+    /// Whether the ballot expresses no preference (every candidate ranked or scored alike).
+    pub fn all_equal(&self) -> Option<AllEqual> {
+        match self {
+            ValidBallot::Ranked(r) => r.all_equal(),
+            ValidBallot::Scored(s) => {
+                let (_, first) = s.0.first()?;
+                (s.0.len() >= 2 && s.0.iter().all(|(_, v)| v == first))
+                    .then_some(AllEqual::SameScore)
+            }
+        }
+    }
+}
+
 /// The rank sent for candidate `id`: digits only (no sign, no spaces), in 1…N or [`NO_OPINION`].
 fn rank_of(e: &Election, id: &str, raw: &str) -> Result<i32, Problem> {
     if e.candidate(id).is_none() {
@@ -277,6 +385,12 @@ pub enum AllEqual {
          them. If that is what you want, tick the confirmation box and submit again."
     )]
     SameRank,
+    #[error(
+        "Your ballot gives every candidate the same number of stars, so it expresses no \
+         preference between them. If that is what you want, tick the confirmation box and submit \
+         again."
+    )]
+    SameScore,
 }
 
 #[cfg(test)]
@@ -375,6 +489,81 @@ mod tests {
         );
         assert!(ranking(&[("a", 1), ("b", 2)]).all_equal().is_none());
         assert!(ranking(&[("a", 1)]).all_equal().is_none());
+    }
+
+    /// A STAR election (`voting_method: star`) over alice, bob, carol and d-ve.
+    fn star_election() -> Election {
+        let mut e = election(true);
+        e.counting.method = Some("STAR".to_owned());
+        e
+    }
+
+    fn scores(e: &Election, pairs: &[(&str, &str)]) -> Result<ValidBallot, Vec<Problem>> {
+        BallotForm::parse(e, fields(pairs))
+            .expect("within the cap")
+            .validate(e, 0)
+    }
+
+    #[test]
+    fn star_elections_take_scores() {
+        let e = star_election();
+        assert_eq!(kind_of(&e), BallotKind::Score);
+        assert_eq!(kind_of(&election(true)), BallotKind::Ranked);
+        // Left out or empty: 0 stars (a STAR blank); rows in meta order.
+        let b = scores(
+            &e,
+            &[
+                ("candidate@carol", "5"),
+                ("candidate@alice", ""),
+                ("candidate@bob", "3"),
+            ],
+        )
+        .expect("valid");
+        assert!(matches!(b, ValidBallot::Scored(_)));
+        let rows: Vec<(&str, i32)> = b.rows().iter().map(|(c, s)| (c.as_str(), *s)).collect();
+        assert_eq!(
+            rows,
+            vec![("alice", 0), ("bob", 3), ("carol", 5), ("d-ve", 0)]
+        );
+        assert!(b.all_equal().is_none());
+        // "No opinion" does not exist on a score ballot.
+        let all_zero = scores(&e, &[("candidate@alice", "0")]).expect("valid");
+        assert_eq!(all_zero.all_equal(), Some(AllEqual::SameScore));
+    }
+
+    #[test]
+    fn bad_scores_are_problems_naming_the_candidate() {
+        let e = star_election();
+        for bad in ["6", "x", "-1", "05", " 5", "100000000", "2.5"] {
+            let problems =
+                scores(&e, &[("candidate@bob", bad), ("candidate@alice", "4")]).expect_err(bad);
+            assert_eq!(
+                problems,
+                vec![Problem::InvalidScore("bob".to_owned())],
+                "{bad}"
+            );
+            assert_eq!(problems[0].candidate(), Some("bob"));
+            assert_eq!(
+                problems[0].to_string(),
+                "Invalid score for bob: choose from 0 to 5 stars."
+            );
+        }
+        let problems = scores(
+            &e,
+            &[
+                ("candidate@bob", "1"),
+                ("candidate@bob", "2"),
+                ("candidate@zed", "3"),
+            ],
+        )
+        .expect_err("duplicate and unknown");
+        assert_eq!(
+            problems,
+            vec![
+                Problem::ScoredTwice("bob".to_owned()),
+                Problem::UnknownCandidate("zed".to_owned())
+            ]
+        );
     }
 
     #[test]

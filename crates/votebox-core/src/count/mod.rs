@@ -22,6 +22,11 @@
 //! | Instant runoff (single winner) | `irv` | [`irv`] |
 //! | STV, Meek, Droop quota | `stv-meek` | [`stv_meek`] |
 //! | STV, Scottish rules (SSI 2007/42, weighted inclusive Gregory) | `stv-scottish` | [`stv_scottish`] |
+//! | STAR (score then automatic runoff); Bloc STAR for several seats | `star` | [`star`] |
+//!
+//! STAR is the one method on **score ballots** ([`BallotKind::Score`]): its profile holds
+//! stars (0–5) where the others hold ranks (see [`star`]). [`Method::ballot_kind`] says which
+//! ballot a method counts; counting one kind with a method of the other means nothing.
 //!
 //! Every method returns the same [`Outcome`]: a ranking in tiers (best first), the winners for
 //! the requested number of seats, the pairwise matrix, Condorcet winner, Smith and Schwartz
@@ -72,6 +77,7 @@ mod profile;
 pub mod ranked_pairs;
 pub mod runoff;
 pub mod schulze;
+pub mod star;
 pub mod stv_meek;
 pub mod stv_scottish;
 mod tiebreak;
@@ -95,6 +101,7 @@ pub use outcome::{
 pub use pairwise::{condorcet_winner, pairwise_matrix, schwartz_set, smith_set};
 pub use profile::{Ballot, MAX_CANDIDATES, Profile, ProfileError, Unranked};
 pub use schulze::{Strength, schulze_defeats, schulze_ranking, strongest_paths};
+pub use star::{MAX_STARS, StarRunoff, StarSeat, StarTotal};
 pub use tiebreak::TieBreak;
 
 use tiebreak::priorities;
@@ -119,11 +126,23 @@ pub enum Method {
     StvMeek,
     /// Single transferable vote, Scottish Local Government Elections Order 2007 rules.
     StvScottish,
+    /// STAR voting (score then automatic runoff) on score ballots; Bloc STAR for several seats.
+    Star,
+}
+
+/// What a voter fills in: a ranking or stars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BallotKind {
+    /// Ranks 1…N (Elekto's ballot).
+    Ranked,
+    /// 0 to 5 stars per candidate (STAR).
+    Score,
 }
 
 impl Method {
     /// Every method, in a stable order.
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Schulze,
         Method::SchulzeMargins,
         Method::RankedPairs,
@@ -132,10 +151,11 @@ impl Method {
         Method::Irv,
         Method::StvMeek,
         Method::StvScottish,
+        Method::Star,
     ];
 
     /// The method's name: `schulze`, `schulze-margins`, `ranked-pairs`, `minimax`,
-    /// `copeland`, `irv`, `stv-meek` or `stv-scottish`.
+    /// `copeland`, `irv`, `stv-meek`, `stv-scottish` or `star`.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Schulze => "schulze",
@@ -146,7 +166,23 @@ impl Method {
             Method::Irv => "irv",
             Method::StvMeek => "stv-meek",
             Method::StvScottish => "stv-scottish",
+            Method::Star => "star",
         }
+    }
+
+    /// The ballot this method counts.
+    pub fn ballot_kind(self) -> BallotKind {
+        match self {
+            Method::Star => BallotKind::Score,
+            _ => BallotKind::Ranked,
+        }
+    }
+
+    /// The methods that count `kind` ballots, in [`Method::ALL`] order.
+    pub fn for_ballot(kind: BallotKind) -> impl Iterator<Item = Method> {
+        Method::ALL
+            .into_iter()
+            .filter(move |m| m.ballot_kind() == kind)
     }
 }
 
@@ -159,7 +195,7 @@ impl fmt::Display for Method {
 /// Error for an unknown method name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown counting method `{0}` (expected one of: schulze, schulze-margins, ranked-pairs, minimax, copeland, irv, stv-meek, stv-scottish)"
+    "unknown counting method `{0}` (expected one of: schulze, schulze-margins, ranked-pairs, minimax, copeland, irv, stv-meek, stv-scottish, star)"
 )]
 pub struct UnknownMethod(pub String);
 
@@ -226,6 +262,9 @@ pub enum CountError {
     /// Too many tie combinations to explore.
     #[error("too many tied combinations to explore for {0}; give a tie-break seed")]
     TieTooComplex(Method),
+    /// A score ballot gives more stars than STAR allows.
+    #[error("a ballot gives {0} stars; STAR scores are 0 to 5")]
+    ScoreOutOfRange(u16),
     /// Arithmetic would overflow.
     #[error("arithmetic overflow: {0}")]
     Overflow(&'static str),
@@ -248,6 +287,7 @@ pub fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, CountErr
         }
         Method::StvMeek => stv_meek::count(profile, opts)?,
         Method::StvScottish => stv_scottish::count(profile, opts)?,
+        Method::Star => star::count(profile, opts)?,
     };
     finish_tie_break(&mut out, opts);
     Ok(out)
@@ -325,6 +365,7 @@ pub(crate) fn base_outcome(
         strongest_paths: None,
         scores: None,
         rounds: Vec::new(),
+        star: Vec::new(),
         ties: Vec::new(),
         tie_break: None,
         log: Vec::new(),

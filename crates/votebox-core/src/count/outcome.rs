@@ -178,6 +178,10 @@ pub enum TieKind {
     /// Scottish STV: equal surpluses whose order of transfer the lot decides (rule 49(3)).
     /// `chosen` is the candidate the lot put after the others.
     SurplusOrder,
+    /// STAR: equal scoring-round totals competing for the finalist places (`round` = seat).
+    Finalists,
+    /// STAR: a runoff with as many ballots preferring each finalist (`round` = seat).
+    Runoff,
 }
 
 /// How a tie was handled.
@@ -186,6 +190,9 @@ pub enum TieKind {
 pub enum TieResolution {
     /// Every way of breaking the tie gives the same result; nothing had to be decided.
     Irrelevant,
+    /// Broken by the method's own published tie-breaking steps, from the ballots (STAR:
+    /// head to head, totals, five-star ratings).
+    Rule,
     /// Broken by the deterministic tie-break order (see [`Outcome::tie_break`]).
     TieBreak,
     /// Not broken: the outcome reports the tied candidates (see
@@ -268,6 +275,9 @@ pub struct Outcome {
     /// IRV / STV rounds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rounds: Vec<Round>,
+    /// STAR / Bloc STAR: scoring round, finalists and runoff of every seat.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub star: Vec<super::star::StarSeat>,
     /// Every tie met, and how it was handled.
     pub ties: Vec<TieRecord>,
     /// The tie-break, when one was supplied.

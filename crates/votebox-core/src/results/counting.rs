@@ -36,6 +36,8 @@ impl Counting {
             }),
         };
         let unranked = match given(e.counting.unranked.as_deref()) {
+            // Score ballots have no unranked candidates: a blank is 0 stars.
+            _ if method == Method::Star => Unranked::NoOpinion,
             None => Unranked::NoOpinion,
             Some(u) => u.parse().unwrap_or_else(|err| {
                 warnings.push(CountingWarning::UnknownUnranked(err));

@@ -28,7 +28,8 @@ mod report;
 pub use counting::{Counting, CountingWarning};
 pub use report::{
     CandidateView, Cell, Counted, MatrixRow, OutcomeReport, RankRow, Recount, ResultsReport,
-    RoundView, UNRANKED_RULES, WhatIfRow, candidate_names, recount_every_way,
+    RoundView, StarRunoffView, StarSeatView, StarTotalView, UNRANKED_RULES, WhatIfRow,
+    candidate_names, recount_every_way,
 };
 
 use crate::ballot::NO_OPINION;
@@ -264,12 +265,16 @@ pub fn method_label(m: Method) -> &'static str {
         Method::Irv => "Instant-runoff voting",
         Method::StvMeek => "Single transferable vote (Meek, Droop quota)",
         Method::StvScottish => "Single transferable vote (Scottish rules, SSI 2007/42)",
+        Method::Star => "STAR voting (score then automatic runoff; Bloc STAR for several seats)",
     }
 }
 
 /// Whether a method ranks from the pairwise matrix (so its pairwise data is meaningful).
 pub fn is_condorcet_method(m: Method) -> bool {
-    !matches!(m, Method::Irv | Method::StvMeek | Method::StvScottish)
+    !matches!(
+        m,
+        Method::Irv | Method::StvMeek | Method::StvScottish | Method::Star
+    )
 }
 
 /// A human description of an unranked rule.
@@ -377,12 +382,19 @@ pub fn results_markdown(outcome: &Outcome, info: &MarkdownInfo<'_>) -> String {
         method_label(outcome.method),
         outcome.method
     );
-    let _ = writeln!(
-        s,
-        "- Unranked candidates: {} (`{}`)",
-        unranked_label(outcome.unranked),
-        outcome.unranked
-    );
+    if outcome.method == Method::Star {
+        let _ = writeln!(
+            s,
+            "- Ballots: score ballots, 0 to 5 stars per candidate (a blank counts as 0 stars)"
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "- Unranked candidates: {} (`{}`)",
+            unranked_label(outcome.unranked),
+            outcome.unranked
+        );
+    }
     let _ = writeln!(s, "- Seats: {}", outcome.seats);
     let _ = writeln!(s, "- Ballots counted: {}", outcome.ballots);
     if let Some(sha) = &info.board_sha256 {
@@ -466,7 +478,58 @@ pub fn results_markdown(outcome: &Outcome, info: &MarkdownInfo<'_>) -> String {
         let _ = writeln!(s, "- {n}");
     }
     count_sheet(&mut s, outcome, info);
+    star_sheet(&mut s, outcome, info);
     s
+}
+
+/// The STAR count of each seat: scoring-round totals, finalists, the runoff matrix and how
+/// every tie was broken.
+fn star_sheet(s: &mut String, outcome: &Outcome, info: &MarkdownInfo<'_>) {
+    if outcome.star.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## STAR count\n");
+    for seat in &outcome.star {
+        let _ = writeln!(s, "### Seat {}\n", seat.seat);
+        let _ = writeln!(s, "| Candidate | Total stars | Five-star ratings | |");
+        let _ = writeln!(s, "|---|---:|---:|---|");
+        for t in &seat.totals {
+            let mark = if seat.finalists.contains(&t.candidate) {
+                "finalist"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {mark} |",
+                md_candidate(info, &t.candidate),
+                t.stars,
+                t.five_stars
+            );
+        }
+        if let Some(r) = &seat.runoff {
+            let (a, b) = (md_candidate(info, &r.first), md_candidate(info, &r.second));
+            let _ = writeln!(s, "\nAutomatic runoff:\n");
+            let _ = writeln!(s, "| Ballots preferring | Count |");
+            let _ = writeln!(s, "|---|---:|");
+            let _ = writeln!(s, "| {a} over {b} | {} |", r.prefer_first);
+            let _ = writeln!(s, "| {b} over {a} | {} |", r.prefer_second);
+            let _ = writeln!(s, "| No preference (equal stars) | {} |", r.no_preference);
+        }
+        let _ = writeln!(s);
+        for step in &seat.steps {
+            let _ = writeln!(s, "- {}", md_escape(step));
+        }
+        match &seat.winner {
+            Some(w) => {
+                let _ = writeln!(s, "- Elected: {}", md_candidate(info, w));
+            }
+            None => {
+                let _ = writeln!(s, "- Undecided: a tie the count cannot break");
+            }
+        }
+        let _ = writeln!(s);
+    }
 }
 
 /// The Scottish STV count sheet: votes of every candidate at the end of each stage, the

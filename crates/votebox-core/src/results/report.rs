@@ -8,7 +8,10 @@ use super::counting::Counting;
 use super::{
     StaleCandidate, StoredBallots, is_condorcet_method, method_label, tier_labels, unranked_label,
 };
-use crate::count::{CountError, Matrix, Method, Outcome, Profile, TieResolution, Unranked, count};
+use crate::count::{
+    BallotKind, CountError, Matrix, Method, Outcome, Profile, StarSeat, TieKind, TieResolution,
+    Unranked, count,
+};
 use crate::meta::Election;
 
 /// The unranked rules, in the order the page lists them.
@@ -22,11 +25,17 @@ pub struct Recount {
     pub outcome: Result<Outcome, CountError>,
 }
 
-/// Counts `profile` with every method and unranked rule (CPU-bound: seconds for large elections).
+/// Counts `profile` with every method and unranked rule that fit the election's ballots
+/// (CPU-bound: seconds for large elections). Score ballots are counted with STAR only (and the
+/// unranked rule does not apply to them); ranked ballots with every ranked method.
 pub fn recount_every_way(profile: &Profile, counting: &Counting, seats: usize) -> Vec<Recount> {
-    Method::ALL
-        .into_iter()
-        .flat_map(|method| UNRANKED_RULES.map(|unranked| (method, unranked)))
+    let kind = counting.method.ballot_kind();
+    let rules: &[Unranked] = match kind {
+        BallotKind::Ranked => &UNRANKED_RULES,
+        BallotKind::Score => &[Unranked::NoOpinion],
+    };
+    Method::for_ballot(kind)
+        .flat_map(|method| rules.iter().map(move |&unranked| (method, unranked)))
         .map(|(method, unranked)| Recount {
             method,
             unranked,
@@ -110,6 +119,64 @@ pub struct RoundView {
     pub excluded: String,
 }
 
+/// A candidate's line in a STAR scoring round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StarTotalView {
+    pub candidate: CandidateView,
+    pub stars: u64,
+    pub five_stars: u64,
+    /// One of the seat's two finalists.
+    pub finalist: bool,
+}
+
+/// A STAR runoff: the runoff matrix of the two finalists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StarRunoffView {
+    pub first: CandidateView,
+    pub second: CandidateView,
+    pub prefer_first: u64,
+    pub prefer_second: u64,
+    pub no_preference: u64,
+}
+
+/// One seat of a STAR / Bloc STAR count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StarSeatView {
+    pub seat: usize,
+    pub totals: Vec<StarTotalView>,
+    pub runoff: Option<StarRunoffView>,
+    pub winner: Option<CandidateView>,
+    /// How the seat's ties were broken, in words.
+    pub steps: Vec<String>,
+}
+
+impl StarSeatView {
+    fn new(s: &StarSeat, names: &Names) -> StarSeatView {
+        StarSeatView {
+            seat: s.seat,
+            totals: s
+                .totals
+                .iter()
+                .map(|t| StarTotalView {
+                    candidate: names.view(&t.candidate),
+                    stars: t.stars,
+                    five_stars: t.five_stars,
+                    finalist: s.finalists.contains(&t.candidate),
+                })
+                .collect(),
+            runoff: s.runoff.as_ref().map(|r| StarRunoffView {
+                first: names.view(&r.first),
+                second: names.view(&r.second),
+                prefer_first: r.prefer_first,
+                prefer_second: r.prefer_second,
+                no_preference: r.no_preference,
+            }),
+            winner: s.winner.as_deref().map(|w| names.view(w)),
+            steps: s.steps.clone(),
+        }
+    }
+}
+
 /// One line of the "what if" panel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhatIfRow {
@@ -151,6 +218,8 @@ pub struct OutcomeReport {
     pub tie_break: Option<String>,
     pub tie_notes: Vec<String>,
     pub rounds: Vec<RoundView>,
+    /// STAR: scoring round, finalists and runoff of each seat.
+    pub star: Vec<StarSeatView>,
     pub log: Vec<String>,
 }
 
@@ -360,7 +429,14 @@ impl OutcomeReport {
             smith: names.views(&o.smith_set),
             schwartz: names.views(&o.schwartz_set),
             matrix_candidates: order.iter().map(|&i| names.view(&ids[i])).collect(),
-            pairwise: matrix(&o.pairwise, "ballots ranking"),
+            pairwise: matrix(
+                &o.pairwise,
+                if o.method == Method::Star {
+                    "ballots giving more stars to"
+                } else {
+                    "ballots ranking"
+                },
+            ),
             paths: matrix(&o.strongest_paths, "strongest path"),
             tie_break: o.tie_break.as_ref().map(|tb| {
                 format!(
@@ -377,6 +453,7 @@ impl OutcomeReport {
             }),
             tie_notes: o.ties.iter().map(tie_note).collect(),
             rounds: o.rounds.iter().map(round_view).collect(),
+            star: o.star.iter().map(|s| StarSeatView::new(s, names)).collect(),
             log: o.log.clone(),
         }
     }
@@ -385,21 +462,27 @@ impl OutcomeReport {
 fn tie_note(t: &crate::count::TieRecord) -> String {
     let how = match t.resolution {
         TieResolution::Irrelevant => "irrelevant (every choice gives the same result)",
+        TieResolution::Rule => "decided by the method's published tie-breaking steps",
         TieResolution::TieBreak => "decided by the tie-break",
         TieResolution::Unresolved => "NOT decided: reported as a tie",
     };
-    let round = t
-        .round
-        .map(|r| format!(" in round {r}"))
-        .unwrap_or_default();
+    let round = match (t.kind, t.round) {
+        (TieKind::Finalists | TieKind::Runoff, Some(seat)) => format!(" for seat {seat}"),
+        (_, Some(r)) => format!(" in round {r}"),
+        (_, None) => String::new(),
+    };
     let chosen = if t.chosen.is_empty() {
         String::new()
     } else {
         format!("; choice: {}", t.chosen.join(", "))
     };
+    let kind = match t.kind {
+        TieKind::Finalists => "Scoring-round (finalists)".to_owned(),
+        TieKind::Runoff => "Runoff".to_owned(),
+        other => format!("{other:?}"),
+    };
     format!(
-        "{:?} tie{round} between {}: {how}{chosen}",
-        t.kind,
+        "{kind} tie{round} between {}: {how}{chosen}",
         t.candidates.join(", ")
     )
 }

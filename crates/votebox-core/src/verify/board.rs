@@ -138,16 +138,31 @@ impl BoardError {
 }
 
 /// How a stored ballot reads: ranked tiers, best first, and the columns left at No opinion.
+/// For a STAR election (`stars`) the tiers are star scores, most stars first, and a blank is
+/// 0 stars.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadableRanking {
-    /// `(rank, candidate IDs)` by increasing rank.
+    /// `(rank, candidate IDs)` by increasing rank (stars: by decreasing stars).
     pub tiers: Vec<(i64, Vec<String>)>,
     pub no_opinion: Vec<String>,
+    /// The values are stars (score ballot), not ranks.
+    pub stars: bool,
 }
 
 impl std::fmt::Display for ReadableRanking {
-    /// `1: alice; 2: bob, carol; No opinion: dave`.
+    /// `1: alice; 2: bob, carol; No opinion: dave`; stars: `5 stars: alice; 0 stars: bob`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.stars {
+            let parts: Vec<String> = self
+                .tiers
+                .iter()
+                .map(|(s, ids)| {
+                    let unit = if *s == 1 { "star" } else { "stars" };
+                    format!("{s} {unit}: {}", ids.join(", "))
+                })
+                .collect();
+            return f.write_str(&parts.join("; "));
+        }
         let mut parts: Vec<String> = self
             .tiers
             .iter()
@@ -312,20 +327,30 @@ impl Board {
         let mut tiers: Vec<(i64, Vec<String>)> = Vec::new();
         let mut no_opinion = Vec::new();
         let mut ranked: Vec<(i64, &str)> = Vec::new();
+        let stars = self.method.ballot_kind() == crate::count::BallotKind::Score;
         for (id, rank) in self.columns().zip(&entry.ranks) {
             match rank {
                 Some(r) => ranked.push((*r, id)),
+                None if stars => ranked.push((0, id)),
                 None => no_opinion.push(id.to_owned()),
             }
         }
-        ranked.sort();
+        if stars {
+            ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        } else {
+            ranked.sort();
+        }
         for (rank, id) in ranked {
             match tiers.last_mut() {
                 Some((r, ids)) if *r == rank => ids.push(id.to_owned()),
                 _ => tiers.push((rank, vec![id.to_owned()])),
             }
         }
-        ReadableRanking { tiers, no_opinion }
+        ReadableRanking {
+            tiers,
+            no_opinion,
+            stars,
+        }
     }
 
     /// The ballots as [`StoredBallots`] (receipts standing for uuids), to count them exactly

@@ -35,11 +35,15 @@
 //!   passphrase again, through their Werkzeug hash (Elekto 0.6+ said "Incorrect password").
 //! * the KDF is bounded (`kdf.rs`): a global semaphore, one request per user at a time (429), and
 //!   at most 10 view/revoke passphrase attempts per user in 15 minutes (429).
+//!
+//! A STAR election (`voting_method: star`) has a score ballot: the same `candidate@<ID>`
+//! fields, as six radio buttons (0–5 stars) per candidate, stored in the same rows with the
+//! stars in the `rank` column; view, revoke, recast and the passphrase link are unchanged.
 
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
-use votebox_core::ballot::{BallotForm, NO_OPINION, Ranking};
+use votebox_core::ballot::{BallotForm, BallotKind, MAX_STARS, NO_OPINION, ValidBallot, kind_of};
 use votebox_core::crypto;
 use votebox_core::meta::{Election, Status, display_utc};
 use votebox_core::verify::{BoardAccess, Receipt};
@@ -113,6 +117,8 @@ struct VotePage {
     errors: Vec<FormError>,
     /// Show the "I mean it" checkbox for a ballot that ranks every candidate equally.
     ask_all_equal: bool,
+    /// A score (STAR) ballot: radio buttons for 0–5 stars instead of rank menus.
+    score: bool,
 }
 
 impl VotePage {
@@ -147,6 +153,9 @@ impl VotePage {
 /// The form's lines, in `order` (candidate ids), each with `selected[id]` (or the default)
 /// selected. Default: "No opinion" where allowed; else the empty "Choose a rank" option.
 fn ballot_lines(e: &Election, order: &[String], selected: &[(String, String)]) -> Vec<BallotLine> {
+    if kind_of(e) == BallotKind::Score {
+        return score_lines(e, order, selected);
+    }
     let n = e.candidates.len();
     let no_opinion = NO_OPINION.to_string();
     let (default_value, default_label) = if e.allow_no_opinion {
@@ -182,6 +191,41 @@ fn ballot_lines(e: &Election, order: &[String], selected: &[(String, String)]) -
         .collect()
 }
 
+/// The score form's lines: 0 to 5 stars per candidate, `selected[id]` (default 0) checked.
+fn score_lines(e: &Election, order: &[String], selected: &[(String, String)]) -> Vec<BallotLine> {
+    order
+        .iter()
+        .filter_map(|id| e.candidate(id))
+        .map(|c| {
+            let chosen = selected
+                .iter()
+                .find(|(id, _)| *id == c.id)
+                .map_or("0", |(_, v)| v.as_str());
+            let options = (0..=MAX_STARS)
+                .map(|s| RankOption {
+                    value: s.to_string(),
+                    label: stars_label(s),
+                    selected: chosen == s.to_string(),
+                })
+                .collect();
+            BallotLine {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                options,
+            }
+        })
+        .collect()
+}
+
+/// "1 star", "3 stars".
+fn stars_label(stars: i32) -> String {
+    if stars == 1 {
+        "1 star".to_owned()
+    } else {
+        format!("{stars} stars")
+    }
+}
+
 /// The vote form; `errors` (and the all-equal checkbox) when a submitted ballot is shown again.
 fn vote_page(
     voter: &VoterCtx,
@@ -198,6 +242,7 @@ fn vote_page(
         csrf_token: voter.session.csrf_token(),
         errors,
         ask_all_equal,
+        score: kind_of(&voter.election) == BallotKind::Score,
     }
 }
 
@@ -231,7 +276,7 @@ struct FormAgain {
 
 /// The form's valid ranking; else why it goes back to the voter: every problem (400), or a
 /// ballot that ranks every candidate equally and was not confirmed (422).
-fn checked_ranking(voter: &VoterCtx, form: &BallotForm) -> Result<Ranking, FormAgain> {
+fn checked_ranking(voter: &VoterCtx, form: &BallotForm) -> Result<ValidBallot, FormAgain> {
     let min_length = voter.state.config().min_passcode_length;
     let ranking = form
         .validate(&voter.election, min_length)
@@ -322,7 +367,7 @@ struct SealedLink {
 async fn cast(
     voter: &VoterCtx,
     election_id: ElectionId,
-    ranking: &Ranking,
+    ranking: &ValidBallot,
     link: &SealedLink,
 ) -> AppResult<CastOutcome> {
     let (db, user) = (voter.state.db(), &voter.user);
@@ -463,13 +508,15 @@ struct BallotEntry {
 }
 
 impl BallotEntry {
-    /// A stored `(candidate, rank)` row of `e`'s ballot.
-    fn new(e: &Election, (id, rank): (String, Option<i32>)) -> BallotEntry {
+    /// A stored `(candidate, rank)` row of `e`'s ballot (`score`: the rank holds stars).
+    fn new(e: &Election, score: bool, (id, rank): (String, Option<i32>)) -> BallotEntry {
         let candidate = e.candidate(&id);
         BallotEntry {
             name: candidate.map(|c| c.name.clone()).unwrap_or_default(),
             known: candidate.is_some(),
             rank: match rank {
+                Some(NO_OPINION) | None if score => stars_label(0),
+                Some(r) if score => stars_label(r),
                 Some(NO_OPINION) | None => "No opinion".to_owned(),
                 Some(r) => r.to_string(),
             },
@@ -484,6 +531,8 @@ struct BallotPage {
     layout: Layout,
     election: ElectionHead,
     entries: Vec<BallotEntry>,
+    /// A score (STAR) ballot: the column shows stars.
+    score: bool,
     can_revoke: bool,
     csrf_token: String,
     receipt: Option<ReceiptView>,
@@ -588,13 +637,15 @@ pub(crate) async fn view(voter: VoterCtx, CsrfFormBody(body): CsrfFormBody) -> A
     let rows = ballots::ballot_rows(voter.state.db(), election_id, &uuid).await?;
     let e = &voter.election;
     let receipt = Receipt::of(&e.key, &uuid).to_string();
+    let score = kind_of(e) == BallotKind::Score;
     render_ok(&BallotPage {
         layout: voter.layout(format!("Your Ballot | {}", e.name)),
         election: voter.head(),
         entries: rows
             .into_iter()
-            .map(|row| BallotEntry::new(e, row))
+            .map(|row| BallotEntry::new(e, score, row))
             .collect(),
+        score,
         can_revoke: voter.status() == Status::Running,
         csrf_token: voter.session.csrf_token(),
         receipt: Some(ReceiptView::new(e, Some(receipt))),

@@ -148,6 +148,8 @@ struct FoundBallot {
     tiers: Vec<(i64, Vec<String>)>,
     /// Candidates left at No opinion.
     no_opinion: Vec<String>,
+    /// A score (STAR) ballot: the tiers are stars, most first.
+    stars: bool,
 }
 
 #[derive(Template)]
@@ -224,6 +226,7 @@ pub(crate) async fn receipt_check(ctx: BoardCtx, CsrfForm(form): CsrfForm<Receip
                             .map(|(r, ids)| (*r, names(ids)))
                             .collect(),
                         no_opinion: names(&ranking.no_opinion),
+                        stars: ranking.stars,
                     })
                 }
             }

@@ -22,7 +22,7 @@ use askama::Template;
 use axum::response::Response;
 use serde::Deserialize;
 use votebox_core::audit::Event;
-use votebox_core::count::{Method, Unranked, count};
+use votebox_core::count::{BallotKind, Method, Unranked, count};
 use votebox_core::results::{
     Counted, Counting, MarkdownInfo, ResultsReport, StoredBallots, UNRANKED_RULES, WhatIfRow,
     candidate_names, method_label, recount_every_way, results_markdown, sha256_hex,
@@ -51,15 +51,32 @@ impl ResultsQuery {
         v.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 
-    /// The method asked for, else the configured one.
+    /// The method asked for, else the configured one. Only a method for the election's kind
+    /// of ballot: ranks and stars cannot be counted by a method made for the other.
     fn method(&self, counting: &Counting) -> AppResult<Method> {
-        Self::non_empty(&self.method)
+        let method = Self::non_empty(&self.method)
             .map(|m| m.parse().map_err(|e| AppError::BadRequest(format!("{e}"))))
-            .unwrap_or(Ok(counting.method))
+            .unwrap_or(Ok(counting.method))?;
+        let kind = counting.method.ballot_kind();
+        if method.ballot_kind() != kind {
+            return Err(AppError::BadRequest(match kind {
+                BallotKind::Score => format!(
+                    "this election has score ballots: {method} counts ranked ballots; use star"
+                ),
+                BallotKind::Ranked => {
+                    format!("this election has ranked ballots: {method} counts score ballots")
+                }
+            }));
+        }
+        Ok(method)
     }
 
-    /// The unranked rule asked for, else the configured one.
+    /// The unranked rule asked for, else the configured one (always Elekto's for score
+    /// ballots, where it does not apply).
     fn unranked(&self, counting: &Counting) -> AppResult<Unranked> {
+        if counting.method.ballot_kind() == BallotKind::Score {
+            return Ok(Unranked::NoOpinion);
+        }
         Self::non_empty(&self.unranked)
             .map(|u| u.parse().map_err(AppError::BadRequest))
             .unwrap_or(Ok(counting.unranked))
@@ -176,10 +193,9 @@ impl AdminResultsPage {
     }
 }
 
-/// The what-if form's methods, `chosen` selected.
+/// The what-if form's methods (those for the election's kind of ballot), `chosen` selected.
 fn method_choices(chosen: Method) -> Vec<Choice> {
-    Method::ALL
-        .into_iter()
+    Method::for_ballot(chosen.ballot_kind())
         .map(|m| Choice {
             value: m.as_str(),
             label: method_label(m),
@@ -188,10 +204,15 @@ fn method_choices(chosen: Method) -> Vec<Choice> {
         .collect()
 }
 
-/// The what-if form's unranked rules, `chosen` selected.
-fn unranked_choices(chosen: Unranked) -> Vec<Choice> {
-    UNRANKED_RULES
-        .into_iter()
+/// The what-if form's unranked rules, `chosen` selected (none for score ballots).
+fn unranked_choices(method: Method, chosen: Unranked) -> Vec<Choice> {
+    let rules: &[Unranked] = match method.ballot_kind() {
+        BallotKind::Ranked => &UNRANKED_RULES,
+        BallotKind::Score => &[],
+    };
+    rules
+        .iter()
+        .copied()
         .map(|u| Choice {
             value: u.as_str(),
             label: u.as_str(),
@@ -232,7 +253,7 @@ pub(crate) async fn results_page(
         election: officer.head(),
         report,
         methods: method_choices(method),
-        unranked_choices: unranked_choices(unranked),
+        unranked_choices: unranked_choices(method, unranked),
         csv_href: format!("{admin_url}/download?seed={seed}"),
         md_href: format!("{admin_url}/results.md?seed={seed}&method={method}&unranked={unranked}"),
         board_href: (BoardAccess::of(&officer.election).0 != BoardAccess::Off)

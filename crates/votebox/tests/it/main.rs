@@ -20,6 +20,7 @@ mod ops;
 mod pages;
 mod results;
 mod secrecy;
+mod star;
 mod tally;
 mod trust;
 mod voting;

@@ -343,6 +343,11 @@ db_test!(
         // A bad choice is a 400 page.
         let (status, _) = app.page(&admin(WORKED, "results?method=borda")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+        // Ranked ballots cannot be recounted with STAR (it reads stars), nor is it offered.
+        let (status, body) = app.page(&admin(WORKED, "results?method=star")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_contains(&body, "this election has ranked ballots");
+        assert!(!what_if.contains("method=star"));
     }
 );
 
