@@ -486,17 +486,22 @@ pub(crate) fn finish_runoff(
     } else {
         out.winners = elected.iter().map(|&c| ids[c].clone()).collect();
     }
+    out.tier_defeats = tier_defeats(&tiers);
+    debug_assert_eq!(tiers.iter().map(Vec::len).sum::<usize>(), n);
+    out.ranking = names(&ids, &tiers);
+}
+
+/// For each tier of a ranking (best first), how many candidates rank above it.
+pub(crate) fn tier_defeats(tiers: &[Vec<usize>]) -> Vec<u32> {
     let mut above = 0u32;
-    out.tier_defeats = tiers
+    tiers
         .iter()
         .map(|t| {
             let d = above;
             above += t.len() as u32;
             d
         })
-        .collect();
-    debug_assert_eq!(above as usize, n);
-    out.ranking = names(&ids, &tiers);
+        .collect()
 }
 
 /// Records the tie-break (if any) and whether it was used.

@@ -607,15 +607,7 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
         }
     }
     tiers.extend(lower);
-    let mut above = 0u32;
-    out.tier_defeats = tiers
-        .iter()
-        .map(|t| {
-            let d = above;
-            above += t.len() as u32;
-            d
-        })
-        .collect();
+    out.tier_defeats = super::tier_defeats(&tiers);
     out.ranking = names(ids, &tiers);
     out.winners = won.iter().map(|&c| ids[c].clone()).collect();
     out.ties_at_last_seat = open.iter().map(|&c| ids[c].clone()).collect();
