@@ -499,7 +499,9 @@ impl GroupingProfile {
 
     /// Adds the lines of `other` (as wide) in order: as if its ballots had been added here,
     /// unless a merged weight would pass `u32::MAX`.
-    pub(crate) fn append(&mut self, other: &GroupingProfile) {
+    pub(crate) fn append(&mut self, mut other: GroupingProfile) {
+        // Its index is not needed: free it first.
+        other.slots = Vec::new();
         let m = other.width;
         debug_assert_eq!(m, self.width);
         for (i, &w) in other.weights.iter().enumerate() {

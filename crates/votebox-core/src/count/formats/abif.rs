@@ -513,7 +513,7 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
             if r.profile.num_lines() == 0 {
                 (r.profile, done) = (plain, end);
             } else if r.profile.total() + plain.total() <= u64::from(u32::MAX) {
-                r.profile.append(&plain);
+                r.profile.append(plain);
                 done = end;
             }
         }

@@ -73,7 +73,7 @@ where
         }
         match &mut merged {
             None => merged = Some(piece.profile),
-            Some(m) => m.append(&piece.profile),
+            Some(m) => m.append(piece.profile),
         }
     }
     (merged.unwrap_or_else(|| GroupingProfile::new(width)), end)
