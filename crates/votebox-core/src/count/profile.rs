@@ -369,9 +369,19 @@ pub(crate) struct GroupingProfile {
     ranks: Vec<u16>,
     weights: Vec<u32>,
     total: u64,
-    /// Line index of every distinct row, hashed by the row.
-    lines: hashbrown::HashTable<u32>,
+    /// Every distinct row: open addressing with linear probing, one `u64` per slot (the top 32
+    /// bits of the row's hash, then 1 + its line index; 0 = free), so a probe is one cache line
+    /// and growing reads no row.
+    slots: Vec<u64>,
+    /// Rows in `slots`.
+    distinct: usize,
     hasher: foldhash::fast::FixedState,
+}
+
+impl Default for GroupingProfile {
+    fn default() -> Self {
+        Self::new(0)
+    }
 }
 
 impl GroupingProfile {
@@ -382,13 +392,37 @@ impl GroupingProfile {
             ranks: Vec::new(),
             weights: Vec::new(),
             total: 0,
-            lines: hashbrown::HashTable::new(),
+            slots: Vec::new(),
+            distinct: 0,
             hasher: foldhash::fast::FixedState::default(),
+        }
+    }
+
+    /// The first slot to probe for a row of hash `tag`.
+    #[inline(always)]
+    fn home(&self, tag: u64) -> usize {
+        // The table's size is a power of two; the tag's low bits pick the slot.
+        (tag as usize) & (self.slots.len() - 1)
+    }
+
+    /// Doubles the table (at least 1024 slots), placing every row again by its stored tag.
+    #[cold]
+    fn grow(&mut self) {
+        let size = (2 * self.slots.len()).max(1024);
+        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        let mask = size - 1;
+        for s in old.into_iter().filter(|&s| s != 0) {
+            let mut i = self.home(s >> 32);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
         }
     }
 
     /// Adds `weight` ballots with these stored ranks (one per candidate, `UNRANKED` for
     /// unranked, every other rank below it).
+    #[inline]
     pub(crate) fn push_row(&mut self, row: &[u16], weight: u32) {
         use std::hash::BuildHasher as _;
         let m = self.width;
@@ -397,36 +431,82 @@ impl GroupingProfile {
             return;
         }
         self.total += u64::from(weight);
-        if m == 0 || self.weights.len() >= u32::MAX as usize {
+        if m == 0 || self.weights.len() >= u32::MAX as usize - 1 {
             self.ranks.extend_from_slice(row);
             self.weights.push(weight);
             return;
         }
-        let hash = self.hasher.hash_one(row);
-        let ranks = &self.ranks;
-        let found = self.lines.find_mut(hash, |&i| {
-            &ranks[i as usize * m..(i as usize + 1) * m] == row
-        });
-        let new = self.weights.len() as u32;
-        match found {
-            Some(i) => {
-                let w = &mut self.weights[*i as usize];
+        if 2 * (self.distinct + 1) > self.slots.len() {
+            self.grow();
+        }
+        let tag = self.hasher.hash_one(row) >> 32;
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(tag);
+        let new = self.weights.len() as u64;
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                self.slots[i] = (tag << 32) | (new + 1);
+                self.distinct += 1;
+                break;
+            }
+            let line = ((s & 0xffff_ffff) - 1) as usize;
+            if s >> 32 == tag && &self.ranks[line * m..(line + 1) * m] == row {
+                let w = &mut self.weights[line];
                 if u64::from(*w) + u64::from(weight) <= u64::from(u32::MAX) {
                     *w += weight;
                     return;
                 }
                 // That line is full: this copy and later ones go to a new line.
-                *i = new;
+                self.slots[i] = (tag << 32) | (new + 1);
+                break;
             }
-            None => {
-                let hasher = &self.hasher;
-                self.lines.insert_unique(hash, new, |&i| {
-                    hasher.hash_one(&ranks[i as usize * m..(i as usize + 1) * m])
-                });
-            }
+            i = (i + 1) & mask;
         }
         self.ranks.extend_from_slice(row);
         self.weights.push(weight);
+    }
+
+    /// Number of candidates of the rows.
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Number of lines (distinct rows, or rows split because a weight would overflow).
+    pub(crate) fn num_lines(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Changes the number of candidates of every row already added: new candidates are
+    /// unranked on them; dropped ones (the last columns) must be unranked on all of them. The
+    /// lines are added again in order, so they merge as if they had been added at this width.
+    pub(crate) fn set_width(&mut self, width: usize) {
+        let old = std::mem::replace(self, GroupingProfile::new(width));
+        let keep = old.width.min(width);
+        let mut row = vec![UNRANKED; width];
+        for (i, &w) in old.weights.iter().enumerate() {
+            let from = &old.ranks[i * old.width..(i + 1) * old.width];
+            debug_assert!(from[keep..].iter().all(|&r| r == UNRANKED));
+            row[..keep].copy_from_slice(&from[..keep]);
+            self.push_row(&row, w);
+        }
+    }
+
+    /// Sum of the weights added.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Adds the lines of `other` (as wide) in order: as if its ballots had been added here,
+    /// unless a merged weight would pass `u32::MAX`.
+    pub(crate) fn append(&mut self, mut other: GroupingProfile) {
+        // Its index is not needed: free it first.
+        other.slots = Vec::new();
+        let m = other.width;
+        debug_assert_eq!(m, self.width);
+        for (i, &w) in other.weights.iter().enumerate() {
+            self.push_row(&other.ranks[i * m..(i + 1) * m], w);
+        }
     }
 
     /// The profile over these candidates (as many as the width).

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 
+use super::plain::{lines_from, read_plain_lines};
 use super::{Format, ParseError, ParsedBallots};
 use crate::count::elekto_csv::numbered_lines;
 use crate::count::profile::{GroupingProfile, UNRANKED};
@@ -122,33 +123,41 @@ impl<'a> Scanner<'a> {
     }
 }
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 #[derive(Default)]
-struct Candidates {
+struct Candidates<'a> {
     keys: Vec<String>,
     names: Vec<String>,
-    by_key: HashMap<String, usize>,
+    by_key: FastMap<String, usize>,
     /// First candidate with each display name.
-    by_name: HashMap<String, usize>,
+    by_name: FastMap<String, usize>,
+    /// The keys again, for the fast path.
+    short: ShortKeys,
+    long: FastMap<&'a str, usize>,
 }
 
-impl Candidates {
-    fn add(&mut self, key: &str, name: &str) -> usize {
+impl<'a> Candidates<'a> {
+    fn add(&mut self, key: &'a str, name: &str) -> usize {
         let i = self.keys.len();
         self.keys.push(key.to_owned());
         self.names.push(name.to_owned());
         self.by_key.insert(key.to_owned(), i);
         self.by_name.entry(name.to_owned()).or_insert(i);
+        if !self.short.insert(key.as_bytes(), i) {
+            self.long.insert(key, i);
+        }
         i
     }
 
-    fn declare(&mut self, key: &str, name: &str) -> Option<usize> {
+    fn declare(&mut self, key: &'a str, name: &str) -> Option<usize> {
         if self.by_key.contains_key(key) {
             return None;
         }
         Some(self.add(key, name))
     }
 
-    fn resolve(&mut self, text: &str, bracketed: bool) -> usize {
+    fn resolve(&mut self, text: &'a str, bracketed: bool) -> usize {
         if let Some(&i) = self.by_key.get(text) {
             return i;
         }
@@ -157,30 +166,254 @@ impl Candidates {
         }
         self.add(text, text)
     }
+
+    /// The candidate with this key (of ASCII letters, digits, `_`, `-`, `.`; `packed` is its
+    /// first 8 bytes as [`ShortKeys::pack`] packs them), if already known.
+    #[inline(always)]
+    fn get(&self, key: &[u8], packed: u64) -> Option<usize> {
+        if key.len() <= 8 {
+            self.short.get(packed)
+        } else {
+            self.long.get(std::str::from_utf8(key).ok()?).copied()
+        }
+    }
 }
 
-/// Every ballot read, compactly: the candidates of all ballots in order, each marked when it
-/// starts a new tier ([`NEW_TIER`]), and where each ballot ends.
+/// Candidate index by key for keys of up to 8 bytes (the usual case), packed into an integer
+/// (a key has no NUL byte, so the packing is unambiguous and never 0), in an open-addressing
+/// table that doubles as it fills.
 #[derive(Default)]
-struct Ballots {
-    items: Vec<u32>,
-    /// End (into `items`) and weight of every ballot.
-    ballots: Vec<(usize, u32)>,
+struct ShortKeys {
+    /// (packed key, candidate); 0 = free.
+    slots: Vec<(u64, usize)>,
+    len: usize,
 }
 
-/// Marks a candidate in [`Ballots::items`] that starts a tier.
+impl ShortKeys {
+    #[inline(always)]
+    fn pack(b: &[u8]) -> Option<u64> {
+        if b.is_empty() || b.len() > 8 {
+            return None;
+        }
+        let mut v = 0u64;
+        for (i, &x) in b.iter().enumerate() {
+            if x == 0 {
+                return None;
+            }
+            v |= u64::from(x) << (8 * i);
+        }
+        Some(v)
+    }
+
+    #[inline(always)]
+    fn slot(&self, key: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    /// Adds a key not there yet; false if it does not fit in 8 bytes.
+    fn insert(&mut self, key: &[u8], c: usize) -> bool {
+        let Some(packed) = Self::pack(key) else {
+            return false;
+        };
+        if 2 * (self.len + 1) > self.slots.len() {
+            let size = (2 * self.slots.len()).max(16);
+            let old = std::mem::replace(&mut self.slots, vec![(0, 0); size]);
+            for (k, c) in old.into_iter().filter(|&(k, _)| k != 0) {
+                self.place(k, c);
+            }
+        }
+        self.place(packed, c);
+        self.len += 1;
+        true
+    }
+
+    fn place(&mut self, key: u64, c: usize) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        while self.slots[i].0 != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (key, c);
+    }
+
+    #[inline(always)]
+    fn get(&self, key: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            match self.slots[i] {
+                (0, _) => return None,
+                (k, c) if k == key => return Some(c),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+}
+
+/// The candidates of one ballot in order, each marked when it starts a new tier
+/// ([`NEW_TIER`]).
+type Items = Vec<u32>;
+
+/// Marks a candidate in [`Items`] that starts a tier.
 const NEW_TIER: u32 = 1 << 31;
 
-/// Parses an ABIF file.
-pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
-    let mut cands = Candidates::default();
-    let mut title = None;
-    let mut ballots = Ballots::default();
-    let mut scratch = Scratch::default();
-    for (line_no, line) in numbered_lines(text) {
+/// Byte classes of the fast path.
+const K_OTHER: u8 = 0;
+/// Can start a key: ASCII letter, digit, `_`.
+const K_START: u8 = 1;
+/// Can continue a key only: `-`, `.`.
+const K_CONT: u8 = 2;
+const K_SPACE: u8 = 3;
+const KEY: [u8; 256] = {
+    let mut t = [K_OTHER; 256];
+    let mut c = 0;
+    while c < 128 {
+        if (c as u8).is_ascii_alphanumeric() || c == b'_' as usize {
+            t[c] = K_START;
+        }
+        c += 1;
+    }
+    t[b'-' as usize] = K_CONT;
+    t[b'.' as usize] = K_CONT;
+    t[b' ' as usize] = K_SPACE;
+    t[b'\t' as usize] = K_SPACE;
+    t
+};
+
+/// The fast path for a typical vote line: `count:` then bare ASCII keys of candidates already
+/// known, separated by `>`, `=` or `,` and ASCII spaces, up to the end of the line or a `#`
+/// comment. Fills `row` (all `UNRANKED` on entry, at least as wide as the candidates) with the
+/// tier of each candidate and returns the count; 0 for a blank or comment line; None for
+/// anything else (ratings, brackets, quotes, new candidates, other characters, errors), which
+/// the general reader then reads.
+#[inline]
+fn plain_vote(b: &[u8], cands: &Candidates<'_>, row: &mut [u16]) -> Option<u32> {
+    let class = |i: usize| b.get(i).map(|&c| KEY[usize::from(c)]);
+    let mut i = 0;
+    while class(i) == Some(K_SPACE) {
+        i += 1;
+    }
+    if matches!(b.get(i), None | Some(b'#')) {
+        return Some(0);
+    }
+    let start = i;
+    let mut count: u32 = 0;
+    while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+        if i - start >= 9 {
+            return None;
+        }
+        count = count * 10 + u32::from(d - b'0');
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    while class(i) == Some(K_SPACE) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    let mut rank: u16 = 0;
+    let mut new_tier = true;
+    loop {
+        while class(i) == Some(K_SPACE) {
+            i += 1;
+        }
+        match b.get(i) {
+            None | Some(b'#') if rank == 0 => return Some(count),
+            _ => {}
+        }
+        let key_start = i;
+        if class(i) != Some(K_START) {
+            return None;
+        }
+        let mut packed = 0u64;
+        while let Some(&k) = b.get(i) {
+            if !matches!(KEY[usize::from(k)], K_START | K_CONT) {
+                break;
+            }
+            if i - key_start < 8 {
+                packed |= u64::from(k) << (8 * (i - key_start));
+            }
+            i += 1;
+        }
+        let c = cands.get(&b[key_start..i], packed)?;
+        let slot = row.get_mut(c)?;
+        if *slot != UNRANKED {
+            return None;
+        }
+        if new_tier {
+            rank = rank.checked_add(1).filter(|&r| r < UNRANKED)?;
+        }
+        *slot = rank;
+        while class(i) == Some(K_SPACE) {
+            i += 1;
+        }
+        match b.get(i) {
+            None | Some(b'#') => return Some(count),
+            Some(b'>') => new_tier = true,
+            Some(b'=' | b',') => new_tier = false,
+            Some(_) => return None,
+        }
+        i += 1;
+    }
+}
+
+/// Makes the rows at least `m` wide (a candidate met after some ballots): exactly `m` while
+/// there are few rows, else at least twice as wide (so that widening costs little however many
+/// candidates come late; [`parse_abif`] narrows the rows at the end).
+fn fit(profile: &mut GroupingProfile, row: &mut Vec<u16>, m: usize) {
+    let w = profile.width();
+    if m <= w {
+        return;
+    }
+    let width = if profile.num_lines().saturating_mul(m) <= 1 << 16 {
+        m
+    } else {
+        m.max(2 * w).min(crate::count::MAX_CANDIDATES)
+    };
+    profile.set_width(width);
+    row.clear();
+    row.resize(width, UNRANKED);
+}
+
+/// The reader's state from one line to the next.
+#[derive(Default)]
+struct Reader<'a> {
+    cands: Candidates<'a>,
+    title: Option<String>,
+    items: Items,
+    scratch: Scratch,
+    /// The ballots so far, rows at least as wide as the candidates.
+    profile: GroupingProfile,
+    /// All `UNRANKED`, as wide as the profile's rows.
+    row: Vec<u16>,
+    /// More candidates than a profile takes: the rest of the file is still read (for its
+    /// errors), its ballots are not kept.
+    too_many: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn line(&mut self, line_no: usize, line: &'a str) -> Result<(), ParseError> {
+        self.too_many |= self.cands.keys.len() > crate::count::MAX_CANDIDATES;
+        if !self.too_many && line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            fit(&mut self.profile, &mut self.row, self.cands.keys.len());
+            if let Some(count) = plain_vote(line.as_bytes(), &self.cands, &mut self.row) {
+                self.profile.push_row(&self.row, count);
+                self.row.fill(UNRANKED);
+                return Ok(());
+            }
+            self.row.fill(UNRANKED);
+        }
         let mut s = Scanner::new(line_no, line);
         if s.at_end() {
-            continue;
+            return Ok(());
         }
         match s.peek() {
             Some('{') => {
@@ -189,7 +422,7 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                     return Err(s.err("expected `}`"));
                 }
                 if s.peek() == Some('}') {
-                    continue;
+                    return Ok(());
                 }
                 let (key, _) = s.key()?;
                 s.expect(':')?;
@@ -204,7 +437,7 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                     return Err(s.err("unexpected text after `}`"));
                 }
                 if key == "title" {
-                    title = Some(value);
+                    self.title = Some(value);
                 }
             }
             Some(c) if c.is_ascii_digit() => {
@@ -212,8 +445,23 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                 let count =
                     u32::try_from(count).map_err(|_| s.err_at(0, "ballot count too large"))?;
                 s.expect(':')?;
-                vote(&mut s, &mut cands, &mut scratch, &mut ballots)?;
-                ballots.ballots.push((ballots.items.len(), count));
+                self.items.clear();
+                vote(&mut s, &mut self.cands, &mut self.scratch, &mut self.items)?;
+                let m = self.cands.keys.len();
+                self.too_many |= m > crate::count::MAX_CANDIDATES;
+                if self.too_many {
+                    return Ok(());
+                }
+                fit(&mut self.profile, &mut self.row, m);
+                let mut rank = 0u16;
+                for &item in &self.items {
+                    if item & NEW_TIER != 0 {
+                        rank += 1;
+                    }
+                    self.row[(item & !NEW_TIER) as usize] = rank;
+                }
+                self.profile.push_row(&self.row, count);
+                self.row.fill(UNRANKED);
             }
             _ => {
                 if s.peek() == Some('=') {
@@ -226,41 +474,72 @@ pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
                 if !s.at_end() {
                     return Err(s.err("unexpected text after the candidate name"));
                 }
-                if cands.declare(key, name).is_none() {
+                if self.cands.declare(key, name).is_none() {
                     return Err(s.err_at(start, format!("candidate `{key}` declared twice")));
                 }
             }
         }
+        Ok(())
     }
-    let m = cands.keys.len();
+}
+
+/// Parses an ABIF file.
+///
+/// Line by line up to the first vote line; from there the plain vote lines (see
+/// [`plain_vote`]) are read in parallel into rows of ranks, merged with identical ballots as
+/// they are added; then the rest line by line again.
+pub fn parse_abif(text: &str) -> Result<ParsedBallots, ParseError> {
+    let mut r = Reader::default();
+    let unmarked = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut votes = None;
+    for (line_no, line) in numbered_lines(text) {
+        if line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            let at = line.as_ptr() as usize - unmarked.as_ptr() as usize;
+            votes = Some((line_no, &unmarked[at..]));
+            break;
+        }
+        r.line(line_no, line)?;
+    }
+    if let Some((first_no, body)) = votes {
+        let mut done = 0;
+        let m = r.cands.keys.len();
+        if m <= crate::count::MAX_CANDIDATES {
+            fit(&mut r.profile, &mut r.row, m);
+            let width = r.profile.width();
+            let cands = &r.cands;
+            let (plain, end) = read_plain_lines(body.as_bytes(), width, |line, row| {
+                plain_vote(line, cands, row)
+            });
+            if r.profile.num_lines() == 0 {
+                (r.profile, done) = (plain, end);
+            } else if r.profile.total() + plain.total() <= u64::from(u32::MAX) {
+                r.profile.append(plain);
+                done = end;
+            }
+        }
+        let rest_no = first_no + memchr::memchr_iter(b'\n', &body.as_bytes()[..done]).count();
+        for (line_no, line) in lines_from(&body[done..], rest_no) {
+            r.line(line_no, line)?;
+        }
+    }
+    let m = r.cands.keys.len();
     if m > crate::count::MAX_CANDIDATES {
         let e = crate::count::ProfileError::TooManyCandidates(m);
         return Err(ParseError::new(FORMAT, 1, 1, e.to_string()));
     }
-    let mut profile = GroupingProfile::new(m);
-    let mut row = vec![UNRANKED; m];
-    let mut start = 0;
-    for &(end, weight) in &ballots.ballots {
-        row.fill(UNRANKED);
-        let mut rank = 0u16;
-        for &item in &ballots.items[start..end] {
-            if item & NEW_TIER != 0 {
-                rank += 1;
-            }
-            row[(item & !NEW_TIER) as usize] = rank;
-        }
-        start = end;
-        profile.push_row(&row, weight);
+    let mut profile = r.profile;
+    if profile.width() != m {
+        profile.set_width(m);
     }
     let profile = profile
-        .finish(cands.keys)
+        .finish(r.cands.keys)
         .map_err(|e| ParseError::new(FORMAT, 1, 1, e.to_string()))?;
     Ok(ParsedBallots {
         format: Format::Abif,
         profile,
-        names: cands.names,
+        names: r.cands.names,
         seats: None,
-        title,
+        title: r.title,
     })
 }
 
@@ -273,12 +552,12 @@ struct Scratch {
     seps: Vec<char>,
 }
 
-/// Reads the candidates of one vote line and adds its tiers to `out`.
-fn vote(
-    s: &mut Scanner<'_>,
-    cands: &mut Candidates,
+/// Reads the candidates of one vote line into `out` (empty on entry).
+fn vote<'a>(
+    s: &mut Scanner<'a>,
+    cands: &mut Candidates<'a>,
     scratch: &mut Scratch,
-    out: &mut Ballots,
+    out: &mut Items,
 ) -> Result<(), ParseError> {
     let Scratch { items, seps } = scratch;
     items.clear();
@@ -324,16 +603,14 @@ fn vote(
         items.sort_by_key(|i| std::cmp::Reverse(i.1));
         for (k, &(c, r, _)) in items.iter().enumerate() {
             let new_tier = k == 0 || items[k - 1].1 != r;
-            out.items
-                .push(c as u32 | if new_tier { NEW_TIER } else { 0 });
+            out.push(c as u32 | if new_tier { NEW_TIER } else { 0 });
         }
         return Ok(());
     }
-    out.items.push(items[0].0 as u32 | NEW_TIER);
+    out.push(items[0].0 as u32 | NEW_TIER);
     for (sep, item) in seps.iter().zip(&items[1..]) {
         let new_tier = *sep == '>';
-        out.items
-            .push(item.0 as u32 | if new_tier { NEW_TIER } else { 0 });
+        out.push(item.0 as u32 | if new_tier { NEW_TIER } else { 0 });
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
+use super::plain::{Piece, read_plain};
 use super::{ParseError, ParsedBallots};
 use crate::count::profile::{GroupingProfile, UNRANKED};
 
@@ -292,7 +293,27 @@ pub fn parse_blt(text: &str) -> Result<ParsedBallots, ParseError> {
     let mut row = vec![UNRANKED; kept];
     // Ballot number (from 1) that last named each candidate: catches a candidate named twice.
     let mut seen = vec![0usize; n];
-    let mut profile = GroupingProfile::new(kept);
+    // The plain ballots first, in parallel for a large file (usually all of them); then the
+    // rest token by token.
+    let start = lx.peeked.map_or(lx.pos, |t| t.start);
+    let plain = Plain {
+        nicknames: nicknames.as_ref(),
+        n,
+        withdrawn: &withdrawn,
+        new_index: &new_index,
+    };
+    let (mut profile, end) = read_plain(&text.as_bytes()[start..], kept, |piece| {
+        plain.piece(piece, kept)
+    });
+    if end > 0 {
+        let end = start + end;
+        lx.peeked = None;
+        lx.pos = end;
+        lx.last = Some(Tok {
+            start: end - 1,
+            end,
+        });
+    }
     let mut ballot_no = 0usize;
     loop {
         let mut t = lx.expect("a ballot weight or 0")?;
@@ -420,6 +441,127 @@ struct Plain<'p, 'a> {
 }
 
 impl Plain<'_, '_> {
+    /// Reads the plain ballots (weight, preferences, `0`) of `b` up to the first that is not
+    /// plain, or the end of the ballots.
+    fn piece(&self, b: &[u8], kept: usize) -> Piece {
+        let mut profile = GroupingProfile::new(kept);
+        let mut row = vec![UNRANKED; kept];
+        let mut seen = vec![0usize; self.n];
+        let mut ballot_no = 0;
+        let mut at = 0;
+        let mut end = 0;
+        let space = |at: usize| b.get(at).is_some_and(|&c| PLAIN[usize::from(c)] == P_SPACE);
+        loop {
+            while space(at) {
+                at += 1;
+            }
+            if at == b.len() {
+                return Piece {
+                    profile,
+                    end,
+                    complete: true,
+                };
+            }
+            let s = at;
+            let mut weight: u32 = 0;
+            while let Some(&d) = b.get(at).filter(|d| d.is_ascii_digit()) {
+                if at - s >= 9 {
+                    break;
+                }
+                weight = weight * 10 + u32::from(d - b'0');
+                at += 1;
+            }
+            ballot_no += 1;
+            let ballot = if at > s && weight > 0 && space(at) {
+                if self.nicknames.is_none() {
+                    self.numbers(b, at, &mut row, &mut seen, ballot_no)
+                } else {
+                    self.ballot(b, at, &mut row, &mut seen, ballot_no)
+                }
+            } else {
+                None
+            };
+            let Some(e) = ballot else {
+                return Piece {
+                    profile,
+                    end,
+                    complete: false,
+                };
+            };
+            profile.push_row(&row, weight);
+            row.fill(UNRANKED);
+            at = e;
+            end = e;
+        }
+    }
+
+    /// [`Plain::ballot`] for candidates given by number (no `[nick]`), in one tight loop.
+    #[inline(always)]
+    fn numbers(
+        &self,
+        b: &[u8],
+        mut at: usize,
+        row: &mut [u16],
+        seen: &mut [usize],
+        ballot_no: usize,
+    ) -> Option<usize> {
+        // The byte at `i`, a line break past the end (which ends a token).
+        let byte = |i: usize| b.get(i).copied().unwrap_or(b'\n');
+        let mut rank: u16 = 0;
+        loop {
+            while PLAIN[usize::from(*b.get(at)?)] == P_SPACE {
+                at += 1;
+            }
+            let mut c = b[at];
+            if c == b'-' && PLAIN[usize::from(byte(at + 1))] == P_SPACE {
+                at += 1;
+                continue;
+            }
+            let mut tier_has_member = false;
+            let token = at;
+            loop {
+                let start = at;
+                let mut v = 0usize;
+                while c.is_ascii_digit() {
+                    // Wraps only past 9 digits, which are refused below.
+                    v = v.wrapping_mul(10).wrapping_add(usize::from(c - b'0'));
+                    at += 1;
+                    c = byte(at);
+                }
+                let ends_token = match c {
+                    b'=' => false,
+                    c if PLAIN[usize::from(c)] == P_SPACE => true,
+                    _ => return None,
+                };
+                let len = at - start;
+                if len == 0 || len > 9 || b[start] == b'0' {
+                    return (start == token && ends_token && len == 1 && v == 0).then_some(at);
+                }
+                if v > self.n {
+                    return None;
+                }
+                let cand = v - 1;
+                if seen[cand] == ballot_no {
+                    return None;
+                }
+                seen[cand] = ballot_no;
+                let slot = self.new_index[cand];
+                if slot != usize::MAX {
+                    if !tier_has_member {
+                        tier_has_member = true;
+                        rank += 1;
+                    }
+                    row[slot] = rank;
+                }
+                if ends_token {
+                    break;
+                }
+                at += 1;
+                c = byte(at);
+            }
+        }
+    }
+
     /// Reads the preferences of one ballot from byte `at` through its closing `0` into `row`
     /// and returns the offset after it; None for anything else (comments, quotes, non-ASCII,
     /// ballot IDs, errors), which the general lexer then reads.

@@ -13,6 +13,7 @@
 
 mod abif;
 mod blt;
+mod plain;
 mod preflib;
 #[cfg(test)]
 mod reference;

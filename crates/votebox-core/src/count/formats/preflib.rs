@@ -9,6 +9,7 @@
 //! Candidate IDs are the alternative names (the number when a name is missing). The data
 //! type is enforced: `soc`/`soi` allow no ties, `soc`/`toc` must rank everyone.
 
+use super::plain::{lines_from, read_plain_lines};
 use super::{ParseError, ParsedBallots};
 use crate::count::MAX_CANDIDATES;
 use crate::count::elekto_csv::numbered_lines;
@@ -24,9 +25,151 @@ pub fn parse_preflib(text: &str) -> Result<ParsedBallots, ParseError> {
         return Err(ParseError::new(FORMAT, 1, 1, "empty file"));
     };
     if first.trim_start().starts_with('#') {
-        parse_current(lines)
+        parse_current(text, lines)
     } else {
-        parse_old(lines)
+        parse_old(text, lines)
+    }
+}
+
+/// The text less a BOM, as [`numbered_lines`] reads it.
+fn unmarked(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Byte offset of `line` (a slice of `text`) in `text`.
+fn offset(text: &str, line: &str) -> usize {
+    line.as_ptr() as usize - text.as_ptr() as usize
+}
+
+/// The `#` lines of the text (those whose first non-blank character is `#`), numbered, found
+/// with a fast search for `#` rather than line by line.
+fn comment_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let text = unmarked(text);
+    let b = text.as_bytes();
+    // Line number of `counted` (a line start).
+    let (mut counted, mut line_no) = (0usize, 1usize);
+    let mut next_line = 0usize;
+    memchr::memchr_iter(b'#', b).filter_map(move |at| {
+        if at < next_line {
+            return None;
+        }
+        let start = memchr::memrchr(b'\n', &b[..at]).map_or(0, |i| i + 1);
+        if !text[start..at].trim_start().is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |i| at + i);
+        line_no += memchr::memchr_iter(b'\n', &b[counted..start]).count();
+        counted = start;
+        next_line = end;
+        let line = &text[start..end];
+        Some((line_no, line.strip_suffix('\r').unwrap_or(line)))
+    })
+}
+
+/// The fast path for a typical ballot line: `count: 1,{2,3},4` (`count,1,{2,3},4` in the old
+/// format, `sep` = `,`) of ASCII digits, spaces and tabs, without an error; or a blank line, or
+/// (`comments`) a `#` line (weight 0). Fills `row` (all `UNRANKED` on entry); None for
+/// anything else, which [`parse_count`] and [`parse_order`] then read (and report).
+#[inline]
+fn plain_line(line: &[u8], sep: u8, comments: bool, rules: Rules, row: &mut [u16]) -> Option<u32> {
+    let n = row.len();
+    let mut i = 0;
+    let space = |c: u8| c == b' ' || c == b'\t';
+    while line.get(i).is_some_and(|&c| space(c)) {
+        i += 1;
+    }
+    match line.get(i) {
+        None => return Some(0),
+        Some(b'#') if comments => return Some(0),
+        _ => {}
+    }
+    let start = i;
+    let mut count: u32 = 0;
+    while let Some(&d) = line.get(i).filter(|d| d.is_ascii_digit()) {
+        if i - start >= 9 {
+            return None;
+        }
+        count = count * 10 + u32::from(d - b'0');
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    while line.get(i).is_some_and(|&c| space(c)) {
+        i += 1;
+    }
+    if line.get(i) != Some(&sep) {
+        return None;
+    }
+    i += 1;
+    let mut tiers: u16 = 0;
+    let mut in_tie = false;
+    let mut tie_members = 0usize;
+    let mut ties = false;
+    let mut ranked = 0usize;
+    while let Some(&c) = line.get(i) {
+        match c {
+            b' ' | b'\t' | b',' => i += 1,
+            b'{' if !in_tie => {
+                in_tie = true;
+                tie_members = 0;
+                i += 1;
+            }
+            b'}' if in_tie => {
+                in_tie = false;
+                if tie_members > 0 {
+                    tiers += 1;
+                }
+                ties |= tie_members > 1;
+                i += 1;
+            }
+            b'0'..=b'9' => {
+                let s = i;
+                let mut a = 0usize;
+                while let Some(&d) = line.get(i).filter(|d| d.is_ascii_digit()) {
+                    if i - s >= 5 {
+                        return None;
+                    }
+                    a = a * 10 + usize::from(d - b'0');
+                    i += 1;
+                }
+                let slot = row.get_mut(a.checked_sub(1)?)?;
+                if *slot != UNRANKED {
+                    return None;
+                }
+                ranked += 1;
+                if in_tie {
+                    tie_members += 1;
+                    *slot = tiers + 1;
+                } else {
+                    tiers += 1;
+                    *slot = tiers;
+                }
+            }
+            _ => return None,
+        }
+    }
+    if in_tie || (ties && !rules.ties) || (rules.complete && ranked != n) {
+        return None;
+    }
+    Some(count)
+}
+
+/// What the data type allows.
+#[derive(Clone, Copy)]
+struct Rules {
+    /// Ties (`toc`, `toi`, or no known type).
+    ties: bool,
+    /// Only complete orders (`soc`, `toc`).
+    complete: bool,
+}
+
+impl Rules {
+    fn of(data_type: Option<&str>) -> Rules {
+        Rules {
+            ties: !matches!(data_type, Some("soc" | "soi")),
+            complete: matches!(data_type, Some("soc" | "toc")),
+        }
     }
 }
 
@@ -35,7 +178,7 @@ fn col(line: &str, at: usize) -> usize {
     line[..at].chars().count() + 1
 }
 
-fn parse_current<'a, L>(lines: impl Fn() -> L) -> Result<ParsedBallots, ParseError>
+fn parse_current<'a, L>(text: &'a str, lines: impl Fn() -> L) -> Result<ParsedBallots, ParseError>
 where
     L: Iterator<Item = (usize, &'a str)>,
 {
@@ -43,7 +186,7 @@ where
     let mut names: Vec<(usize, String)> = Vec::new();
     let mut data_type: Option<String> = None;
     let mut title = None;
-    for (line_no, line) in lines() {
+    for (line_no, line) in comment_lines(text) {
         let Some(h) = line.trim_start().strip_prefix('#') else {
             continue;
         };
@@ -97,9 +240,21 @@ where
         }
         ids[i - 1] = name;
     }
-    let mut profile = GroupingProfile::new(n);
+    // From the first ballot line: the plain lines in parallel, then the rest one by one.
+    let text = unmarked(text);
+    let Some((first_no, first)) = lines().find(|(_, l)| !l.trim_start().starts_with('#')) else {
+        return parsed(ids, GroupingProfile::new(n), title);
+    };
+    let body = &text[offset(text, first)..];
+    let rules = Rules::of(data_type.as_deref());
+    let (mut profile, done) = read_plain_lines(body.as_bytes(), n, |line, row| {
+        plain_line(line, b':', true, rules, row)
+    });
+    let rest = &body[done..];
+    let rest_no = first_no + memchr::memchr_iter(b'\n', &body.as_bytes()[..done]).count();
     let mut row = vec![UNRANKED; n];
-    let data = lines().filter(|(_, l)| !l.trim_start().starts_with('#'));
+    let data = lines_from(rest, rest_no)
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
     for (line_no, line) in data {
         let Some(colon) = line.find(':') else {
             return Err(ParseError::new(
@@ -130,7 +285,7 @@ fn check_alternatives(n: usize, line_no: usize) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn parse_old<'a, L>(all_lines: impl Fn() -> L) -> Result<ParsedBallots, ParseError>
+fn parse_old<'a, L>(text: &'a str, all_lines: impl Fn() -> L) -> Result<ParsedBallots, ParseError>
 where
     L: Iterator<Item = (usize, &'a str)>,
 {
@@ -180,9 +335,20 @@ where
         }
         ids.push(name.trim().to_owned());
     }
-    let mut profile = GroupingProfile::new(n);
+    // After the header: the plain lines in parallel, then the rest one by one.
+    let text = unmarked(text);
+    let (last_no, last) = lines[n + 1];
+    let after = offset(text, last) + last.len();
+    let body_at =
+        memchr::memchr(b'\n', &text.as_bytes()[after..]).map_or(text.len(), |i| after + i + 1);
+    let body = &text[body_at..];
+    let (mut profile, done) = read_plain_lines(body.as_bytes(), n, |line, row| {
+        plain_line(line, b',', false, Rules::of(None), row)
+    });
+    let rest_no = last_no + 1 + memchr::memchr_iter(b'\n', &body.as_bytes()[..done]).count();
     let mut row = vec![UNRANKED; n];
-    for (line_no, line) in all_lines().skip(n + 2) {
+    let data = lines_from(&body[done..], rest_no).filter(|(_, l)| !l.trim().is_empty());
+    for (line_no, line) in data {
         let comma = line.find(',').unwrap_or(line.len());
         let count = parse_count(line_no, line, 0, &line[..comma])?;
         parse_order(line_no, line, (comma + 1).min(line.len()), None, &mut row)?;

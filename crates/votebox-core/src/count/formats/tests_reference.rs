@@ -213,3 +213,50 @@ fn large_csv_reads_as_the_reference() {
     let slow = reference::csv::parse_elekto_csv(&text).unwrap_err();
     assert_eq!(fast, slow);
 }
+
+/// Weighted files large enough to be read in parallel pieces, with lines the fast paths do
+/// not take near where the pieces meet, in the middle of one and at the end.
+#[test]
+fn large_weighted_files_read_as_the_reference() {
+    let m = 6;
+    let lines = 450_000usize;
+    let ballots: Vec<(Vec<Vec<usize>>, u32)> = (0..lines)
+        .map(|i| {
+            let len = 1 + i % m;
+            let mut tiers: Vec<Vec<usize>> = (0..len).map(|k| vec![(i / 7 + k) % m]).collect();
+            if i % 11 == 0 && len > 1 {
+                let last = tiers.pop().unwrap_or_default();
+                tiers[0].extend(last);
+            }
+            (tiers, 1 + (i % 3) as u32)
+        })
+        .collect();
+    let e = (m, ballots);
+    // (format, text, lines before the ballots, a line the fast path leaves to the general
+    // reader)
+    let cases = [
+        (Format::Blt, blt(&e), 1, "(id) 2 1 3 0"),
+        (Format::PrefLib, preflib(&e), 4 + m, "+2: 1,3"),
+        (Format::Abif, abif(&e), 1 + m, "2: [Name 1] > k3"),
+    ];
+    for (format, text, head, odd) in cases {
+        let mut out: Vec<&str> = text.lines().collect();
+        let n = head + lines;
+        for at in [n - 1, n / 2 + 3, n / 2 - 1, n / 3] {
+            out.insert(at, odd);
+        }
+        let text = out.join("\n") + "\n";
+        assert!(text.len() > 4 << 20, "{format}: {} bytes", text.len());
+        let fast = parse_ballots(&text, format).unwrap();
+        let slow = reference::parse(&text, format).unwrap();
+        assert_eq!(fast.profile, slow.profile.aggregate(), "{format}");
+        assert_eq!(fast.names, slow.names, "{format}");
+        assert_eq!(fast.title, slow.title, "{format}");
+        let bad = text.replacen(odd, "2: 1,,{", 1);
+        assert_eq!(
+            parse_ballots(&bad, format).unwrap_err(),
+            reference::parse(&bad, format).unwrap_err(),
+            "{format}"
+        );
+    }
+}

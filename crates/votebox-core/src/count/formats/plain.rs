@@ -1,0 +1,128 @@
+//! Reading the ballots of a large file in parallel: the body is cut at line breaks into one
+//! piece per core, each piece read by a fast path for plain ballots into its own
+//! [`GroupingProfile`], and the pieces merged in order. The pieces read whole from the start
+//! count, up to the first that stops early (a line the fast path does not take); the caller's
+//! general reader goes on from there, so the result is exactly that of reading in one go.
+
+use crate::count::profile::GroupingProfile;
+
+/// Bodies smaller than this are read on one thread.
+const PARALLEL_FROM: usize = 4 << 20;
+
+/// What the fast path read from one piece.
+pub(super) struct Piece {
+    /// The ballots read.
+    pub(super) profile: GroupingProfile,
+    /// Offset (in the piece) just after the last ballot read; 0 if none.
+    pub(super) end: usize,
+    /// Whether the fast path read the whole piece (nothing after `end` but what it skips).
+    pub(super) complete: bool,
+}
+
+/// Reads `body` with `read` (on pieces of whole lines, in parallel when large) and returns the
+/// merged ballots and the offset in `body` just after the last one read (0 if none).
+pub(super) fn read_plain<F>(body: &[u8], width: usize, read: F) -> (GroupingProfile, usize)
+where
+    F: Fn(&[u8]) -> Piece + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || body.len() < PARALLEL_FROM {
+        let p = read(body);
+        return (p.profile, p.end);
+    }
+    let mut cuts = vec![0];
+    for t in 1..threads {
+        let from = (body.len() * t / threads).max(*cuts.last().unwrap_or(&0));
+        let cut = memchr::memchr(b'\n', &body[from..]).map_or(body.len(), |i| from + i + 1);
+        cuts.push(cut);
+    }
+    cuts.push(body.len());
+    let pieces: Vec<Piece> = std::thread::scope(|scope| {
+        let read = &read;
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let piece = &body[w[0]..w[1]];
+                scope.spawn(move || read(piece))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    // The pieces that count: up to the first incomplete one.
+    let used = pieces
+        .iter()
+        .position(|p| !p.complete)
+        .map_or(pieces.len(), |i| i + 1);
+    // Merging is exact unless a merged weight could pass u32::MAX (a line would then split
+    // where reading in one go would not split it): then read again on one thread.
+    let total: u64 = pieces[..used].iter().map(|p| p.profile.total()).sum();
+    if total > u64::from(u32::MAX) {
+        let p = read(body);
+        return (p.profile, p.end);
+    }
+    let mut end = 0;
+    let mut merged: Option<GroupingProfile> = None;
+    for (piece, &start) in pieces.into_iter().take(used).zip(&cuts) {
+        if piece.end > 0 {
+            end = start + piece.end;
+        }
+        match &mut merged {
+            None => merged = Some(piece.profile),
+            Some(m) => m.append(piece.profile),
+        }
+    }
+    (merged.unwrap_or_else(|| GroupingProfile::new(width)), end)
+}
+
+/// [`read_plain`] for formats of one ballot per line: `line` reads one line (without its
+/// `\n` or a `\r` before it) into the row (all `UNRANKED` on entry) and returns its weight
+/// (0 for a line without a ballot), or None when the fast path does not take it.
+pub(super) fn read_plain_lines<F>(body: &[u8], width: usize, line: F) -> (GroupingProfile, usize)
+where
+    F: Fn(&[u8], &mut [u16]) -> Option<u32> + Sync,
+{
+    read_plain(body, width, |b| {
+        use crate::count::profile::UNRANKED;
+        let mut profile = GroupingProfile::new(width);
+        let mut row = vec![UNRANKED; width];
+        let mut pos = 0;
+        while pos < b.len() {
+            let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
+            let text = &b[pos..end];
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            let Some(weight) = line(text, &mut row) else {
+                return Piece {
+                    profile,
+                    end: pos,
+                    complete: false,
+                };
+            };
+            profile.push_row(&row, weight);
+            row.fill(UNRANKED);
+            pos = (end + 1).min(b.len());
+        }
+        Piece {
+            profile,
+            end: pos,
+            complete: true,
+        }
+    })
+}
+
+/// Numbered lines of `text` from line number `first` (as
+/// [`crate::count::elekto_csv::numbered_lines`] but without a BOM to strip: `text` is the
+/// rest of a file).
+pub(super) fn lines_from(text: &str, first: usize) -> impl Iterator<Item = (usize, &str)> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let empty = text.is_empty();
+    text.split('\n')
+        .filter(move |_| !empty)
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .enumerate()
+        .map(move |(i, l)| (first + i, l))
+}
