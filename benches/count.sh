@@ -17,11 +17,12 @@ file=$dir/votebox-bench-${ballots}x${candidates}.csv
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 cargo build --release -q -p votebox --bin votebox --example bench_count
+cargo build --release -q -p votebox-core --example bench_stv
 bin=$CARGO_TARGET_DIR/release/votebox
 helper=$CARGO_TARGET_DIR/release/examples/bench_count
 
 if [ ! -s "$file" ]; then
-  "$helper" gen "$file" "$ballots" "$candidates"
+  "$CARGO_TARGET_DIR/release/examples/bench_stv" gen-csv "$file" "$ballots" "$candidates"
 fi
 printf 'input: %s (%s MB)\n' "$file" "$(( $(stat -c %s "$file") / 1000000 ))"
 

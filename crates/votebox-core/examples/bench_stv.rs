@@ -9,8 +9,8 @@
 //! cargo run --release -p votebox-core --example bench_stv -- gen-csv FILE BALLOTS CANDIDATES
 //! ```
 //!
-//! `gen-csv` writes the Elekto CSV of `benches/count.sh` (the same bytes as
-//! `crates/votebox/examples/bench_count.rs gen`: same rules, same seed).
+//! `gen-csv` writes the Elekto CSV that `benches/count.sh` and `benches/readers.sh` count
+//! (deterministic: fixed seed).
 //!
 //! `gen` writes a BLT file in the dialect both votebox and stv-rs read (Droop's `[nick …]`
 //! line, ballots by nickname, `=` between equally ranked candidates), one line per voter:
@@ -249,7 +249,7 @@ fn convert(file: &str, format: &str, out_file: &str) {
 
 /// Every voter scores each candidate as the candidate's popularity plus personal noise and
 /// ranks by score; about 10% leave their last few candidates at "No opinion" and about 5%
-/// give two candidates the same rank. Kept identical to `bench_count gen`.
+/// give two candidates the same rank.
 fn generate_csv(file: &str, n: usize, m: usize) {
     let mut rng = StdRng::seed_from_u64(20_251_004);
     let popularity: Vec<f64> = (0..m).map(|i| 1.0 - i as f64 / m as f64).collect();

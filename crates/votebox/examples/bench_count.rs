@@ -1,23 +1,15 @@
-//! Helper of `benches/count.sh` (issue 4 item 7): writes a large Elekto `ballots.csv`, and
-//! times the counting core on it.
+//! Helper of `benches/count.sh` (issue 4 item 7): times the counting core on a large Elekto
+//! `ballots.csv` (written by `votebox-core`'s `bench_stv gen-csv`).
 //!
 //! ```text
-//! cargo run --release -p votebox --example bench_count -- gen FILE BALLOTS CANDIDATES
 //! cargo run --release -p votebox --example bench_count -- core FILE
 //! ```
-//!
-//! `gen`: every voter scores each candidate as the candidate's popularity plus personal noise
-//! and ranks by score; about 10% leave their last few candidates at "No opinion" and about 5%
-//! give two candidates the same rank (deterministic: fixed seed).
 //!
 //! `core`: parses the file (timed), then times the counting core on the parsed profile:
 //! pairwise matrix, strongest paths, and the whole Schulze count (median of 5 runs each).
 
-use std::io::{BufWriter, Write as _};
 use std::time::{Duration, Instant};
 
-use rand::rngs::StdRng;
-use rand::{Rng as _, SeedableRng as _};
 use votebox_core::count::{
     CountOptions, Method, Strength, Unranked, count, pairwise_matrix, parse_elekto_csv,
     strongest_paths,
@@ -31,65 +23,12 @@ fn main() {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["gen", file, n, m] => generate(
-            file,
-            n.parse().expect("BALLOTS is a number"),
-            m.parse().expect("CANDIDATES is a number"),
-        ),
         ["core", file] => core(file),
         _ => {
-            eprintln!("usage: bench_count gen FILE BALLOTS CANDIDATES | bench_count core FILE");
+            eprintln!("usage: bench_count core FILE");
             std::process::exit(2);
         }
     }
-}
-
-fn generate(file: &str, n: usize, m: usize) {
-    let mut rng = StdRng::seed_from_u64(20_251_004);
-    let popularity: Vec<f64> = (0..m).map(|i| 1.0 - i as f64 / m as f64).collect();
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(file).expect("create"));
-    let header: Vec<String> = (1..=m).map(|i| format!("candidate-{i:02}")).collect();
-    writeln!(out, "{}", header.join(",")).expect("write");
-    let mut order: Vec<(f64, usize)> = Vec::with_capacity(m);
-    let mut ranks = vec![0usize; m];
-    let mut line = String::with_capacity(8 * m);
-    for _ in 0..n {
-        order.clear();
-        order.extend((0..m).map(|c| (popularity[c] + rng.random::<f64>() * 1.5, c)));
-        order.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut rank = 0;
-        let tie_at = if rng.random_ratio(1, 20) {
-            rng.random_range(1..m)
-        } else {
-            usize::MAX
-        };
-        for (pos, &(_, c)) in order.iter().enumerate() {
-            if pos != tie_at {
-                rank += 1;
-            }
-            ranks[c] = rank;
-        }
-        let ranked = if rng.random_ratio(1, 10) {
-            rng.random_range(1..=m)
-        } else {
-            m
-        };
-        line.clear();
-        for (c, r) in ranks.iter().enumerate() {
-            if c > 0 {
-                line.push(',');
-            }
-            if *r > ranked {
-                line.push_str("No opinion");
-            } else {
-                line.push_str(&r.to_string());
-            }
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes()).expect("write");
-    }
-    out.flush().expect("flush");
-    eprintln!("wrote {n} ballots x {m} candidates to {file}");
 }
 
 fn median(mut f: impl FnMut() -> Duration) -> Duration {
