@@ -247,26 +247,22 @@ async fn mix_rows(db: &Db, election_id: ElectionId) -> Result<MixReport> {
         voters.shuffle(&mut rng);
     }
 
-    if !ballots.is_empty() {
-        let delete = Query::delete()
-            .from_table(Ballot::Table)
-            .and_where(Expr::col(Ballot::ElectionId).eq(election_id))
-            .to_owned();
-        conn.execute(&delete).await?;
-        for chunk in ballots.chunks(INSERT_BATCH) {
-            conn.execute(&insert_ballots(backend, chunk)).await?;
-        }
-    }
-    if !voters.is_empty() {
-        let delete = Query::delete()
-            .from_table(Voter::Table)
-            .and_where(Expr::col(Voter::ElectionId).eq(election_id))
-            .to_owned();
-        conn.execute(&delete).await?;
-        for chunk in voters.chunks(INSERT_BATCH) {
-            conn.execute(&insert_voters(backend, chunk)).await?;
-        }
-    }
+    rewrite(
+        &mut conn,
+        (Ballot::Table, Ballot::ElectionId),
+        election_id,
+        &ballots,
+        |rows| insert_ballots(backend, rows),
+    )
+    .await?;
+    rewrite(
+        &mut conn,
+        (Voter::Table, Voter::ElectionId),
+        election_id,
+        &voters,
+        |rows| insert_voters(backend, rows),
+    )
+    .await?;
 
     let clear = Query::delete()
         .from_table(VoteboxBallotMix::Table)
@@ -315,6 +311,33 @@ async fn read_voters(conn: &mut Conn<'_>, election_id: ElectionId) -> Result<Vec
         .and_where(Expr::col(Voter::ElectionId).eq(election_id))
         .to_owned();
     conn.fetch_all(&stmt).await
+}
+
+/// Deletes the election's rows of `table` (whose election column is `column`) and inserts
+/// `rows` in their new order, in batches; nothing when the election has no such rows.
+async fn rewrite<T, C, R>(
+    conn: &mut Conn<'_>,
+    (table, column): (T, C),
+    election_id: ElectionId,
+    rows: &[R],
+    insert: impl Fn(&[R]) -> sea_query::InsertStatement,
+) -> Result<()>
+where
+    T: sea_query::IntoTableRef,
+    C: sea_query::IntoColumnRef,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let delete = Query::delete()
+        .from_table(table)
+        .and_where(Expr::col(column).eq(election_id))
+        .to_owned();
+    conn.execute(&delete).await?;
+    for chunk in rows.chunks(INSERT_BATCH) {
+        conn.execute(&insert(chunk)).await?;
+    }
+    Ok(())
 }
 
 fn insert_ballots(backend: Backend, rows: &[BallotRow]) -> sea_query::InsertStatement {

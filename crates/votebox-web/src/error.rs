@@ -7,6 +7,7 @@
 //! Below [`AppError`]: one builder per refusal the pages share, so a refusal reads the same
 //! wherever it is made.
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use votebox_core::ballot::TooManyFields;
@@ -131,6 +132,18 @@ impl From<votebox_db::DbError> for AppError {
             );
         }
         AppError::Internal(e.to_string())
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(_: PathRejection) -> Self {
+        AppError::NotFound
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(e: QueryRejection) -> Self {
+        AppError::BadRequest(e.body_text())
     }
 }
 

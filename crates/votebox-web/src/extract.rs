@@ -21,7 +21,6 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use time::PrimitiveDateTime;
 use votebox_core::meta::{Election, Status};
 use votebox_core::results::StoredBallots;
@@ -36,40 +35,14 @@ use crate::views::{ElectionHead, Layout, RequestState};
 use votebox_db::ElectionId;
 
 /// Like axum's `Path`, but a path that does not decode is a 404 page, not a plain-text 400.
+#[derive(FromRequestParts)]
+#[from_request(via(Path), rejection(AppError))]
 pub(crate) struct PathParams<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for PathParams<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(t)| PathParams(t))
-            .map_err(|_| AppError::NotFound)
-    }
-}
-
 /// Like axum's `Query`, but errors are rendered as the 400 page.
+#[derive(FromRequestParts)]
+#[from_request(via(Query), rejection(AppError))]
 pub(crate) struct QueryParams<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for QueryParams<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(t)| QueryParams(t))
-            .map_err(|e| AppError::BadRequest(e.body_text()))
-    }
-}
 
 /// The snapshot being served, or 503 when none is loaded yet.
 pub(crate) fn snapshot(state: &AppState) -> AppResult<Arc<Snapshot>> {

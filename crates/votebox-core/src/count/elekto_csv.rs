@@ -11,6 +11,7 @@
 //! Rows with more cells than the header (Elekto's bug when a ballot names a candidate no
 //! longer in the meta) are rejected with the line and column of the first extra cell.
 
+use super::formats::plain::{in_pieces, lines_from};
 use super::profile::{Profile, ProfileError, UNRANKED};
 use crate::ballot::NO_OPINION;
 
@@ -128,14 +129,7 @@ pub(crate) fn split_csv_line(
 /// Splits text into numbered lines: strips one BOM, `\r` before `\n`, and the empty piece
 /// after a final newline.
 pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    let empty = text.is_empty();
-    text.split('\n')
-        .filter(move |_| !empty)
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
+    lines_from(text.strip_prefix('\u{feff}').unwrap_or(text), 1)
 }
 
 /// One cell: an integer rank, or `No opinion` / 100000000 (unranked).
@@ -210,38 +204,9 @@ fn plain_row(line: &[u8], m: usize, row: &mut Vec<u16>) -> bool {
 /// row after the other, and how many lines that is. A large body is split at line breaks
 /// between threads; the rows keep the file's order.
 fn plain_lines(body: &str, m: usize) -> (Vec<u16>, usize) {
-    const PARALLEL_FROM: usize = 4 << 20;
-    let b = body.as_bytes();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || b.len() < PARALLEL_FROM {
-        let (rows, done, _) = plain_chunk(b, m);
-        return (rows, done);
-    }
-    let mut cuts = vec![0];
-    for t in 1..threads {
-        let from = (b.len() * t / threads).max(*cuts.last().unwrap_or(&0));
-        let cut = memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |i| from + i + 1);
-        cuts.push(cut);
-    }
-    cuts.push(b.len());
-    let parts: Vec<(Vec<u16>, usize, bool)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .map(|w| {
-                let chunk = &b[w[0]..w[1]];
-                scope.spawn(move || plain_chunk(chunk, m))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
     let mut rows: Vec<u16> = Vec::new();
     let mut done = 0;
-    for (part, lines, complete) in parts {
+    for (_, (part, lines, complete)) in in_pieces(body.as_bytes(), |piece| plain_chunk(piece, m)) {
         if rows.is_empty() {
             rows = part;
         } else {

@@ -237,21 +237,8 @@ pub(crate) fn count(profile: &Profile, opts: &CountOptions) -> Result<Outcome, C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::count::test_support::{ids, profile};
     use crate::count::{Ballot, TieBreak, TieResolution, count as count_profile};
-
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn profile(c: &[&str], ballots: &[(&[usize], u32)]) -> Profile {
-        let mut p = Profile::new(ids(c)).unwrap();
-        for (order, w) in ballots {
-            let tiers: Vec<Vec<usize>> = order.iter().map(|&c| vec![c]).collect();
-            p.push_weighted(&Ballot::from_tiers(c.len(), &tiers).unwrap(), *w)
-                .unwrap();
-        }
-        p
-    }
 
     #[test]
     fn lcm() {

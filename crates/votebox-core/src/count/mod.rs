@@ -83,6 +83,8 @@ pub mod stv_scottish;
 mod tiebreak;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests_fixtures;
 #[cfg(test)]
 mod tests_props;
@@ -518,10 +520,7 @@ pub(crate) fn finish_tie_break(out: &mut Outcome, opts: &CountOptions) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::count::test_support::ids;
 
     #[test]
     fn method_names_round_trip() {
@@ -573,16 +572,10 @@ mod tests {
     #[test]
     fn tie_break_resolves_last_seat_for_every_ranking_method() {
         let p = Profile::new(ids(&["a", "b", "c"])).unwrap();
-        for m in [
-            Method::Schulze,
-            Method::SchulzeMargins,
-            Method::RankedPairs,
-            Method::Minimax,
-            Method::Copeland,
-            Method::Irv,
-            Method::StvMeek,
-            Method::StvScottish,
-        ] {
+        for m in Method::ALL
+            .into_iter()
+            .filter(|m| m.ballot_kind() == BallotKind::Ranked)
+        {
             let o = count(&p, &CountOptions::new(m, 1)).unwrap();
             assert!(o.winners.is_empty(), "{m}");
             assert_eq!(o.ties_at_last_seat, ids(&["a", "b", "c"]), "{m}");

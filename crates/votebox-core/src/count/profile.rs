@@ -739,10 +739,7 @@ impl TierBallots {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::count::test_support::ids;
 
     #[test]
     fn elekto_no_opinion_is_unranked() {

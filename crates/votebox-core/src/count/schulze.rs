@@ -100,11 +100,8 @@ pub(crate) fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::count::test_support::ids;
     use crate::count::{Ballot, CountOptions, Unranked, count as count_profile, elekto_groups};
-
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
 
     fn groups(o: &Outcome) -> Vec<(u32, Vec<String>)> {
         elekto_groups(o)

@@ -761,21 +761,8 @@ mod tests {
     //! the arithmetic. Amounts are in units of 0.00001 vote.
 
     use super::*;
+    use crate::count::test_support::{ids, profile};
     use crate::count::{Ballot, TieBreak, TieResolution, Unranked, count as count_profile};
-
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn profile(c: &[&str], ballots: &[(&[usize], u32)]) -> Profile {
-        let mut p = Profile::new(ids(c)).unwrap();
-        for (order, w) in ballots {
-            let tiers: Vec<Vec<usize>> = order.iter().map(|&c| vec![c]).collect();
-            p.push_weighted(&Ballot::from_tiers(c.len(), &tiers).unwrap(), *w)
-                .unwrap();
-        }
-        p
-    }
 
     fn scottish(p: &Profile, seats: usize) -> Outcome {
         count_profile(p, &CountOptions::new(Method::StvScottish, seats)).unwrap()

@@ -119,10 +119,7 @@ pub(crate) fn priorities(order: &[usize]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::count::test_support::ids;
 
     #[test]
     fn seeded_order_is_a_permutation_independent_of_input_order() {

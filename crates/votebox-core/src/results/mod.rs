@@ -210,12 +210,7 @@ impl StoredBallots {
                 if j > 0 {
                     out.push(',');
                 }
-                match r {
-                    Some(r) => {
-                        let _ = write!(out, "{r}");
-                    }
-                    None => out.push_str(NO_OPINION_CELL),
-                }
+                push_rank_cell(&mut out, *r);
             }
             out.push('\n');
         }
@@ -230,6 +225,16 @@ fn row_key(seed: &str, uuid: &str) -> [u8; 32] {
         .chain_update(uuid.as_bytes())
         .finalize()
         .into()
+}
+
+/// A stored rank as a CSV cell: the number, or [`NO_OPINION_CELL`] for a candidate left unranked.
+pub fn push_rank_cell(out: &mut String, rank: Option<i64>) {
+    match rank {
+        Some(r) => {
+            let _ = write!(out, "{r}");
+        }
+        None => out.push_str(NO_OPINION_CELL),
+    }
 }
 
 /// Appends one CSV cell, quoted as RFC 4180 says only when it contains `,`, `"`, CR or LF (so

@@ -43,7 +43,7 @@ use crate::count::{CountError, CountOptions, Method, Outcome, Profile, TieBreak,
 use crate::meta::Election;
 use crate::results::{
     Counting, NO_OPINION_CELL, StaleCandidate, StoredBallot, StoredBallots, push_csv_cell,
-    sha256_hex,
+    push_rank_cell, sha256_hex,
 };
 
 /// The first line of every board CSV.
@@ -255,12 +255,7 @@ impl Board {
             out.push_str(e.receipt.to_string().as_str());
             for r in &e.ranks {
                 out.push(',');
-                match r {
-                    Some(r) => {
-                        let _ = write!(out, "{r}");
-                    }
-                    None => out.push_str(NO_OPINION_CELL),
-                }
+                push_rank_cell(&mut out, *r);
             }
             out.push('\n');
         }

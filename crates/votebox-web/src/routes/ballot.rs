@@ -167,10 +167,7 @@ fn ballot_lines(e: &Election, order: &[String], selected: &[(String, String)]) -
         .iter()
         .filter_map(|id| e.candidate(id))
         .map(|c| {
-            let chosen = selected
-                .iter()
-                .find(|(id, _)| *id == c.id)
-                .map_or(default_value, |(_, v)| v.as_str());
+            let chosen = chosen_value(selected, &c.id, default_value);
             let option = |value: &str, label: &str| RankOption {
                 value: value.to_owned(),
                 label: label.to_owned(),
@@ -197,10 +194,7 @@ fn score_lines(e: &Election, order: &[String], selected: &[(String, String)]) ->
         .iter()
         .filter_map(|id| e.candidate(id))
         .map(|c| {
-            let chosen = selected
-                .iter()
-                .find(|(id, _)| *id == c.id)
-                .map_or("0", |(_, v)| v.as_str());
+            let chosen = chosen_value(selected, &c.id, "0");
             let options = (0..=MAX_STARS)
                 .map(|s| RankOption {
                     value: s.to_string(),
@@ -215,6 +209,14 @@ fn score_lines(e: &Election, order: &[String], selected: &[(String, String)]) ->
             }
         })
         .collect()
+}
+
+/// The value submitted for candidate `id`, else `default`.
+fn chosen_value<'a>(selected: &'a [(String, String)], id: &str, default: &'a str) -> &'a str {
+    selected
+        .iter()
+        .find(|(candidate, _)| candidate == id)
+        .map_or(default, |(_, v)| v.as_str())
 }
 
 /// "1 star", "3 stars".

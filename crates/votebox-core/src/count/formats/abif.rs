@@ -300,18 +300,8 @@ fn plain_vote(b: &[u8], cands: &Candidates<'_>, row: &mut [u16]) -> Option<u32> 
     if matches!(b.get(i), None | Some(b'#')) {
         return Some(0);
     }
-    let start = i;
-    let mut count: u32 = 0;
-    while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-        if i - start >= 9 {
-            return None;
-        }
-        count = count * 10 + u32::from(d - b'0');
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
+    let (count, after) = super::plain::small_count(b, i)?;
+    i = after;
     while class(i) == Some(K_SPACE) {
         i += 1;
     }

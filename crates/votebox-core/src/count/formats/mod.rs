@@ -13,7 +13,7 @@
 
 mod abif;
 mod blt;
-mod plain;
+pub(crate) mod plain;
 mod preflib;
 #[cfg(test)]
 mod reference;

@@ -25,49 +25,26 @@ pub(super) fn read_plain<F>(body: &[u8], width: usize, read: F) -> (GroupingProf
 where
     F: Fn(&[u8]) -> Piece + Sync,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || body.len() < PARALLEL_FROM {
-        let p = read(body);
-        return (p.profile, p.end);
+    let mut pieces = in_pieces(body, &read);
+    if pieces.len() == 1 {
+        let (_, only) = pieces.remove(0);
+        return (only.profile, only.end);
     }
-    let mut cuts = vec![0];
-    for t in 1..threads {
-        let from = (body.len() * t / threads).max(*cuts.last().unwrap_or(&0));
-        let cut = memchr::memchr(b'\n', &body[from..]).map_or(body.len(), |i| from + i + 1);
-        cuts.push(cut);
-    }
-    cuts.push(body.len());
-    let pieces: Vec<Piece> = std::thread::scope(|scope| {
-        let read = &read;
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .map(|w| {
-                let piece = &body[w[0]..w[1]];
-                scope.spawn(move || read(piece))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
     // The pieces that count: up to the first incomplete one.
     let used = pieces
         .iter()
-        .position(|p| !p.complete)
+        .position(|(_, p)| !p.complete)
         .map_or(pieces.len(), |i| i + 1);
     // Merging is exact unless a merged weight could pass u32::MAX (a line would then split
     // where reading in one go would not split it): then read again on one thread.
-    let total: u64 = pieces[..used].iter().map(|p| p.profile.total()).sum();
+    let total: u64 = pieces[..used].iter().map(|(_, p)| p.profile.total()).sum();
     if total > u64::from(u32::MAX) {
         let p = read(body);
         return (p.profile, p.end);
     }
     let mut end = 0;
     let mut merged: Option<GroupingProfile> = None;
-    for (piece, &start) in pieces.into_iter().take(used).zip(&cuts) {
+    for (start, piece) in pieces.into_iter().take(used) {
         if piece.end > 0 {
             end = start + piece.end;
         }
@@ -114,10 +91,9 @@ where
     })
 }
 
-/// Numbered lines of `text` from line number `first` (as
-/// [`crate::count::elekto_csv::numbered_lines`] but without a BOM to strip: `text` is the
-/// rest of a file).
-pub(super) fn lines_from(text: &str, first: usize) -> impl Iterator<Item = (usize, &str)> {
+/// Numbered lines of `text`, the first numbered `first`: without `\r` before `\n`, and
+/// without the empty piece after a final newline.
+pub(crate) fn lines_from(text: &str, first: usize) -> impl Iterator<Item = (usize, &str)> {
     let text = text.strip_suffix('\n').unwrap_or(text);
     let empty = text.is_empty();
     text.split('\n')
@@ -125,4 +101,57 @@ pub(super) fn lines_from(text: &str, first: usize) -> impl Iterator<Item = (usiz
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .enumerate()
         .map(move |(i, l)| (first + i, l))
+}
+
+/// `read` on each piece of `body` cut at line breaks, one piece per core (a single piece when
+/// `body` is small or there is one core), read in parallel; each result with the offset of its
+/// piece in `body`, in the file's order.
+pub(crate) fn in_pieces<T, F>(body: &[u8], read: F) -> Vec<(usize, T)>
+where
+    T: Send,
+    F: Fn(&[u8]) -> T + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || body.len() < PARALLEL_FROM {
+        return vec![(0, read(body))];
+    }
+    let mut cuts = vec![0];
+    for t in 1..threads {
+        let from = (body.len() * t / threads).max(*cuts.last().unwrap_or(&0));
+        let cut = memchr::memchr(b'\n', &body[from..]).map_or(body.len(), |i| from + i + 1);
+        cuts.push(cut);
+    }
+    cuts.push(body.len());
+    std::thread::scope(|scope| {
+        let read = &read;
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let (start, piece) = (w[0], &body[w[0]..w[1]]);
+                scope.spawn(move || (start, read(piece)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// The count that starts a ballot line at `b[i..]`: 1 to 9 ASCII digits (so it fits a u32
+/// without a check); the count and the offset just after it.
+#[inline]
+pub(super) fn small_count(b: &[u8], mut i: usize) -> Option<(u32, usize)> {
+    let start = i;
+    let mut count: u32 = 0;
+    while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+        if i - start >= 9 {
+            return None;
+        }
+        count = count * 10 + u32::from(d - b'0');
+        i += 1;
+    }
+    (i > start).then_some((count, i))
 }

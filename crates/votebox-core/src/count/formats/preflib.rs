@@ -83,18 +83,8 @@ fn plain_line(line: &[u8], sep: u8, comments: bool, rules: Rules, row: &mut [u16
         Some(b'#') if comments => return Some(0),
         _ => {}
     }
-    let start = i;
-    let mut count: u32 = 0;
-    while let Some(&d) = line.get(i).filter(|d| d.is_ascii_digit()) {
-        if i - start >= 9 {
-            return None;
-        }
-        count = count * 10 + u32::from(d - b'0');
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
+    let (count, after) = super::plain::small_count(line, i)?;
+    i = after;
     while line.get(i).is_some_and(|&c| space(c)) {
         i += 1;
     }
