@@ -12,7 +12,7 @@ use std::io::{IsTerminal as _, Read as _};
 use std::path::Path;
 use std::time::Duration;
 
-use votebox_core::count::formats::{ParsedBallots, parse_auto};
+use votebox_core::count::formats::{ParsedBallots, parse_auto_as};
 use votebox_core::count::{CountOptions, Method, Outcome, TieBreak, count};
 use votebox_core::results::{
     MarkdownInfo, is_condorcet_method, method_label, results_markdown, sha256_hex, tier_labels,
@@ -91,7 +91,7 @@ pub fn run(args: &TallyArgs) -> Result<(), Error> {
     // The file's SHA-256 (quoted in the output) is computed while the ballots are parsed.
     let (sha, parsed) = std::thread::scope(|scope| {
         let sha = scope.spawn(|| sha256_hex(&bytes));
-        let parsed = parse_auto(text);
+        let parsed = parse_auto_as(text, args.method.ballot_kind());
         let sha = sha.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         (sha, parsed)
     });

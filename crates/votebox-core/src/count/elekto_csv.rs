@@ -11,6 +11,7 @@
 //! Rows with more cells than the header (Elekto's bug when a ballot names a candidate no
 //! longer in the meta) are rejected with the line and column of the first extra cell.
 
+use super::MAX_STARS;
 use super::formats::plain::{in_pieces, lines_from};
 use super::profile::{Profile, ProfileError, UNRANKED};
 use crate::ballot::NO_OPINION;
@@ -132,8 +133,38 @@ pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> 
     lines_from(text.strip_prefix('\u{feff}').unwrap_or(text), 1)
 }
 
+/// What the cells of a ballot line hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    /// Ranks (Elekto's ballots): any integer, renumbered in order where needed.
+    Ranks,
+    /// Scores of a STAR ballot: 0 to 5 stars, kept as they are; anything else is an error.
+    Stars,
+}
+
+impl Cells {
+    /// The largest value the fast path stores as it is.
+    fn plain_max(self) -> u32 {
+        match self {
+            Cells::Ranks => u32::from(UNRANKED) - 1,
+            Cells::Stars => u32::from(MAX_STARS),
+        }
+    }
+}
+
+/// One cell checked against `cells`: a rank or score, or `No opinion` / 100000000 (unranked).
+fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str, cells: Cells) -> Result<(), String> {
+    read_cell(raw, cell)?;
+    match (cells, raw.last()) {
+        (Cells::Stars, Some(Some(v))) if !(0..=i64::from(MAX_STARS)).contains(v) => Err(format!(
+            "a score is 0 to {MAX_STARS} stars or `No opinion`, found `{cell}`"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// One cell: an integer rank, or `No opinion` / 100000000 (unranked).
-fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
+fn read_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
     // Plain decimal digits (the common case), without the general parser.
     let b = cell.as_bytes();
     if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
@@ -157,11 +188,11 @@ fn push_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The fast path for a typical line: exactly `m` cells, each a plain decimal rank below
-/// 65535 (no sign, no leading zero), `No opinion` or 100000000. Fills `row` with the stored
+/// The fast path for a typical line: exactly `m` cells, each a plain decimal value up to
+/// `max` (no sign, no leading zero), `No opinion` or 100000000. Fills `row` with the stored
 /// ranks; false for anything else, which the general path then reads (and reports).
 #[inline]
-fn plain_row(line: &[u8], m: usize, row: &mut Vec<u16>) -> bool {
+fn plain_row(line: &[u8], m: usize, max: u32, row: &mut Vec<u16>) -> bool {
     const NO_OPINION_TEXT: &[u8] = b"No opinion";
     row.clear();
     let mut i = 0;
@@ -181,7 +212,7 @@ fn plain_row(line: &[u8], m: usize, row: &mut Vec<u16>) -> bool {
             }
             if v == NO_OPINION as u32 {
                 row.push(UNRANKED);
-            } else if v < u32::from(UNRANKED) {
+            } else if v <= max {
                 row.push(v as u16);
             } else {
                 return false;
@@ -203,10 +234,12 @@ fn plain_row(line: &[u8], m: usize, row: &mut Vec<u16>) -> bool {
 /// Reads the lines of `body` while they are plain (see [`plain_row`]): their stored ranks, one
 /// row after the other, and how many lines that is. A large body is split at line breaks
 /// between threads; the rows keep the file's order.
-fn plain_lines(body: &str, m: usize) -> (Vec<u16>, usize) {
+fn plain_lines(body: &str, m: usize, max: u32) -> (Vec<u16>, usize) {
     let mut rows: Vec<u16> = Vec::new();
     let mut done = 0;
-    for (_, (part, lines, complete)) in in_pieces(body.as_bytes(), |piece| plain_chunk(piece, m)) {
+    for (_, (part, lines, complete)) in
+        in_pieces(body.as_bytes(), |piece| plain_chunk(piece, m, max))
+    {
         if rows.is_empty() {
             rows = part;
         } else {
@@ -221,7 +254,7 @@ fn plain_lines(body: &str, m: usize) -> (Vec<u16>, usize) {
 }
 
 /// [`plain_lines`] on one chunk of whole lines: (rows, lines read, whether all were plain).
-fn plain_chunk(b: &[u8], m: usize) -> (Vec<u16>, usize, bool) {
+fn plain_chunk(b: &[u8], m: usize, max: u32) -> (Vec<u16>, usize, bool) {
     // About 2 + m·2 bytes per line: reserve roughly, no doubling of a large buffer.
     let mut rows: Vec<u16> = Vec::with_capacity(b.len() / 2 + m);
     let mut row: Vec<u16> = Vec::with_capacity(m);
@@ -231,7 +264,7 @@ fn plain_chunk(b: &[u8], m: usize) -> (Vec<u16>, usize, bool) {
         let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
         let line = &b[pos..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if !plain_row(line, m, &mut row) {
+        if !plain_row(line, m, max, &mut row) {
             return (rows, done, false);
         }
         rows.extend_from_slice(&row);
@@ -244,6 +277,12 @@ fn plain_chunk(b: &[u8], m: usize) -> (Vec<u16>, usize, bool) {
 /// Parses Elekto's `ballots.csv` into a profile (candidates in header order, one ballot per
 /// line).
 pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
+    parse_elekto_csv_as(text, Cells::Ranks)
+}
+
+/// [`parse_elekto_csv`] with cells holding `values`: STAR's scores are kept as they are
+/// (`No opinion` is a blank) and a value outside 0 to 5 is an error naming its line.
+pub fn parse_elekto_csv_as(text: &str, values: Cells) -> Result<Profile, ParseError> {
     let mut lines = numbered_lines(text);
     let Some((_, header)) = lines.next() else {
         return Err(ParseError::new(
@@ -279,10 +318,11 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
     // rest line by line.
     let unmarked = text.strip_prefix('\u{feff}').unwrap_or(text);
     let body = memchr::memchr(b'\n', unmarked.as_bytes()).map_or("", |i| &unmarked[i + 1..]);
-    let (rows, done) = plain_lines(body, m);
+    let max = values.plain_max();
+    let (rows, done) = plain_lines(body, m, max);
     profile.append_stored(rows);
     for (line_no, line) in lines.skip(done) {
-        if plain_row(line.as_bytes(), m, &mut row) {
+        if plain_row(line.as_bytes(), m, max, &mut row) {
             profile.push_stored(&row);
             continue;
         }
@@ -311,7 +351,7 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
             }
             let mut start = 0;
             for cell in line.split(',') {
-                push_cell(&mut raw, cell).map_err(|msg| {
+                push_cell(&mut raw, cell, values).map_err(|msg| {
                     ParseError::new(FORMAT, line_no, line[..start].chars().count() + 1, msg)
                 })?;
                 start += cell.len() + 1;
@@ -328,7 +368,7 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
                 ));
             }
             for (col, cell) in &cells {
-                push_cell(&mut raw, cell)
+                push_cell(&mut raw, cell, values)
                     .map_err(|msg| ParseError::new(FORMAT, line_no, *col, msg))?;
             }
         }
@@ -358,6 +398,30 @@ pub fn parse_elekto_csv(text: &str) -> Result<Profile, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stars_are_kept_as_they_are() {
+        let text = "a,b,c\n5,0,No opinion\n\"3\",4,100000000\n";
+        let p = parse_elekto_csv_as(text, Cells::Stars).unwrap();
+        assert_eq!(p.line(0).0.ranks(), &[Some(5), Some(0), None]);
+        assert_eq!(p.line(1).0.ranks(), &[Some(3), Some(4), None]);
+    }
+
+    #[test]
+    fn stars_outside_zero_to_five_name_their_cell() {
+        for (line, column, text) in [
+            (2, 3, "a,b\n1,6\n"),
+            (3, 1, "a,b\n1,2\n-1,2\n"),
+            (2, 5, "a,b\n\"1\",70000\n"),
+        ] {
+            let e = parse_elekto_csv_as(text, Cells::Stars).unwrap_err();
+            assert_eq!((e.line, e.column), (line, column), "{text:?}: {e}");
+            assert!(e.message.contains("0 to 5 stars"), "{e}");
+        }
+        // As ranks, the same values are renumbered in order (Elekto's count).
+        let p = parse_elekto_csv("a,b\n1,2\n-1,2\n").unwrap();
+        assert_eq!(p.line(1).0.ranks(), &[Some(1), Some(2)]);
+    }
 
     #[test]
     fn reference_example() {

@@ -23,7 +23,8 @@ mod tests_reference;
 use std::fmt;
 use std::str::FromStr;
 
-use super::elekto_csv::{ParseError, parse_elekto_csv};
+use super::BallotKind;
+use super::elekto_csv::{Cells, ParseError, parse_elekto_csv, parse_elekto_csv_as};
 use super::profile::Profile;
 
 pub use abif::parse_abif;
@@ -175,6 +176,31 @@ pub fn parse_ballots(text: &str, format: Format) -> Result<ParsedBallots, ParseE
     }
 }
 
+/// Detects the format and parses `text` as ballots of `kind`. Score ballots (STAR) have one
+/// file format, an Elekto CSV of 0 to 5 stars per candidate (what votebox exports for a STAR
+/// election); the other formats hold rankings.
+pub fn parse_auto_as(text: &str, kind: BallotKind) -> Result<ParsedBallots, ParseError> {
+    match (kind, detect_format(text)) {
+        (BallotKind::Ranked, _) => parse_auto(text),
+        (BallotKind::Score, Some(Format::ElektoCsv)) => {
+            let profile = parse_elekto_csv_as(text, Cells::Stars)?;
+            Ok(ParsedBallots {
+                format: Format::ElektoCsv,
+                names: profile.candidates().to_vec(),
+                profile,
+                seats: None,
+                title: None,
+            })
+        }
+        (BallotKind::Score, other) => Err(ParseError::new(
+            other.map_or("auto", Format::as_str),
+            1,
+            1,
+            "score ballots (STAR) are read from an Elekto CSV of 0 to 5 stars per candidate",
+        )),
+    }
+}
+
 /// Detects the format and parses `text`.
 pub fn parse_auto(text: &str) -> Result<ParsedBallots, ParseError> {
     match detect_format(text) {
@@ -191,6 +217,18 @@ pub fn parse_auto(text: &str) -> Result<ParsedBallots, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn score_ballots_come_from_an_elekto_csv_only() {
+        let p = parse_auto_as("a,b\n5,0\n", BallotKind::Score).unwrap();
+        assert_eq!(p.profile.line(0).0.ranks(), &[Some(5), Some(0)]);
+        let e = parse_auto_as("a,b\n1,9\n", BallotKind::Score).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 3));
+        let blt = "2 1\n1 1 2 0\n0\n\"A\"\n\"B\"\n\"T\"\n";
+        let e = parse_auto_as(blt, BallotKind::Score).unwrap_err();
+        assert!(e.message.contains("score ballots"), "{e}");
+        assert!(parse_auto_as(blt, BallotKind::Ranked).is_ok());
+    }
 
     #[test]
     fn detects_each_format() {
