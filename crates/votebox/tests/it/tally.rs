@@ -41,6 +41,13 @@ fn tally(args: &[&str]) -> Run {
     run
 }
 
+/// A BLT file (rankings), which a STAR count refuses.
+fn blt_ranked_for_star(dir: &tempfile::TempDir) -> String {
+    let blt = dir.path().join("ranked.blt");
+    std::fs::write(&blt, "2 1\n1 1 2 0\n0\n\"A\"\n\"B\"\n\"T\"\n").unwrap();
+    blt.to_string_lossy().into_owned()
+}
+
 fn strs(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap_or_else(|| panic!("not an array: {v}"))
@@ -264,6 +271,25 @@ fn tally_formats_methods_and_errors() {
     );
     let run = tally(&[csv, "--method", "borda"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+    // STAR reads stars as they are: a value outside 0 to 5 is named, not renumbered.
+    let stars = dir.path().join("stars.csv");
+    std::fs::write(&stars, "alpha,beta\n5,0\n-1,3\n").unwrap();
+    let run = tally(&[stars.to_str().unwrap(), "--method", "star"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "stars.csv: elekto-csv: line 3, column 1: a score is 0 to 5 stars or `No opinion`, found `-1`"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = tally(&[blt_ranked_for_star(&dir).as_str(), "--method", "star"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("score ballots (STAR)"),
+        "{}",
+        run.stderr
+    );
 
     // Other formats, detected from the content: BLT with its own seat count.
     let blt = dir.path().join("election.blt");
