@@ -228,12 +228,12 @@ db_test!(
 );
 
 db_test!(
-    a_ballot_without_passphrase_is_sealed_with_a_random_secret,
+    a_ballot_without_passphrase_has_no_link_to_guess,
     once(),
     |app| {
         app.login_via_github_as(account(9401, "dave"), "").await;
         assert_eq!(cast(&app, "").await.status(), StatusCode::FOUND);
-        // Six-digit passcodes (Elekto's) would open it; the link is sealed with 256 random bits.
+        // Elekto sealed it with a six-digit passcode (10^6 guesses); votebox stores no link.
         let eid = votebox_db::elections::find_by_key(app.db(), "once")
             .await
             .unwrap()
@@ -245,6 +245,8 @@ db_test!(
             .unwrap()
             .unwrap();
         let (salt, blob) = (link.salt.unwrap(), link.ballot_id.unwrap());
+        assert_eq!(salt, votebox_db::ballots::NO_PASSPHRASE_SALT);
+        assert_eq!(blob, votebox_db::ballots::NO_PASSPHRASE_LINK);
         // A few guesses of the old kind fail (each costs one full KDF, so only a few).
         for guess in ["000000", "123456", "999999"] {
             assert!(votebox_core::crypto::decrypt_link(guess, &salt, &blob).is_err());
