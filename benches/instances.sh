@@ -12,7 +12,8 @@
 #
 # Knobs: BENCH_VOTERS (500), BENCH_INSTANCES ("1 2 3"), BENCH_CONCURRENCY (16 voters casting at
 # a time), BALANCER_KDF_CONCURRENCY (1 KDF at a time per instance), BENCH_WRK_SECONDS (10),
-# ENGINES (postgres). 500 voters take about 7 minutes per instance count on 2 cores.
+# ENGINES (postgres). On 2 idle cores 250 voters take about 9 minutes on 1 instance and 5½ on
+# 2 or 3 (figures: benches/instances.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/votebox-target}

@@ -25,10 +25,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 
 use crate::fake_github::{FakeGithub, FakeUser};
-use crate::harness::{Engine, MetaFixture, TestDb, extract_csrf, location};
-use crate::load::{
-    env_usize, free_port, percentile, scalar, server_env, status_kib, stored, voter_logins,
-};
+use crate::harness::{Engine, MetaFixture, TestDb, extract_csrf, free_port, location};
+use crate::load::{env_usize, percentile, scalar, server_env, status_kib, stored, voter_logins};
 use crate::ops::{META_SECRET, Proc, ops_election};
 
 /// Words of the balancer's 502/503 pages (`deploy/haproxy/errors/`).

@@ -16,13 +16,14 @@
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::harness::free_port;
 use tempfile::TempDir;
 
 /// Where screenshots are saved (created on demand).
@@ -46,13 +47,6 @@ fn binary(env: &str, candidates: &[&str]) -> PathBuf {
         "\n\n*** e2e tests need {candidates:?} (Debian: apt-get install chromium chromium-driver; \
          .ci/run installs them), or set {env}. Browser tests never skip.\n"
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 /// The axe-core release the accessibility checks run (`.ci/run` installs exactly this one).

@@ -731,3 +731,36 @@ pub fn location(resp: &reqwest::Response) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// A loopback port nothing listens on, for a server the test starts itself (HAProxy, a
+/// `votebox serve` that must come back on the same port, chromedriver, a private database).
+///
+/// Chosen below the kernel's ephemeral range, never from it: a port of that range, free when
+/// chosen, can become the source port of any outgoing connection before the server binds it,
+/// or even connect to itself (a health check to a port where nothing listens yet gets the
+/// same port as source, TCP simultaneous open), and the server then fails with "Address
+/// already in use". Ports are handed out in turn from a per-process offset, so the tests of one
+/// run never get the same port, and a port something else listens on is skipped.
+pub(crate) fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 10_000;
+    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768)
+        .min(65_536);
+    assert!(
+        high > LOW + 1_000,
+        "ephemeral ports start at {high}: no room below"
+    );
+    let start = std::process::id() * 997;
+    for _ in 0..(high - LOW) {
+        let port = LOW + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % (high - LOW);
+        let port = u16::try_from(port).expect("below 65536");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below {high}");
+}

@@ -12,7 +12,6 @@
 //! Every loop is bounded by a deadline; traffic goes to 127.0.0.1 only.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,7 +22,7 @@ use reqwest::StatusCode;
 use votebox_db::Db;
 
 use crate::fake_github::{CLIENT_ID, CLIENT_SECRET, FakeGithub, FakeUser};
-use crate::harness::{Engine, MetaFixture, TestDb, extract_csrf, location};
+use crate::harness::{Engine, MetaFixture, TestDb, extract_csrf, free_port, location};
 use crate::ops::{Proc, client, csrf, ops_election};
 
 const ELECTION: &str = "ops";
@@ -607,14 +606,6 @@ struct PrivateDb {
     dir: tempfile::TempDir,
     /// MariaDB runs in the foreground as our child; PostgreSQL through `pg_ctl`.
     child: Option<Child>,
-}
-
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn is_root() -> bool {
