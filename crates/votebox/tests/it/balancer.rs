@@ -205,7 +205,8 @@ struct Record {
     server_errors: Vec<(f64, String, u16, bool)>,
     /// The start of each 5xx page that is not the balancer's retry page.
     other_error_pages: Vec<String>,
-    transport_errors: u64,
+    /// (seconds since start, what, error) of every request that got no answer at all.
+    transport_errors: Vec<(f64, String, String)>,
     page_reads: u64,
     cast_ms: Vec<f64>,
 }
@@ -230,8 +231,13 @@ enum Answer {
 async fn send(rec: &Shared, started: Instant, what: &str, req: reqwest::RequestBuilder) -> Answer {
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(_) => {
-            rec.lock().unwrap().transport_errors += 1;
+        Err(e) => {
+            let at = started.elapsed().as_secs_f64();
+            let error = format!("{e:?}");
+            rec.lock()
+                .unwrap()
+                .transport_errors
+                .push((at, what.to_owned(), error));
             return Answer::Retry;
         }
     };
@@ -542,7 +548,7 @@ fn print_run(label: &str, n: usize, run: &Run) {
         percentile(&run.rec.cast_ms, 50.0),
         percentile(&run.rec.cast_ms, 99.0),
         run.rec.page_reads,
-        run.rec.transport_errors,
+        run.rec.transport_errors.len(),
         run.rec.server_errors.len(),
         run.peak_rss_kib
             .iter()
@@ -601,6 +607,9 @@ async fn balancer(engine: Engine) {
     );
     for line in cluster.problems() {
         println!("{line}");
+    }
+    for (at, what, error) in &run.rec.transport_errors {
+        println!("no answer at {at:.1} s to {what}: {error}");
     }
     assert!(run.errors.is_empty(), "voter errors: {:#?}", run.errors);
     assert_stored_once(&test_db.url, n).await;
