@@ -502,6 +502,7 @@ fn parse_csv(text: &str) -> Result<Board, BoardError> {
                 rank_cell(&cell).map_err(|e| BoardError::new(n, format!("column {col}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        check_scores(board.method, &ranks).map_err(|e| BoardError::new(n, e))?;
         board.entries.push(BoardEntry { receipt, ranks });
         check_new_receipt(&board.entries, |_| n)?;
     }
@@ -524,6 +525,19 @@ fn check_new_receipt(
         ));
     }
     Ok(())
+}
+
+/// A STAR board holds stars: a value outside 0 to 5 is refused (counting ranks would renumber
+/// it in order and recount something the election never stored).
+fn check_scores(method: Method, ranks: &[Option<i64>]) -> Result<(), String> {
+    if method.ballot_kind() != crate::count::BallotKind::Score {
+        return Ok(());
+    }
+    let max = i64::from(crate::count::MAX_STARS);
+    match ranks.iter().flatten().find(|r| !(0..=max).contains(*r)) {
+        Some(r) => Err(format!("a score is 0 to {max} stars, found {r}")),
+        None => Ok(()),
+    }
 }
 
 fn rank_cell(cell: &str) -> Result<Option<i64>, String> {
@@ -670,7 +684,8 @@ fn parse_json(text: &str) -> Result<Board, BoardError> {
             .ranks
             .into_iter()
             .map(|r| r.filter(|&r| r != i64::from(NO_OPINION)))
-            .collect();
+            .collect::<Vec<_>>();
+        check_scores(board.method, &ranks).map_err(|e| BoardError::new(n, e))?;
         board.entries.push(BoardEntry { receipt, ranks });
         check_new_receipt(&board.entries, |r| line_of(&r.to_string()))?;
     }

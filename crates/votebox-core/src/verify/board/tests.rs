@@ -255,3 +255,27 @@ fn access_reads_the_election_key() {
     assert_eq!(access, BoardAccess::Officers);
     assert!(warning.unwrap().contains("`publc`"));
 }
+
+#[test]
+fn a_star_board_holds_stars_only() {
+    // The same ballots as a STAR board: every value (1, 2, 3) is a valid score.
+    let star = Counting {
+        method: Method::Star,
+        ..counting(Some("42"))
+    };
+    let b = Board::from_parts("2021---TOC", &star, 1, &stored());
+    let csv = b.to_csv();
+    assert_eq!(Board::parse(&csv), Ok(b.clone()));
+    // A score edited to 7 on a ballot line: refused with its line, never renumbered.
+    let lines: Vec<&str> = csv.lines().collect();
+    let last = lines.len();
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let cells: Vec<&str> = lines[last - 1].split(',').collect();
+    edited[last - 1] = format!("{},7,{}", cells[0], cells[2..].join(","));
+    let e = error(&(edited.join("\n") + "\n"));
+    assert_eq!(e.line, last, "{e}");
+    assert!(e.message.contains("0 to 5 stars, found 7"), "{e}");
+    // The ranked board keeps any integer (Elekto's counts renumber ranks in order).
+    let ranked = board().to_csv();
+    assert!(Board::parse(&ranked).is_ok());
+}
