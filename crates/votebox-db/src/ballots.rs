@@ -14,7 +14,9 @@
 //! comes after that lock, so on PostgreSQL (READ COMMITTED) and on MySQL (REPEATABLE READ, whose
 //! snapshot is taken at the first *non-locking* read) it sees a concurrent cast that committed
 //! first. The election row is only locked shared (below), so different voters cast in parallel;
-//! no locking read touches `voter` or `ballot`, so there are no gap locks to deadlock on.
+//! no locking read touches `voter` or `ballot`, so there are no gap locks to deadlock on. What
+//! can still end a cast is the mix's table rebuild on MariaDB (a metadata-lock deadlock, see
+//! [`crate::ballot_mixing::flush_files`]): the cast is then run again.
 //!
 //! # Insertion order (ballot secrecy)
 //!
@@ -33,7 +35,7 @@ use sea_query::{Alias, Expr, ExprTrait, Order, Query, SimpleExpr};
 
 use crate::ballot_mixing::{self, ElectionLock, lock_election};
 use crate::login_claims::{self, ClaimKind};
-use crate::query::{Conn, Tx, ts_value};
+use crate::query::{Conn, Tx, retry_contended, ts_value};
 use crate::schema::{Ballot, Voter};
 use crate::{Backend, Db, DbError, Result, Timestamp, users, utc_now, voters};
 use crate::{ElectionId, UserId, VoterId};
@@ -147,8 +149,13 @@ async fn free_sqlite_voter_id(conn: &mut Conn<'_>) -> Result<i32> {
 /// row in this election or `login` (the eligible login the user holds now) has already been
 /// used for a ballot in it by any user row ([`crate::login_claims`]), also when two casts race
 /// (see the module docs). The caller validates
-/// `rows` (known candidates, ranks in range, one row per candidate).
+/// `rows` (known candidates, ranks in range, one row per candidate). A transaction that lost to
+/// a concurrent one is run again ([`retry_contended`]).
 pub async fn cast(db: &Db, ballot: &NewBallot<'_>) -> Result<CastOutcome> {
+    retry_contended(|| cast_once(db, ballot)).await
+}
+
+async fn cast_once(db: &Db, ballot: &NewBallot<'_>) -> Result<CastOutcome> {
     let NewBallot {
         election_id,
         user_id,
@@ -297,8 +304,19 @@ pub async fn ballot_rows(
 }
 
 /// Deletes one vote in one transaction: every `ballot` row of this election with
-/// `voter = ballot_voter`, and the voter row `voter_row_id` of this user and election.
+/// `voter = ballot_voter`, and the voter row `voter_row_id` of this user and election (run
+/// again when it lost to a concurrent transaction: [`retry_contended`]).
 pub async fn revoke(
+    db: &Db,
+    election_id: ElectionId,
+    user_id: UserId,
+    voter_row_id: VoterId,
+    ballot_voter: &str,
+) -> Result<RevokeOutcome> {
+    retry_contended(|| revoke_once(db, election_id, user_id, voter_row_id, ballot_voter)).await
+}
+
+async fn revoke_once(
     db: &Db,
     election_id: ElectionId,
     user_id: UserId,

@@ -309,6 +309,34 @@ where
     }
 }
 
+/// How often [`retry_contended`] runs a transaction again before giving up.
+const CONTENDED_RETRIES: u32 = 4;
+
+/// Runs `attempt`, one whole transaction, again when it lost to a concurrent one
+/// ([`DbError::is_contended`]): the database rolled it back whole and expects the client to
+/// re-issue it. On MariaDB this is routine: the mix's `ALTER TABLE … FORCE` takes metadata locks
+/// on `ballot`, `voter` and their parent tables, and the metadata lock detector ends a cast that
+/// holds the election row while waiting for the rebuilt table (1213). After a short random pause,
+/// at most [`CONTENDED_RETRIES`] times; then the error goes up (a "send it again" page).
+pub(crate) async fn retry_contended<T, F>(mut attempt: impl FnMut() -> F) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if e.is_contended() && retries < CONTENDED_RETRIES => {
+                retries += 1;
+                tracing::debug!(error = %e, retries, "lost to a concurrent transaction; retrying");
+                let pause =
+                    rand::Rng::random_range(&mut rand::rng(), 10..=100 * u64::from(retries));
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use sea_query::{Expr, ExprTrait, LockType, Order, Query};
 
 use crate::login_claims::{self, ClaimKind};
-use crate::query::ts_value;
+use crate::query::{retry_contended, ts_value};
 use crate::schema::{Request, User};
 use crate::{Backend, Db, DbError, Result, Timestamp, users, utc_now};
 use crate::{ElectionId, RequestId, UserId};
@@ -112,8 +112,19 @@ pub async fn has_requested(
 /// Inserts a request (`reviewed = false`, `created_at = updated_at = now`) unless the user
 /// already has one in this election or `login` was already used for a request in it by any user
 /// row ([`crate::login_claims`]). Check and insert are one transaction, serialised per user
-/// (like [`crate::ballots::cast`]), so a double submit cannot create two.
+/// (like [`crate::ballots::cast`]), so a double submit cannot create two; run again when it lost
+/// to a concurrent transaction ([`retry_contended`]).
 pub async fn create(
+    db: &Db,
+    user_id: UserId,
+    login: &str,
+    election_id: ElectionId,
+    form: &NewRequest<'_>,
+) -> Result<CreateOutcome> {
+    retry_contended(|| create_once(db, user_id, login, election_id, form)).await
+}
+
+async fn create_once(
     db: &Db,
     user_id: UserId,
     login: &str,
