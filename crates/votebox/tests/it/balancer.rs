@@ -8,7 +8,8 @@
 //!   pages; after a third of the ballots one instance is killed with SIGKILL and restarted.
 //!   Then a webhook through the balancer must update every instance, with one fetch. Asserts:
 //!   every ballot stored exactly once, one per login, no 5xx but on casts cut by the kill (and
-//!   those answer the balancer's "Please try again" page), every voter done.
+//!   those answer the balancer's "Please try again" page), no request without an answer but
+//!   during the kill (re-sent at once, as a browser does: see [`send`]), every voter done.
 //! * `bench_<engine>` (ignored; `bash benches/instances.sh`): ballots per second sustained by 1,
 //!   2 and 3 instances, page requests per second through the balancer (wrk), memory per
 //!   instance.
@@ -205,10 +206,20 @@ struct Record {
     server_errors: Vec<(f64, String, u16, bool)>,
     /// The start of each 5xx page that is not the balancer's retry page.
     other_error_pages: Vec<String>,
-    /// (seconds since start, what, error) of every request that got no answer at all.
-    transport_errors: Vec<(f64, String, String)>,
+    /// Every request that got no answer at all.
+    transport_errors: Vec<NoAnswer>,
     page_reads: u64,
     cast_ms: Vec<f64>,
+}
+
+/// A request that got no answer.
+struct NoAnswer {
+    /// Seconds since start.
+    at: f64,
+    what: String,
+    error: String,
+    /// Re-sent at once, as a browser does (see [`send`]); otherwise the voter tries again later.
+    resent: bool,
 }
 
 type Shared = Arc<Mutex<Record>>;
@@ -229,15 +240,32 @@ enum Answer {
 }
 
 async fn send(rec: &Shared, started: Instant, what: &str, req: reqwest::RequestBuilder) -> Answer {
-    let resp = match req.send().await {
+    // When an instance dies while answering a request that came on a kept-alive connection,
+    // HAProxy closes that connection without an answer, as the instance would have, and the
+    // browser sends the request again, POST included (Chromium and Firefox re-send once when a
+    // reused connection closes before any response header). So does this voter.
+    let again = req.try_clone();
+    let mut sent = req.send().await;
+    if let (Err(e), Some(again)) = (&sent, again)
+        && closed_before_answer(e)
+    {
+        rec.lock().unwrap().transport_errors.push(NoAnswer {
+            at: started.elapsed().as_secs_f64(),
+            what: what.to_owned(),
+            error: format!("{e:?}"),
+            resent: true,
+        });
+        sent = again.send().await;
+    }
+    let resp = match sent {
         Ok(r) => r,
         Err(e) => {
-            let at = started.elapsed().as_secs_f64();
-            let error = format!("{e:?}");
-            rec.lock()
-                .unwrap()
-                .transport_errors
-                .push((at, what.to_owned(), error));
+            rec.lock().unwrap().transport_errors.push(NoAnswer {
+                at: started.elapsed().as_secs_f64(),
+                what: what.to_owned(),
+                error: format!("{e:?}"),
+                resent: false,
+            });
             return Answer::Retry;
         }
     };
@@ -264,6 +292,18 @@ async fn send(rec: &Shared, started: Instant, what: &str, req: reqwest::RequestB
         return Answer::Retry;
     }
     Answer::Got(status, loc, body)
+}
+
+/// The connection closed before any byte of an answer: what a browser re-sends.
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message();
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Logs in through the balancer: login page, POST to GitHub's authorize URL, callback with a
@@ -608,11 +648,24 @@ async fn balancer(engine: Engine) {
     for line in cluster.problems() {
         println!("{line}");
     }
-    for (at, what, error) in &run.rec.transport_errors {
-        println!("no answer at {at:.1} s to {what}: {error}");
+    for e in &run.rec.transport_errors {
+        println!(
+            "no answer at {:.1} s to {} (re-sent: {}): {}",
+            e.at, e.what, e.resent, e.error
+        );
     }
     assert!(run.errors.is_empty(), "voter errors: {:#?}", run.errors);
     assert_stored_once(&test_db.url, n).await;
+    for e in &run.rec.transport_errors {
+        // Only requests in flight on the killed instance may go unanswered.
+        assert!(
+            e.at >= killed_at && e.at <= restarted_at + 5.0,
+            "no answer to {} at {:.1} s, outside the kill ({killed_at:.1}–{restarted_at:.1} s): {}",
+            e.what,
+            e.at,
+            e.error
+        );
+    }
     for (at, what, status, retry_page) in &run.rec.server_errors {
         // Only a POST in flight on the killed instance may fail (the balancer retries GETs and
         // connection failures), with the retry page.
