@@ -26,7 +26,7 @@ use sea_query::{Expr, ExprTrait, Func, Order, Query};
 
 use crate::UserId;
 use crate::login_claims;
-use crate::query::{Conn, retry_after_insert_race, ts_value};
+use crate::query::{Conn, retry_after_insert_race, retry_contended, ts_value};
 use crate::schema::{User, VoteboxUserIdentity};
 use crate::users::{self, LoginDetails, UserRow, find_by_id_in, get_in, select_users};
 use crate::{Db, Result, Timestamp, utc_now};
@@ -39,9 +39,9 @@ const USERNAME_MAX: usize = 255;
 ///
 /// Everything happens in one transaction. Two first logins of one account at once are safe: the
 /// loser of the insert race (UNIQUE on `username` or `github_id`) retries once and finds the
-/// winner's row.
+/// winner's row; a transaction that lost to a concurrent one runs again ([`retry_contended`]).
 pub async fn login_github(db: &Db, github_id: i64, details: &LoginDetails<'_>) -> Result<UserRow> {
-    retry_after_insert_race(|| login_once(db, github_id, details)).await
+    retry_contended(|| retry_after_insert_race(|| login_once(db, github_id, details))).await
 }
 
 /// The GitHub id recorded for a user row, if any.
