@@ -168,6 +168,11 @@ impl Cluster {
         self.instances[i].as_ref().map(|p| p.child.id())
     }
 
+    /// The metrics listener instance `i` announced in its log.
+    fn metrics_url(&mut self, i: usize) -> String {
+        crate::ops::metrics_url(self.instances[i].as_mut().expect("a running instance"))
+    }
+
     /// The warnings and errors every instance logged (a killed one's are gone with it).
     fn problems(&self) -> Vec<String> {
         self.instances
@@ -750,6 +755,125 @@ async fn balancer_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balancer_mysql() {
     balancer(Engine::MySql).await;
+}
+
+// ------------------------------------------------------------------------------------------------
+// A real browser whose cast is cut by a kill
+
+/// Titles of the pages a voter may see when the instance running their cast dies: the
+/// balancer's retry page (a POST on a new connection), or, when the browser re-sent the POST by
+/// itself (a kept-alive connection closed without an answer), the other instance's "already
+/// being processed" page (the dead instance's claim on the user's KDF has not lapsed yet).
+const CUT_CAST_PAGES: [&str; 2] = [RETRY_PAGE, "Your ballot is already being processed"];
+
+/// Headless Chromium casts through HAProxy in front of two instances on PostgreSQL, and the
+/// instance running the cast's KDF is killed with SIGKILL. The voter must see a page that says
+/// what to do, never a browser error; after the dead instance's claim lapses they cast again
+/// and the ballot is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_cast_cut_by_a_kill_ends_on_a_clear_page() {
+    use crate::e2e_support::Browser;
+    use fantoccini::Locator;
+
+    let test_db = TestDb::create(Engine::Postgres).await;
+    let github = Arc::new(FakeGithub::start().await);
+    let meta = MetaFixture::create(&ops_election(&["kim"]));
+    let mut cluster = Cluster::start(&test_db.url, &meta.remote_url(), &github, 2).await;
+    github.set_callback(cluster.lb.url("/oauth/github/callback"));
+    let metrics: Vec<String> = (0..2).map(|i| cluster.metrics_url(i)).collect();
+    let pids: Vec<u32> = (0..2).map(|i| cluster.pid(i).expect("running")).collect();
+    let lb = cluster.lb.url("");
+    let vote = format!("{lb}/app/elections/ops/vote");
+    let pass = "a passphrase cut short";
+
+    let browser = Browser::start().await;
+    github.sign_in_as(FakeUser::for_login("kim"));
+    browser.github_login(&lb).await;
+    browser.client.goto(&vote).await.expect("open the ballot");
+    browser.select("select[name='candidate@alpha']", "1").await;
+    browser.select("select[name='candidate@beta']", "2").await;
+    browser.fill("#password", pass).await;
+    browser.fill("#password_confirm", pass).await;
+
+    // Kills whichever instance starts the cast's KDF, as soon as it does.
+    let killer = tokio::spawn(async move {
+        let c = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            for (i, url) in metrics.iter().enumerate() {
+                let text = match c.get(url).send().await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(_) => continue,
+                };
+                if text.contains("kdf_wait_seconds_count 1") {
+                    let status = Command::new("kill")
+                        .args(["-KILL", &pids[i].to_string()])
+                        .status()
+                        .expect("kill");
+                    assert!(status.success(), "kill -KILL {}", pids[i]);
+                    return (i, Instant::now());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no instance started the cast's KDF"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    browser
+        .click(Locator::Css("form.ballot button[type='submit']"))
+        .await;
+    let (killed, killed_at) = killer.await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let seen = loop {
+        let url = browser.client.current_url().await.expect("current url");
+        assert_ne!(
+            url.scheme(),
+            "chrome-error",
+            "the browser showed its own error page"
+        );
+        let html = browser.source().await;
+        if let Some(title) = CUT_CAST_PAGES.iter().find(|t| html.contains(**t)) {
+            break *title;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no page that says what to do after the kill, at {url}:\n{html}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    browser.screenshot("balancer-cast-cut-by-a-kill").await;
+    println!("instance {killed} killed mid-cast; the browser showed {seen:?}");
+    cluster.instances[killed]
+        .as_mut()
+        .expect("the killed instance")
+        .sigkill();
+
+    // Once the dead instance's claim on the voter's KDF has lapsed (votebox-web's `CLAIM_TTL`,
+    // 15 s after its last extension), the voter casts again.
+    tokio::time::sleep_until((killed_at + Duration::from_secs(16)).into()).await;
+    browser
+        .client
+        .goto(&vote)
+        .await
+        .expect("open the ballot again");
+    browser.select("select[name='candidate@alpha']", "1").await;
+    browser.select("select[name='candidate@beta']", "2").await;
+    browser.fill("#password", pass).await;
+    browser.fill("#password_confirm", pass).await;
+    browser
+        .click(Locator::Css("form.ballot button[type='submit']"))
+        .await;
+    browser
+        .wait_for_path("/app/elections/ops/confirmation")
+        .await;
+    browser.close().await;
+    let (voters, doubled, ballots, distinct) = stored(&test_db.url).await;
+    assert_eq!((voters, doubled, ballots, distinct), (1, 0, 2, 1));
+    cluster.instances[killed] = None;
+    cluster.stop();
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -335,7 +335,7 @@ async fn stored(db_path: &Path, login: &str) -> (i64, i64) {
 }
 
 /// The address of the process's metrics listener, from its log (`VOTEBOX_METRICS_ADDR` set).
-fn metrics_url(p: &mut Proc) -> String {
+pub(crate) fn metrics_url(p: &mut Proc) -> String {
     let line = p.wait_for_log("metrics on http://", Duration::from_secs(30));
     let url = format!(
         "http://{}",
