@@ -790,10 +790,9 @@ async fn e2e_a_cast_cut_by_a_kill_ends_on_a_clear_page() {
     github.sign_in_as(FakeUser::for_login("kim"));
     browser.github_login(&lb).await;
     browser.client.goto(&vote).await.expect("open the ballot");
-    browser.select("select[name='candidate@alpha']", "1").await;
-    browser.select("select[name='candidate@beta']", "2").await;
-    browser.fill("#password", pass).await;
-    browser.fill("#password_confirm", pass).await;
+    browser
+        .fill_ballot(&[("alpha", "1"), ("beta", "2")], pass)
+        .await;
 
     // Kills whichever instance starts the cast's KDF, as soon as it does.
     let killer = tokio::spawn(async move {
@@ -859,10 +858,9 @@ async fn e2e_a_cast_cut_by_a_kill_ends_on_a_clear_page() {
         .goto(&vote)
         .await
         .expect("open the ballot again");
-    browser.select("select[name='candidate@alpha']", "1").await;
-    browser.select("select[name='candidate@beta']", "2").await;
-    browser.fill("#password", pass).await;
-    browser.fill("#password_confirm", pass).await;
+    browser
+        .fill_ballot(&[("alpha", "1"), ("beta", "2")], pass)
+        .await;
     browser
         .click(Locator::Css("form.ballot button[type='submit']"))
         .await;

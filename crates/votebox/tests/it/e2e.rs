@@ -184,11 +184,10 @@ db_test!(e2e_voter_journey, Options::github(), |app| {
         "the empty-passphrase warning is shown before submitting:\n{html}"
     );
     // Aaron and Paris tied first, Davanum left at "No opinion".
-    browser.select("select[name='candidate@aaron']", "1").await;
-    browser.select("select[name='candidate@paris']", "1").await;
     let pass = "browser journey passphrase";
-    browser.fill("#password", pass).await;
-    browser.fill("#password_confirm", pass).await;
+    browser
+        .fill_ballot(&[("aaron", "1"), ("paris", "1")], pass)
+        .await;
     browser.screenshot(&format!("ballot-{engine}")).await;
     browser
         .click(Locator::Css("form.ballot button[type='submit']"))
@@ -244,11 +243,9 @@ db_test!(e2e_voter_journey, Options::github(), |app| {
         .click(Locator::Css("a.button.primary[href$='/vote']"))
         .await;
     browser.wait_for_path(&format!("{GB}/vote")).await;
-    browser.select("select[name='candidate@dims']", "1").await;
-    browser.select("select[name='candidate@aaron']", "2").await;
-    browser.select("select[name='candidate@paris']", "3").await;
-    browser.fill("#password", pass).await;
-    browser.fill("#password_confirm", pass).await;
+    browser
+        .fill_ballot(&[("dims", "1"), ("aaron", "2"), ("paris", "3")], pass)
+        .await;
     browser
         .click(Locator::Css("form.ballot button[type='submit']"))
         .await;
@@ -398,11 +395,10 @@ async fn e2e_receipt_board_verify_journey() {
     // Cast: Beta first, Alpha second, Gamma left at "No opinion".
     let vote = format!("/app/elections/{KEY}/vote");
     c.goto(&app.url(&vote)).await.unwrap();
-    browser.select("select[name='candidate@beta']", "1").await;
-    browser.select("select[name='candidate@alpha']", "2").await;
     let pass = "receipt journey passphrase";
-    browser.fill("#password", pass).await;
-    browser.fill("#password_confirm", pass).await;
+    browser
+        .fill_ballot(&[("beta", "1"), ("alpha", "2")], pass)
+        .await;
     browser
         .click(Locator::Css("form.ballot button[type='submit']"))
         .await;

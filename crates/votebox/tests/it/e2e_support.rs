@@ -339,6 +339,17 @@ impl Browser {
             .expect("select an option");
     }
 
+    /// Fills the ballot form: `ranks` as (candidate id, rank), the rest left at "No opinion", and
+    /// the passphrase twice.
+    pub async fn fill_ballot(&self, ranks: &[(&str, &str)], passphrase: &str) {
+        for (candidate, rank) in ranks {
+            self.select(&format!("select[name='candidate@{candidate}']"), rank)
+                .await;
+        }
+        self.fill("#password", passphrase).await;
+        self.fill("#password_confirm", passphrase).await;
+    }
+
     /// Ends the session and stops chromedriver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
