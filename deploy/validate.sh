@@ -49,7 +49,10 @@ WORK=$(mktemp -d -t votebox-deploy.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # ----- tools -----------------------------------------------------------------------------------
-if ! "$VENV/bin/kubernetes-validate" --version 2>/dev/null | grep -qF "$KV_VERSION"; then
+# Into a variable first: `grep -q` may exit before the version is printed, and under pipefail
+# the writer's SIGPIPE would read as "not installed".
+kv_found=$("$VENV/bin/kubernetes-validate" --version 2>/dev/null || true)
+if [[ "$kv_found" != *"$KV_VERSION"* ]]; then
   echo "installing kubernetes-validate $KV_VERSION into $VENV"
   rm -rf "$VENV"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
