@@ -308,6 +308,22 @@ impl Profile {
         self.ranks.chunks_exact(m).zip(self.weights.iter().copied())
     }
 
+    /// Stored lines `lines` (a range of line indices) as (ranks, weight).
+    pub(crate) fn lines_in(
+        &self,
+        lines: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (&[u16], u32)> + '_ {
+        let m = self.candidates.len().max(1);
+        let ranks = if self.candidates.is_empty() {
+            &[][..]
+        } else {
+            &self.ranks[lines.start * m..lines.end * m]
+        };
+        ranks
+            .chunks_exact(m)
+            .zip(self.weights[lines].iter().copied())
+    }
+
     /// A profile where identical ballots are merged into one weighted line (first-appearance
     /// order). Counts are unchanged. Weights that would exceed `u32::MAX` start a new line.
     pub fn aggregate(&self) -> Profile {
