@@ -593,36 +593,41 @@ impl GroupingProfile {
         self.indexed = self.weights.len();
     }
 
-    /// For each row of `rows` (one after the other), the line holding it here, or [`MISS`];
-    /// appended to `out`. Looks up a batch of rows' slots before reading any of them.
-    fn find_rows(&self, rows: &[u16], out: &mut Vec<u64>) {
+    /// For each row of `rows` (one after the other) whose entry in `hits` is still [`MISS`]:
+    /// `(piece << 32) | line` when line `line` here holds it. Looks up a batch of rows' slots
+    /// before reading any of them.
+    fn find_rows(&self, rows: &[u16], piece: usize, hits: &mut [u64]) {
         let m = self.width;
         if m == 0 || self.slots.is_empty() {
-            out.extend(std::iter::repeat_n(MISS, rows.len() / m.max(1)));
             return;
         }
         let mask = self.slots.len() - 1;
         let mut tags = [0u64; BATCH];
-        for rows in rows.chunks(BATCH * m) {
-            for (t, row) in tags.iter_mut().zip(rows.chunks_exact(m)) {
-                *t = self.tag(row);
-                std::hint::black_box(self.slots[self.home(*t)]);
+        for (rows, hits) in rows.chunks(BATCH * m).zip(hits.chunks_mut(BATCH)) {
+            for ((t, row), &h) in tags.iter_mut().zip(rows.chunks_exact(m)).zip(&*hits) {
+                if h == MISS {
+                    *t = self.tag(row);
+                    std::hint::black_box(self.slots[self.home(*t)]);
+                }
             }
-            for (row, &tag) in rows.chunks_exact(m).zip(&tags) {
+            for ((row, &tag), h) in rows.chunks_exact(m).zip(&tags).zip(hits) {
+                if *h != MISS {
+                    continue;
+                }
                 let mut i = self.home(tag);
-                let found = loop {
+                loop {
                     let s = self.slots[i];
                     if s == 0 {
-                        break MISS;
+                        break;
                     }
                     let line = (s & 0xffff_ffff) - 1;
                     let at = line as usize * m;
                     if s >> 32 == tag && &self.ranks[at..at + m] == row {
-                        break line;
+                        *h = ((piece as u64) << 32) | line;
+                        break;
                     }
                     i = (i + 1) & mask;
-                };
-                out.push(found);
+                }
             }
         }
     }
@@ -647,7 +652,7 @@ impl GroupingProfile {
         }
         // For each line of piece j >= 1: the first earlier piece holding its row and the
         // line there, `(piece << 32) | line`, or MISS.
-        let mut found: Vec<Vec<u64>> = Vec::with_capacity(pieces.len());
+        let mut found: Vec<Vec<Vec<u64>>> = Vec::with_capacity(pieces.len());
         found.push(Vec::new());
         for j in 1..pieces.len() {
             let (earlier, later) = pieces.split_at(j);
@@ -661,15 +666,8 @@ impl GroupingProfile {
                         let rows = &piece.ranks[run.start * m..run.end * m];
                         scope.spawn(move || {
                             let mut hits = vec![MISS; run.len()];
-                            let mut out = Vec::with_capacity(run.len());
                             for (i, p) in earlier.iter().enumerate() {
-                                out.clear();
-                                p.find_rows(rows, &mut out);
-                                for (h, &f) in hits.iter_mut().zip(&out) {
-                                    if *h == MISS && f != MISS {
-                                        *h = ((i as u64) << 32) | f;
-                                    }
-                                }
+                                p.find_rows(rows, i, &mut hits);
                             }
                             hits
                         })
@@ -680,14 +678,20 @@ impl GroupingProfile {
                     .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                     .collect()
             });
-            found.push(parts.concat());
+            found.push(parts);
         }
         let mut rest = pieces.split_off(1);
         let mut out = pieces.remove(0);
+        // Only the first piece's table is still needed (it indexes the merged profile's first
+        // lines): free the others before the merged rows grow.
+        for piece in &mut rest {
+            piece.slots = Vec::new();
+        }
         // Line of the merged profile of each line of each piece (piece 0: the same).
         let mut maps: Vec<Vec<u32>> = vec![Vec::new()];
         for (j, piece) in rest.iter_mut().enumerate() {
-            let hits = &found[j + 1];
+            let hits = std::mem::take(&mut found[j + 1]);
+            let hits = hits.iter().flatten();
             let mut map = Vec::with_capacity(piece.weights.len());
             for (l, (&w, &hit)) in piece.weights.iter().zip(hits).enumerate() {
                 let line = if hit == MISS {
