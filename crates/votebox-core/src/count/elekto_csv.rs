@@ -193,51 +193,71 @@ fn read_cell(raw: &mut Vec<Option<i64>>, cell: &str) -> Result<(), String> {
 /// ranks; false for anything else, which the general path then reads (and reports).
 #[inline]
 fn plain_row(line: &[u8], m: usize, max: u32, row: &mut Vec<u16>) -> bool {
-    const NO_OPINION_TEXT: &[u8] = b"No opinion";
     row.clear();
-    let mut i = 0;
+    // A `\r` left at the end is not a line end here (the caller took one off already).
+    !line.ends_with(b"\r") && plain_line_at(line, 0, m, max, row) == Some(line.len())
+}
+
+/// Reads the plain line (see [`plain_row`]) that starts at `b[i..]` and ends at the next `\n`
+/// (a `\r` before it, or the end of `b`), appending its `m` stored ranks to `rows`; the offset
+/// just after its line break. None (and `rows` holding part of the line) when it is not plain.
+#[inline(always)]
+fn plain_line_at(b: &[u8], mut i: usize, m: usize, max: u32, rows: &mut Vec<u16>) -> Option<usize> {
+    const NO_OPINION_TEXT: &[u8] = b"No opinion";
+    let mut cells = 0;
     loop {
-        let start = i;
-        let mut v: u32 = 0;
-        while let Some(&d) = line.get(i) {
-            if !d.is_ascii_digit() || i - start >= 9 {
-                break;
-            }
-            v = v * 10 + u32::from(d - b'0');
+        let first = *b.get(i)?;
+        if first.is_ascii_digit() {
+            let start = i;
+            let mut v = u32::from(first - b'0');
             i += 1;
-        }
-        if i > start {
-            if line[start] == b'0' && i - start > 1 {
-                return false;
+            // At most 9 digits (so no overflow); a 10th is refused below (not a separator).
+            while let Some(&d) = b.get(i) {
+                let d = d.wrapping_sub(b'0');
+                if d > 9 || i - start >= 9 {
+                    break;
+                }
+                v = v * 10 + u32::from(d);
+                i += 1;
+            }
+            if first == b'0' && i - start > 1 {
+                return None;
             }
             if v == NO_OPINION as u32 {
-                row.push(UNRANKED);
+                rows.push(UNRANKED);
             } else if v <= max {
-                row.push(v as u16);
+                rows.push(v as u16);
             } else {
-                return false;
+                return None;
             }
-        } else if line[i..].starts_with(NO_OPINION_TEXT) {
+        } else if b[i..].starts_with(NO_OPINION_TEXT) {
             i += NO_OPINION_TEXT.len();
-            row.push(UNRANKED);
+            rows.push(UNRANKED);
         } else {
-            return false;
+            return None;
         }
-        match line.get(i) {
-            None => return row.len() == m,
-            Some(b',') if row.len() < m => i += 1,
-            _ => return false,
+        cells += 1;
+        match b.get(i) {
+            Some(b',') if cells < m => i += 1,
+            Some(b'\n') if cells == m => return Some(i + 1),
+            None if cells == m => return Some(i),
+            Some(b'\r') if cells == m && matches!(b.get(i + 1), None | Some(b'\n')) => {
+                return Some((i + 2).min(b.len()));
+            }
+            _ => return None,
         }
     }
 }
 
 /// Reads the lines of `body` while they are plain (see [`plain_row`]): their stored ranks, one
-/// row after the other, and how many lines that is. A large body is split at line breaks
-/// between threads; the rows keep the file's order.
-fn plain_lines(body: &str, m: usize, max: u32) -> (Vec<u16>, usize) {
+/// row after the other, how many lines that is and their length in bytes (line breaks
+/// included). A large body is split at line breaks between threads; the rows keep the file's
+/// order.
+fn plain_lines(body: &str, m: usize, max: u32) -> (Vec<u16>, usize, usize) {
     let mut rows: Vec<u16> = Vec::new();
     let mut done = 0;
-    for (_, (part, lines, complete)) in
+    let mut bytes = 0;
+    for (start, (part, lines, read, complete)) in
         in_pieces(body.as_bytes(), |piece| plain_chunk(piece, m, max))
     {
         if rows.is_empty() {
@@ -246,32 +266,31 @@ fn plain_lines(body: &str, m: usize, max: u32) -> (Vec<u16>, usize) {
             rows.extend_from_slice(&part);
         }
         done += lines;
+        bytes = start + read;
         if !complete {
             break;
         }
     }
-    (rows, done)
+    (rows, done, bytes)
 }
 
-/// [`plain_lines`] on one chunk of whole lines: (rows, lines read, whether all were plain).
-fn plain_chunk(b: &[u8], m: usize, max: u32) -> (Vec<u16>, usize, bool) {
+/// [`plain_lines`] on one chunk of whole lines: (rows, lines read, bytes read, whether all
+/// were plain).
+fn plain_chunk(b: &[u8], m: usize, max: u32) -> (Vec<u16>, usize, usize, bool) {
     // About 2 + m·2 bytes per line: reserve roughly, no doubling of a large buffer.
     let mut rows: Vec<u16> = Vec::with_capacity(b.len() / 2 + m);
-    let mut row: Vec<u16> = Vec::with_capacity(m);
     let mut pos = 0;
     let mut done = 0;
     while pos < b.len() {
-        let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
-        let line = &b[pos..end];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if !plain_row(line, m, max, &mut row) {
-            return (rows, done, false);
-        }
-        rows.extend_from_slice(&row);
+        let mark = rows.len();
+        let Some(next) = plain_line_at(b, pos, m, max, &mut rows) else {
+            rows.truncate(mark);
+            return (rows, done, pos, false);
+        };
         done += 1;
-        pos = end + 1;
+        pos = next;
     }
-    (rows, done, true)
+    (rows, done, pos, true)
 }
 
 /// Parses Elekto's `ballots.csv` into a profile (candidates in header order, one ballot per
@@ -317,11 +336,16 @@ pub fn parse_elekto_csv_as(text: &str, values: Cells) -> Result<Profile, ParseEr
     // The plain lines at the start (usually all of them) are read fast, in parallel; the
     // rest line by line.
     let unmarked = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let body = memchr::memchr(b'\n', unmarked.as_bytes()).map_or("", |i| &unmarked[i + 1..]);
+    let header_end = memchr::memchr(b'\n', unmarked.as_bytes());
+    let body = header_end.map_or("", |i| &unmarked[i + 1..]);
     let max = values.plain_max();
-    let (rows, done) = plain_lines(body, m, max);
+    let (rows, done, read) = plain_lines(body, m, max);
     profile.append_stored(rows);
-    for (line_no, line) in lines.skip(done) {
+    // The rest, line by line (the header is line 1, then the `done` plain lines), read from
+    // the line break before it with the empty piece in front of that break skipped: so that
+    // a last empty line (`\n` alone) is a line, as in `numbered_lines` of the whole text.
+    let rest = header_end.map_or("", |i| &unmarked[i + read..]);
+    for (line_no, line) in lines_from(rest, 1 + done).skip(1) {
         if plain_row(line.as_bytes(), m, max, &mut row) {
             profile.push_stored(&row);
             continue;

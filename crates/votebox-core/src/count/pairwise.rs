@@ -6,6 +6,9 @@ use super::profile::{Profile, UNRANKED, Unranked};
 /// Lanes per block of the inner loop (rows are padded to a multiple of this).
 const LANES: usize = 8;
 
+/// Below this many lane comparisons (lines × candidates²) the matrix is built on one thread.
+const PARALLEL_FROM: usize = 1 << 24;
+
 /// The pairwise matrix: `d[x][y]` = number of ballots ranking `x` strictly above `y`
 /// (standard orientation; Elekto's internal dict is the transpose).
 ///
@@ -15,13 +18,51 @@ const LANES: usize = 8;
 ///
 /// Cost: O(ballot lines × candidates²) with a branch-free inner loop over 16-bit counters
 /// (rows padded to 8 lanes so it vectorises), flushed into the 64-bit matrix before they could
-/// overflow. Lines with a weight above 65535 are added directly.
+/// overflow. Lines with a weight above 65535 are added directly. A large profile is cut into
+/// one run of lines per core, counted in parallel and summed (sums of integers: the same
+/// matrix).
 pub fn pairwise_matrix(profile: &Profile, unranked: Unranked) -> Matrix {
+    let m = profile.num_candidates();
+    let lines = profile.num_lines();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if m == 0 || threads < 2 || lines.saturating_mul(m * m) < PARALLEL_FROM {
+        return count_lines(profile, 0..lines, unranked);
+    }
+    let parts: Vec<Matrix> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let range = lines * t / threads..lines * (t + 1) / threads;
+                scope.spawn(move || count_lines(profile, range, unranked))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut d = Matrix::zeros(m);
+    for part in &parts {
+        for x in 0..m {
+            for y in 0..m {
+                d.set(x, y, d.get(x, y) + part.get(x, y));
+            }
+        }
+    }
+    d
+}
+
+/// [`pairwise_matrix`] of the stored lines `lines` of the profile.
+fn count_lines(profile: &Profile, lines: std::ops::Range<usize>, unranked: Unranked) -> Matrix {
     let m = profile.num_candidates();
     let mut d = Matrix::zeros(m);
     if m == 0 {
         return d;
     }
+    // Ranks are compared as i16 after flipping the top bit (`r ^ 0x8000`), which keeps their
+    // unsigned order and is one signed compare per 8 lanes on every x86-64.
+    let key = |r: u16| (r ^ 0x8000) as i16;
     // Column values: an unranked column compares as 0 (no rank is < 0) under NoOpinion, and
     // as UNRANKED (every stored rank is < it) under Last. Only ranked rows are visited: an
     // unranked row wins no comparison under either rule. Padding columns stay 0.
@@ -32,7 +73,7 @@ pub fn pairwise_matrix(profile: &Profile, unranked: Unranked) -> Matrix {
     let stride = m.div_ceil(LANES) * LANES;
     let mut acc = vec![0u16; m * stride];
     let mut acc_weight: u32 = 0;
-    let mut col = vec![0u16; stride];
+    let mut col = vec![key(0); stride];
     let flush = |acc: &mut [u16], d: &mut Matrix| {
         for x in 0..m {
             for y in 0..m {
@@ -42,17 +83,17 @@ pub fn pairwise_matrix(profile: &Profile, unranked: Unranked) -> Matrix {
             }
         }
     };
-    for (ranks, w) in profile.raw_lines() {
+    for (ranks, w) in profile.lines_in(lines) {
         for (c, &r) in col.iter_mut().zip(ranks) {
-            *c = if r == UNRANKED { fill } else { r };
+            *c = key(if r == UNRANKED { fill } else { r });
         }
         let Ok(w16) = u16::try_from(w) else {
             for (x, &rx) in ranks.iter().enumerate() {
                 if rx == UNRANKED {
                     continue;
                 }
-                for (y, &ry) in col[..m].iter().enumerate() {
-                    if rx < ry {
+                for (y, &cy) in col[..m].iter().enumerate() {
+                    if key(rx) < cy {
                         d.set(x, y, d.get(x, y) + u64::from(w));
                     }
                 }
@@ -68,10 +109,11 @@ pub fn pairwise_matrix(profile: &Profile, unranked: Unranked) -> Matrix {
             if rx == UNRANKED {
                 continue;
             }
+            let kx = key(rx);
             let row = &mut acc[x * stride..(x + 1) * stride];
             for (rc, cc) in row.chunks_exact_mut(LANES).zip(col.chunks_exact(LANES)) {
                 for i in 0..LANES {
-                    let mask = 0u16.wrapping_sub(u16::from(rx < cc[i]));
+                    let mask = 0u16.wrapping_sub(u16::from(kx < cc[i]));
                     rc[i] = rc[i].wrapping_add(w16 & mask);
                 }
             }

@@ -308,6 +308,22 @@ impl Profile {
         self.ranks.chunks_exact(m).zip(self.weights.iter().copied())
     }
 
+    /// Stored lines `lines` (a range of line indices) as (ranks, weight).
+    pub(crate) fn lines_in(
+        &self,
+        lines: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (&[u16], u32)> + '_ {
+        let m = self.candidates.len().max(1);
+        let ranks = if self.candidates.is_empty() {
+            &[][..]
+        } else {
+            &self.ranks[lines.start * m..lines.end * m]
+        };
+        ranks
+            .chunks_exact(m)
+            .zip(self.weights[lines].iter().copied())
+    }
+
     /// A profile where identical ballots are merged into one weighted line (first-appearance
     /// order). Counts are unchanged. Weights that would exceed `u32::MAX` start a new line.
     pub fn aggregate(&self) -> Profile {
@@ -375,8 +391,17 @@ pub(crate) struct GroupingProfile {
     slots: Vec<u64>,
     /// Rows in `slots`.
     distinct: usize,
+    /// The lines before this one are in `slots` (the later ones were added by
+    /// [`GroupingProfile::merge`] and are indexed when a row is next pushed).
+    indexed: usize,
     hasher: foldhash::fast::FixedState,
 }
+
+/// Rows whose slots are looked up together (their cache misses overlap).
+pub(crate) const BATCH: usize = 16;
+
+/// No earlier line has that row (see [`GroupingProfile::merge`]).
+const MISS: u64 = u64::MAX;
 
 impl Default for GroupingProfile {
     fn default() -> Self {
@@ -394,8 +419,16 @@ impl GroupingProfile {
             total: 0,
             slots: Vec::new(),
             distinct: 0,
+            indexed: 0,
             hasher: foldhash::fast::FixedState::default(),
         }
+    }
+
+    /// The hash of a row, as stored in its slot (32 bits).
+    #[inline(always)]
+    fn tag(&self, row: &[u16]) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.hasher.hash_one(row) >> 32
     }
 
     /// The first slot to probe for a row of hash `tag`.
@@ -424,47 +457,262 @@ impl GroupingProfile {
     /// unranked, every other rank below it).
     #[inline]
     pub(crate) fn push_row(&mut self, row: &[u16], weight: u32) {
-        use std::hash::BuildHasher as _;
+        let tag = if self.width == 0 { 0 } else { self.tag(row) };
+        self.push_tagged(row, weight, tag);
+    }
+
+    /// Adds rows (`weights.len()` of them, one after the other in `rows`) as [`push_row`]
+    /// would one by one; the slots of a batch of rows are read before any is added, so that
+    /// their cache misses overlap instead of coming one after the other.
+    ///
+    /// [`push_row`]: GroupingProfile::push_row
+    pub(crate) fn push_rows(&mut self, rows: &[u16], weights: &[u32]) {
+        let m = self.width;
+        if m == 0 {
+            for &w in weights {
+                self.push_tagged(&[], w, 0);
+            }
+            return;
+        }
+        let mut tags = [0u64; BATCH];
+        for (rows, weights) in rows.chunks(BATCH * m).zip(weights.chunks(BATCH)) {
+            for (t, row) in tags.iter_mut().zip(rows.chunks_exact(m)) {
+                *t = self.tag(row);
+            }
+            if self.indexed == self.weights.len()
+                && self.weights.len() + BATCH < u32::MAX as usize - 1
+            {
+                // Room for the whole batch first, so that no slot moves while it is added.
+                while 2 * (self.distinct + BATCH) > self.slots.len() {
+                    self.grow();
+                }
+                for &t in &tags[..weights.len()] {
+                    std::hint::black_box(self.slots[self.home(t)]);
+                }
+            }
+            for ((row, &w), &t) in rows.chunks_exact(m).zip(weights).zip(&tags) {
+                self.push_tagged(row, w, t);
+            }
+        }
+    }
+
+    /// [`GroupingProfile::push_row`] of a row whose tag is known.
+    #[inline]
+    fn push_tagged(&mut self, row: &[u16], weight: u32, tag: u64) {
         let m = self.width;
         debug_assert_eq!(row.len(), m);
         if weight == 0 {
             return;
         }
+        if self.indexed != self.weights.len() {
+            self.index_rest();
+        }
         self.total += u64::from(weight);
         if m == 0 || self.weights.len() >= u32::MAX as usize - 1 {
             self.ranks.extend_from_slice(row);
             self.weights.push(weight);
+            self.indexed = self.weights.len();
             return;
         }
         if 2 * (self.distinct + 1) > self.slots.len() {
             self.grow();
         }
-        let tag = self.hasher.hash_one(row) >> 32;
-        let mask = self.slots.len() - 1;
-        let mut i = self.home(tag);
-        let new = self.weights.len() as u64;
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                self.slots[i] = (tag << 32) | (new + 1);
-                self.distinct += 1;
-                break;
+        let new = self.weights.len();
+        if let Some(line) = self.place(row, tag, new) {
+            let w = &mut self.weights[line];
+            if u64::from(*w) + u64::from(weight) <= u64::from(u32::MAX) {
+                *w += weight;
+                return;
             }
-            let line = ((s & 0xffff_ffff) - 1) as usize;
-            if s >> 32 == tag && &self.ranks[line * m..(line + 1) * m] == row {
-                let w = &mut self.weights[line];
-                if u64::from(*w) + u64::from(weight) <= u64::from(u32::MAX) {
-                    *w += weight;
-                    return;
-                }
-                // That line is full: this copy and later ones go to a new line.
-                self.slots[i] = (tag << 32) | (new + 1);
-                break;
-            }
-            i = (i + 1) & mask;
+            // That line is full: this copy and later ones go to a new line.
+            self.place_over(row, tag, new);
         }
         self.ranks.extend_from_slice(row);
         self.weights.push(weight);
+        self.indexed = self.weights.len();
+    }
+
+    /// Finds the line holding `row` (Some) or, when none does, records line `new` for it in a
+    /// free slot (None). The table has room for one more row.
+    #[inline(always)]
+    fn place(&mut self, row: &[u16], tag: u64, new: usize) -> Option<usize> {
+        let m = self.width;
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(tag);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                self.slots[i] = (tag << 32) | (new as u64 + 1);
+                self.distinct += 1;
+                return None;
+            }
+            let line = ((s & 0xffff_ffff) - 1) as usize;
+            if s >> 32 == tag && &self.ranks[line * m..(line + 1) * m] == row {
+                return Some(line);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Points the slot of `row` (which has one) to line `new`.
+    fn place_over(&mut self, row: &[u16], tag: u64, new: usize) {
+        let m = self.width;
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(tag);
+        loop {
+            let s = self.slots[i];
+            let line = ((s & 0xffff_ffff) - 1) as usize;
+            if s >> 32 == tag && &self.ranks[line * m..(line + 1) * m] == row {
+                self.slots[i] = (tag << 32) | (new as u64 + 1);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Puts the lines added by [`GroupingProfile::merge`] in the table (a later line of the
+    /// same row takes its slot, as when it was added because the earlier one was full).
+    #[cold]
+    fn index_rest(&mut self) {
+        let m = self.width;
+        let lines = self.weights.len().min(u32::MAX as usize - 1);
+        if m > 0 {
+            let mut row = Vec::with_capacity(m);
+            for line in self.indexed..lines {
+                if 2 * (self.distinct + 1) > self.slots.len() {
+                    self.grow();
+                }
+                row.clear();
+                row.extend_from_slice(&self.ranks[line * m..(line + 1) * m]);
+                let tag = self.tag(&row);
+                if self.place(&row, tag, line).is_some() {
+                    self.place_over(&row, tag, line);
+                }
+            }
+        }
+        self.indexed = self.weights.len();
+    }
+
+    /// For each row of `rows` (one after the other) whose entry in `hits` is still [`MISS`]:
+    /// `(piece << 32) | line` when line `line` here holds it. Looks up a batch of rows' slots
+    /// before reading any of them.
+    fn find_rows(&self, rows: &[u16], piece: usize, hits: &mut [u64]) {
+        let m = self.width;
+        if m == 0 || self.slots.is_empty() {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let mut tags = [0u64; BATCH];
+        for (rows, hits) in rows.chunks(BATCH * m).zip(hits.chunks_mut(BATCH)) {
+            for ((t, row), &h) in tags.iter_mut().zip(rows.chunks_exact(m)).zip(&*hits) {
+                if h == MISS {
+                    *t = self.tag(row);
+                    std::hint::black_box(self.slots[self.home(*t)]);
+                }
+            }
+            for ((row, &tag), h) in rows.chunks_exact(m).zip(&tags).zip(hits) {
+                if *h != MISS {
+                    continue;
+                }
+                let mut i = self.home(tag);
+                loop {
+                    let s = self.slots[i];
+                    if s == 0 {
+                        break;
+                    }
+                    let line = (s & 0xffff_ffff) - 1;
+                    let at = line as usize * m;
+                    if s >> 32 == tag && &self.ranks[at..at + m] == row {
+                        *h = ((piece as u64) << 32) | line;
+                        break;
+                    }
+                    i = (i + 1) & mask;
+                }
+            }
+        }
+    }
+
+    /// The profile of `pieces` added one after the other, as if their rows had been pushed in
+    /// order, when no merged weight can pass `u32::MAX` (their total is at most that; so the
+    /// lines of each piece are distinct rows). The lines of each piece are looked up in the
+    /// earlier pieces in parallel (one run of lines per thread, `threads` of them); only the
+    /// additions are done in order.
+    pub(crate) fn merge(mut pieces: Vec<GroupingProfile>, threads: usize) -> GroupingProfile {
+        debug_assert!(pieces.iter().map(|p| p.total).sum::<u64>() <= u64::from(u32::MAX));
+        if pieces.is_empty() {
+            return GroupingProfile::new(0);
+        }
+        let m = pieces[0].width;
+        if m == 0 || pieces.len() == 1 {
+            let mut out = pieces.remove(0);
+            for p in pieces {
+                out.append(p);
+            }
+            return out;
+        }
+        // For each line of piece j >= 1: the first earlier piece holding its row and the
+        // line there, `(piece << 32) | line`, or MISS.
+        let mut found: Vec<Vec<Vec<u64>>> = Vec::with_capacity(pieces.len());
+        found.push(Vec::new());
+        for j in 1..pieces.len() {
+            let (earlier, later) = pieces.split_at(j);
+            let piece = &later[0];
+            let lines = piece.weights.len();
+            let threads = threads.clamp(1, lines.max(1));
+            let parts: Vec<Vec<u64>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let run = lines * t / threads..lines * (t + 1) / threads;
+                        let rows = &piece.ranks[run.start * m..run.end * m];
+                        scope.spawn(move || {
+                            let mut hits = vec![MISS; run.len()];
+                            for (i, p) in earlier.iter().enumerate() {
+                                p.find_rows(rows, i, &mut hits);
+                            }
+                            hits
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+            found.push(parts);
+        }
+        let mut rest = pieces.split_off(1);
+        let mut out = pieces.remove(0);
+        // Only the first piece's table is still needed (it indexes the merged profile's first
+        // lines): free the others before the merged rows grow.
+        for piece in &mut rest {
+            piece.slots = Vec::new();
+        }
+        // Line of the merged profile of each line of each piece (piece 0: the same).
+        let mut maps: Vec<Vec<u32>> = vec![Vec::new()];
+        for (j, piece) in rest.iter_mut().enumerate() {
+            let hits = std::mem::take(&mut found[j + 1]);
+            let hits = hits.iter().flatten();
+            let mut map = Vec::with_capacity(piece.weights.len());
+            for (l, (&w, &hit)) in piece.weights.iter().zip(hits).enumerate() {
+                let line = if hit == MISS {
+                    out.ranks
+                        .extend_from_slice(&piece.ranks[l * m..(l + 1) * m]);
+                    out.weights.push(w);
+                    out.weights.len() - 1
+                } else {
+                    let (i, at) = ((hit >> 32) as usize, (hit & 0xffff_ffff) as usize);
+                    let line = if i == 0 { at } else { maps[i][at] as usize };
+                    out.weights[line] += w;
+                    line
+                };
+                map.push(line as u32);
+            }
+            out.total += piece.total;
+            maps.push(map);
+            // Free each piece as soon as it is merged.
+            *piece = GroupingProfile::new(m);
+        }
+        out
     }
 
     /// Number of candidates of the rows.
@@ -799,6 +1047,89 @@ mod tests {
         let r = p.without_candidates(&[1]);
         assert_eq!(r.candidates(), &ids(&["a", "c"])[..]);
         assert_eq!(r.line(1).0.ranks(), &[Some(2), None]);
+    }
+
+    /// Rows of width 3 from a small alphabet (many repeats), with weights 1 to 3.
+    fn rows(n: usize, seed: u64) -> (Vec<u16>, Vec<u32>) {
+        let mut x = seed;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) as u16
+        };
+        let mut rows = Vec::new();
+        let mut weights = Vec::new();
+        for _ in 0..n {
+            for _ in 0..3 {
+                let r = next() % 4;
+                rows.push(if r == 0 { UNRANKED } else { r });
+            }
+            weights.push(u32::from(next() % 3) + 1);
+        }
+        (rows, weights)
+    }
+
+    fn one_by_one(rows: &[u16], weights: &[u32]) -> Profile {
+        let mut g = GroupingProfile::new(3);
+        for (row, &w) in rows.chunks_exact(3).zip(weights) {
+            g.push_row(row, w);
+        }
+        g.finish(ids(&["a", "b", "c"])).unwrap()
+    }
+
+    #[test]
+    fn batches_and_merged_pieces_group_as_one_by_one() {
+        let (rows, weights) = rows(1000, 7);
+        let expected = one_by_one(&rows, &weights);
+        let mut plain = Profile::new(ids(&["a", "b", "c"])).unwrap();
+        for (row, &w) in rows.chunks_exact(3).zip(&weights) {
+            let ranks: Vec<Option<u32>> = row
+                .iter()
+                .map(|&r| (r != UNRANKED).then_some(u32::from(r)))
+                .collect();
+            plain.push_ranks(&ranks, w).unwrap();
+        }
+        assert_eq!(plain.aggregate(), expected);
+        let mut g = GroupingProfile::new(3);
+        g.push_rows(&rows, &weights);
+        assert_eq!(g.finish(ids(&["a", "b", "c"])).unwrap(), expected);
+        for cuts in [
+            vec![0, 1000],
+            vec![0, 500, 1000],
+            vec![0, 10, 11, 600, 1000],
+            vec![0, 0, 999, 1000],
+        ] {
+            let pieces: Vec<GroupingProfile> = cuts
+                .windows(2)
+                .map(|c| {
+                    let mut g = GroupingProfile::new(3);
+                    g.push_rows(&rows[c[0] * 3..c[1] * 3], &weights[c[0]..c[1]]);
+                    g
+                })
+                .collect();
+            for threads in [1, 2, 3] {
+                let pieces = pieces
+                    .iter()
+                    .map(|p| {
+                        let mut q = GroupingProfile::new(3);
+                        q.push_rows(&p.ranks, &p.weights);
+                        q
+                    })
+                    .collect();
+                let mut merged = GroupingProfile::merge(pieces, threads);
+                // Rows pushed after a merge find the merged lines.
+                let (more, more_w) = self::rows(200, 8);
+                merged.push_rows(&more, &more_w);
+                let all: Vec<u16> = rows.iter().chain(&more).copied().collect();
+                let all_w: Vec<u32> = weights.iter().chain(&more_w).copied().collect();
+                assert_eq!(
+                    merged.finish(ids(&["a", "b", "c"])).unwrap(),
+                    one_by_one(&all, &all_w),
+                    "{cuts:?} {threads}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-use super::plain::{Piece, read_plain};
+use super::plain::{Pending, Piece, read_plain};
 use super::{ParseError, ParsedBallots};
 use crate::count::profile::{GroupingProfile, UNRANKED};
 
@@ -445,6 +445,7 @@ impl Plain<'_, '_> {
     /// plain, or the end of the ballots.
     fn piece(&self, b: &[u8], kept: usize) -> Piece {
         let mut profile = GroupingProfile::new(kept);
+        let mut pending = Pending::new(kept);
         let mut row = vec![UNRANKED; kept];
         let mut seen = vec![0usize; self.n];
         let mut ballot_no = 0;
@@ -456,6 +457,7 @@ impl Plain<'_, '_> {
                 at += 1;
             }
             if at == b.len() {
+                pending.flush(&mut profile);
                 return Piece {
                     profile,
                     end,
@@ -482,13 +484,14 @@ impl Plain<'_, '_> {
                 None
             };
             let Some(e) = ballot else {
+                pending.flush(&mut profile);
                 return Piece {
                     profile,
                     end,
                     complete: false,
                 };
             };
-            profile.push_row(&row, weight);
+            pending.push(&row, weight, &mut profile);
             row.fill(UNRANKED);
             at = e;
             end = e;

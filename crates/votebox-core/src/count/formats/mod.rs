@@ -104,10 +104,10 @@ pub fn detect_format(text: &str) -> Option<Format> {
     // Lazily (a ballots file may have millions of lines).
     let lines = || text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines().next()?;
-    if ["# DATA TYPE:", "# NUMBER ALTERNATIVES:", "# FILE NAME:"]
-        .iter()
-        .any(|header| starts_some_line(text, header))
-    {
+    if starts_some_line(
+        text,
+        &["# DATA TYPE:", "# NUMBER ALTERNATIVES:", "# FILE NAME:"],
+    ) {
         return Some(Format::PrefLib);
     }
     let is_int = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
@@ -148,12 +148,16 @@ pub fn detect_format(text: &str) -> Option<Format> {
     None
 }
 
-/// Whether some line of `text`, less its leading whitespace, starts with `prefix` (found with
-/// a fast substring search rather than line by line).
-fn starts_some_line(text: &str, prefix: &str) -> bool {
-    memchr::memmem::find_iter(text.as_bytes(), prefix.as_bytes()).any(|at| {
-        let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |i| i + 1);
-        text[line_start..at].trim().is_empty()
+/// Whether some line of `text`, less its leading whitespace, starts with one of `prefixes`
+/// (each starting with `#`): found in one fast search for `#` rather than line by line.
+fn starts_some_line(text: &str, prefixes: &[&str]) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'#', b).any(|at| {
+        let rest = &b[at..];
+        prefixes.iter().any(|p| rest.starts_with(p.as_bytes())) && {
+            let line_start = memchr::memrchr(b'\n', &b[..at]).map_or(0, |i| i + 1);
+            text[line_start..at].trim().is_empty()
+        }
     })
 }
 

@@ -4,7 +4,7 @@
 //! count, up to the first that stops early (a line the fast path does not take); the caller's
 //! general reader goes on from there, so the result is exactly that of reading in one go.
 
-use crate::count::profile::GroupingProfile;
+use crate::count::profile::{BATCH, GroupingProfile};
 
 /// Bodies smaller than this are read on one thread.
 const PARALLEL_FROM: usize = 4 << 20;
@@ -42,18 +42,54 @@ where
         let p = read(body);
         return (p.profile, p.end);
     }
+    let threads = pieces.len();
     let mut end = 0;
-    let mut merged: Option<GroupingProfile> = None;
+    let mut profiles = Vec::with_capacity(used);
     for (start, piece) in pieces.into_iter().take(used) {
         if piece.end > 0 {
             end = start + piece.end;
         }
-        match &mut merged {
-            None => merged = Some(piece.profile),
-            Some(m) => m.append(piece.profile),
+        profiles.push(piece.profile);
+    }
+    let merged = if profiles.is_empty() {
+        GroupingProfile::new(width)
+    } else {
+        GroupingProfile::merge(profiles, threads)
+    };
+    (merged, end)
+}
+
+/// Rows read but not yet added to a profile: they are added [`BATCH`] at a time
+/// ([`GroupingProfile::push_rows`]).
+pub(super) struct Pending {
+    rows: Vec<u16>,
+    weights: Vec<u32>,
+}
+
+impl Pending {
+    pub(super) fn new(width: usize) -> Self {
+        Self {
+            rows: Vec::with_capacity(BATCH * width),
+            weights: Vec::with_capacity(BATCH),
         }
     }
-    (merged.unwrap_or_else(|| GroupingProfile::new(width)), end)
+
+    /// Adds a row to `profile` (now or with the next ones).
+    #[inline]
+    pub(super) fn push(&mut self, row: &[u16], weight: u32, profile: &mut GroupingProfile) {
+        self.rows.extend_from_slice(row);
+        self.weights.push(weight);
+        if self.weights.len() == BATCH {
+            self.flush(profile);
+        }
+    }
+
+    /// Adds the rows still waiting.
+    pub(super) fn flush(&mut self, profile: &mut GroupingProfile) {
+        profile.push_rows(&self.rows, &self.weights);
+        self.rows.clear();
+        self.weights.clear();
+    }
 }
 
 /// [`read_plain`] for formats of one ballot per line: `line` reads one line (without its
@@ -67,22 +103,25 @@ where
         use crate::count::profile::UNRANKED;
         let mut profile = GroupingProfile::new(width);
         let mut row = vec![UNRANKED; width];
+        let mut pending = Pending::new(width);
         let mut pos = 0;
         while pos < b.len() {
             let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
             let text = &b[pos..end];
             let text = text.strip_suffix(b"\r").unwrap_or(text);
             let Some(weight) = line(text, &mut row) else {
+                pending.flush(&mut profile);
                 return Piece {
                     profile,
                     end: pos,
                     complete: false,
                 };
             };
-            profile.push_row(&row, weight);
+            pending.push(&row, weight, &mut profile);
             row.fill(UNRANKED);
             pos = (end + 1).min(b.len());
         }
+        pending.flush(&mut profile);
         Piece {
             profile,
             end: pos,
