@@ -74,6 +74,7 @@ pub mod irv;
 pub mod minimax;
 mod outcome;
 pub mod pairwise;
+mod parallel;
 mod profile;
 pub mod ranked_pairs;
 pub mod runoff;

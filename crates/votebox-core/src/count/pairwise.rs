@@ -24,23 +24,12 @@ const PARALLEL_FROM: usize = 1 << 24;
 pub fn pairwise_matrix(profile: &Profile, unranked: Unranked) -> Matrix {
     let m = profile.num_candidates();
     let lines = profile.num_lines();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = super::parallel::threads();
     if m == 0 || threads < 2 || lines.saturating_mul(m * m) < PARALLEL_FROM {
         return count_lines(profile, 0..lines, unranked);
     }
-    let parts: Vec<Matrix> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let range = lines * t / threads..lines * (t + 1) / threads;
-                scope.spawn(move || count_lines(profile, range, unranked))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let parts = super::parallel::per_run(lines, threads, |range| {
+        count_lines(profile, range, unranked)
     });
     let mut d = Matrix::zeros(m);
     for part in &parts {

@@ -659,24 +659,13 @@ impl GroupingProfile {
             let piece = &later[0];
             let lines = piece.weights.len();
             let threads = threads.clamp(1, lines.max(1));
-            let parts: Vec<Vec<u64>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let run = lines * t / threads..lines * (t + 1) / threads;
-                        let rows = &piece.ranks[run.start * m..run.end * m];
-                        scope.spawn(move || {
-                            let mut hits = vec![MISS; run.len()];
-                            for (i, p) in earlier.iter().enumerate() {
-                                p.find_rows(rows, i, &mut hits);
-                            }
-                            hits
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+            let parts = super::parallel::per_run(lines, threads, |run| {
+                let rows = &piece.ranks[run.start * m..run.end * m];
+                let mut hits = vec![MISS; run.len()];
+                for (i, p) in earlier.iter().enumerate() {
+                    p.find_rows(rows, i, &mut hits);
+                }
+                hits
             });
             found.push(parts);
         }

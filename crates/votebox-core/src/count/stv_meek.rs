@@ -110,26 +110,14 @@ impl Reduced {
     const PARALLEL_FROM: usize = 50_000;
 
     fn build(tb: &TierBallots, status: &[Status]) -> Reduced {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
+        let threads = super::parallel::threads();
         if threads < 2 || tb.len() < Self::PARALLEL_FROM {
             return Self::build_range(tb, status, 0..tb.len());
         }
         // Each thread reduces a slice of the ballots; the parts are simply concatenated (an
         // entry may then appear once per part, which changes no sum).
-        let chunk = tb.len().div_ceil(threads);
-        let parts: Vec<Reduced> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let range = t * chunk..((t + 1) * chunk).min(tb.len());
-                    scope.spawn(move || Self::build_range(tb, status, range))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        let parts = super::parallel::per_run(tb.len(), threads, |range| {
+            Self::build_range(tb, status, range)
         });
         let mut out = Reduced::default();
         for part in parts {
